@@ -1,0 +1,41 @@
+"""Users bound to one role and one region, and the audit trail of every personal-data read."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+
+from safetynet.access.roles import Capabilities, Role, capabilities
+
+
+class User(AbstractUser):
+    role = models.CharField(max_length=20, choices=Role.choices)
+    region = models.ForeignKey("regions.Region", null=True, on_delete=models.PROTECT, related_name="users")
+    organisation = models.CharField(max_length=100, blank=True)
+
+    @property
+    def caps(self) -> Capabilities:
+        return capabilities(self.role)
+
+
+class AuditEntry(models.Model):
+    """Who read or changed what, when and why. Append-only: nothing in the app updates or deletes it."""
+
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    user = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="audit_entries")
+    username = models.CharField(max_length=150)  # kept even if the account is removed
+    role = models.CharField(max_length=20, blank=True)
+    action = models.CharField(max_length=40)
+    object_type = models.CharField(max_length=40, blank=True)
+    object_id = models.CharField(max_length=64, blank=True)
+    region_code = models.CharField(max_length=12, blank=True)
+    purpose = models.CharField(max_length=200, blank=True)
+    detail = models.CharField(max_length=500, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["object_type", "object_id"]), models.Index(fields=["username", "at"])]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.username} {self.action} {self.object_type}:{self.object_id}"

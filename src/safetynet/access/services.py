@@ -1,0 +1,120 @@
+"""The scoped access layer: every read of personal data passes here, limited to a region and audited."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TypeVar
+
+from django.core.exceptions import PermissionDenied
+from django.db import models
+from django.http import HttpRequest
+
+from safetynet.access.masking import mask_id_number, mask_phone
+from safetynet.access.models import AuditEntry, User
+from safetynet.access.roles import Role
+from safetynet.regions import services as regions
+
+M = TypeVar("M", bound=models.Model)
+
+
+@dataclass(frozen=True)
+class Actor:
+    """A signed-in user acting for a stated purpose, with where the request came from."""
+
+    user: User
+    purpose: str
+    ip_address: str | None = None
+
+    @classmethod
+    def from_request(cls, request: HttpRequest, purpose: str) -> Actor:
+        user = request.user
+        if not isinstance(user, User) or not user.is_authenticated:
+            raise PermissionDenied("login required")
+        return cls(user=user, purpose=purpose, ip_address=request.META.get("REMOTE_ADDR"))
+
+
+class PersonalDataScope:
+    """Limits querysets to the actor's region subtree and writes the audit entries for what is read.
+
+    Registry services build every personal-data query through `restrict` and report each detail read
+    through `audit_read`, so a page or API route cannot reach personal data without both.
+    """
+
+    def __init__(self, actor: Actor):
+        user = actor.user
+        if not user.is_active or not user.caps.reads_registry:
+            raise PermissionDenied("this role may not read the registry")
+        if user.region_id is None:
+            raise PermissionDenied("user is bound to no region")
+        self.actor = actor
+        self.region_code: str = user.region_id
+        self.region_level: str = user.region.level  # type: ignore[union-attr]
+        self.low, self.high = regions.subtree_range(self.region_code, self.region_level)
+
+    def restrict(self, queryset: models.QuerySet[M], region_field: str) -> models.QuerySet[M]:
+        return queryset.filter(**{f"{region_field}__gte": self.low, f"{region_field}__lte": self.high})
+
+    def covers(self, region_code: str) -> bool:
+        return self.low <= region_code <= self.high
+
+    def audit_read(self, object_type: str, object_id: str, region_code: str = "", detail: str = "") -> None:
+        record(self.actor, "read", object_type, object_id, region_code=region_code, detail=detail)
+
+    def mask_id(self, value: str) -> str:
+        return value if self.actor.user.caps.sees_full_identifiers else mask_id_number(value)
+
+    def mask_phone(self, value: str) -> str:
+        return value if self.actor.user.caps.sees_full_identifiers else mask_phone(value)
+
+
+def record(
+    actor: Actor, action: str, object_type: str = "", object_id: str = "", region_code: str = "", detail: str = ""
+) -> AuditEntry:
+    """Append one audit entry. Free text is truncated, never rejected: an audit write must not fail a read."""
+    user = actor.user
+    return AuditEntry.objects.create(
+        user=user,
+        username=user.get_username(),
+        role=user.role,
+        action=action[:40],
+        object_type=object_type[:40],
+        object_id=object_id[:64],
+        region_code=region_code[:12],
+        purpose=actor.purpose[:200],
+        detail=detail[:500],
+        ip_address=actor.ip_address,
+    )
+
+
+def audit_trail(actor: Actor, *, username: str = "", object_id: str = "", limit: int = 200) -> list[AuditEntry]:
+    """The audit trail for auditors and admins, limited to entries about their region subtree."""
+    user = actor.user
+    if not user.caps.reads_audit:
+        raise PermissionDenied("this role may not read the audit trail")
+    entries = AuditEntry.objects.all()
+    if user.region_id:
+        low, high = regions.subtree_range(user.region_id, user.region.level)  # type: ignore[union-attr]
+        entries = entries.filter(region_code__gte=low, region_code__lte=high)
+    if username:
+        entries = entries.filter(username=username)
+    if object_id:
+        entries = entries.filter(object_id=object_id)
+    record(actor, "read", "audit_trail", detail=f"username={username} object_id={object_id}"[:500])
+    return list(entries[:limit])
+
+
+def create_user(username: str, password: str, role: str, region_code: str, **extra: str) -> User:
+    """Create a user, checking the role is real and the region is of a level the role works at."""
+    from safetynet.access.roles import capabilities
+    from safetynet.regions.models import Region
+
+    if role not in Role.values:
+        raise ValueError(f"unknown role {role!r}")
+    region = Region.objects.get(code=region_code)
+    if region.level not in capabilities(role).home_levels:
+        raise ValueError(f"a {role} works at {capabilities(role).home_levels}, not at a {region.level}")
+    user = User(username=username, role=role, region=region, **extra)
+    user.set_password(password)
+    user.full_clean(exclude=["password"])
+    user.save()
+    return user

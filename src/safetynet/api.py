@@ -1,0 +1,14 @@
+"""The JSON API (Django Ninja): one router per app, OpenAPI at /api/docs."""
+
+from __future__ import annotations
+
+from ninja import NinjaAPI
+from ninja.security import django_auth
+
+from safetynet.access.api import router as access_router
+from safetynet.registry.api import router as registry_router
+
+# Session authentication (Ninja enforces CSRF on unsafe methods): pages and API share one login.
+api = NinjaAPI(title="safetynet API", version="1", auth=django_auth, urls_namespace="api")
+api.add_router("/access", access_router)
+api.add_router("/registry", registry_router)

@@ -1,0 +1,222 @@
+"""The `safetynet` command line: one entry point for imports, the demo county and the web server."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import secrets
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+app = typer.Typer(help="safetynet: proactive discovery of people in hardship (社会救助主动发现).", no_args_is_help=True)
+registry_app = typer.Typer(help="The civil-affairs registry.", no_args_is_help=True)
+users_app = typer.Typer(help="User accounts.", no_args_is_help=True)
+app.add_typer(registry_app, name="registry")
+app.add_typer(users_app, name="users")
+console = Console()
+err = Console(stderr=True)
+
+DEMO_PERSONS = 50_000
+DEMO_SEED = 20221021
+
+
+def setup() -> None:
+    """Configure Django and bring the database schema up to date: no separate init step is needed."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "safetynet.settings")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    if executor.migration_plan(executor.loader.graph.leaf_nodes()):
+        call_command("migrate", verbosity=0, interactive=False)
+
+
+@registry_app.command("import")
+def registry_import(
+    directory: Annotated[Path, typer.Argument(help="Folder holding regions.csv, households.csv, persons.csv …")],
+    report: Annotated[Path | None, typer.Option(help="Write every bad row to this CSV (opens in Excel).")] = None,
+) -> None:
+    """Import registry files, all or nothing; ends with `accepted=N rejected=M batch=ID`."""
+    setup()
+    from safetynet.registry import services
+    from safetynet.registry.files import FileRejected
+    from safetynet.registry.importer import write_error_report
+
+    try:
+        with console.status("导入中…") as status:
+            result = services.import_registry(
+                directory, imported_by=os.environ.get("USER", "cli"), progress=lambda m: status.update(m)
+            )
+    except FileRejected as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+    if result.errors:
+        table = Table("文件", "行", "列", "原因", title=f"{result.rejected} 行有错误，本次导入未写入任何数据")
+        for e in result.errors[:200]:
+            table.add_row(e.file, str(e.line or ""), e.column, e.reason)
+        err.print(table)
+        if len(result.errors) > 200:
+            err.print(f"…… 另有 {len(result.errors) - 200} 条错误，完整清单见 --report 文件")
+        if report:
+            write_error_report(result.errors, report)
+            err.print(f"错误清单已写入 {report}")
+    elif not result.already_imported:
+        for name, rows in result.counts.items():
+            console.print(f"  {name}: {rows}")
+    print(result.summary_line)
+    if result.errors:
+        raise typer.Exit(1)
+
+
+@app.command("demo-data")
+def demo_data(
+    out: Annotated[Path, typer.Argument(help="Output folder.")],
+    persons: Annotated[int, typer.Option(help="Number of persons.")] = DEMO_PERSONS,
+    seed: Annotated[int, typer.Option(help="Random seed: same seed, same files.")] = DEMO_SEED,
+    as_of: Annotated[str | None, typer.Option(help="Reference date YYYY-MM-DD (default today).")] = None,
+) -> None:
+    """Write a synthetic county in the contract's formats, with injected hardship events and noise."""
+    from safetynet.demo import generate
+
+    reference = dt.date.fromisoformat(as_of) if as_of else None
+    with Progress(TextColumn("生成示例县"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console) as bar:
+        task = bar.add_task("persons", total=persons)
+        summary = generate(out, persons=persons, seed=seed, as_of=reference,
+                           progress=lambda n: bar.update(task, completed=n))
+    for name, rows in summary.counts.items():
+        console.print(f"  {name}: {rows}")
+
+
+DEMO_ACCOUNTS = [  # (username, role, level of the region the account is bound to)
+    ("village", "coordinator", "village"),
+    ("township", "township", "township"),
+    ("county", "county", "county"),
+    ("admin", "county_admin", "county"),
+    ("hotline", "hotline", "county"),
+    ("ngo", "social_org", "county"),
+    ("medical", "liaison", "county"),
+    ("leader", "leader", "city"),
+    ("auditor", "auditor", "county"),
+]
+
+
+def create_demo_users() -> list[tuple[str, str, str, str]]:
+    """One account per role, bound to the first region of its level; fresh passwords every run."""
+    from safetynet.access.models import User
+    from safetynet.access.services import create_user
+    from safetynet.regions.models import Region
+
+    logins = []
+    for username, role, level in DEMO_ACCOUNTS:
+        region = Region.objects.filter(level=level).order_by("code").first()
+        if region is None:
+            raise typer.BadParameter(f"no {level} region in the registry: import the demo county first")
+        password = "demo-" + secrets.token_urlsafe(9)
+        User.objects.filter(username=username).delete()
+        create_user(username, password, role, region.code)
+        logins.append((username, password, role, region.name))
+    return logins
+
+
+@users_app.command("create-demo")
+def users_create_demo() -> None:
+    """Create one demo account per role and print the logins."""
+    setup()
+    print_logins(create_demo_users())
+
+
+def print_logins(logins: list[tuple[str, str, str, str]]) -> None:
+    table = Table("用户名", "密码", "角色", "辖区", title="示例账号（每次运行重新生成密码）")
+    for row in logins:
+        table.add_row(*row)
+    console.print(table)
+
+
+@users_app.command("create")
+def users_create(
+    username: str,
+    role: Annotated[str, typer.Option(help="coordinator, township, county, county_admin, hotline, …")],
+    region: Annotated[str, typer.Option(help="12-digit code of the region the user works in.")],
+) -> None:
+    """Create a user; the password is asked for, never passed on the command line."""
+    setup()
+    from django.contrib.auth.password_validation import validate_password
+    from django.core.exceptions import ValidationError
+
+    from safetynet.access.services import create_user
+
+    password = typer.prompt("密码 Password", hide_input=True, confirmation_prompt=True)
+    try:
+        validate_password(password)
+        create_user(username, password, role, region)
+    except (ValidationError, ValueError) as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+    console.print(f"created {username}")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    port: Annotated[int, typer.Option()] = 8000,
+) -> None:
+    """Serve the web interface and API with a production WSGI server."""
+    setup()
+    from django.core.management import call_command
+    from waitress import serve as waitress_serve
+
+    from safetynet.wsgi import application
+
+    call_command("collectstatic", interactive=False, verbosity=0)
+    console.print(f"safetynet 已启动: http://{host}:{port}/  (API 文档 http://{host}:{port}/api/docs)")
+    waitress_serve(application, host=host, port=port, threads=8)
+
+
+@app.command()
+def demo(
+    persons: Annotated[int, typer.Option(help="Size of the demo county.")] = DEMO_PERSONS,
+    seed: Annotated[int, typer.Option()] = DEMO_SEED,
+    no_serve: Annotated[bool, typer.Option("--no-serve", help="Stop after loading, don't serve.")] = False,
+    port: Annotated[int, typer.Option()] = 8000,
+) -> None:
+    """The main job: generate the demo county, import it, create demo users, serve the web."""
+    setup()
+    from safetynet.conf import data_dir
+
+    out = data_dir() / f"demo-county-{persons}-{seed}"
+    if not (out / "README.txt").exists():
+        demo_data(out, persons=persons, seed=seed, as_of=None)
+    else:
+        console.print(f"示例县数据已存在：{out}")
+    registry_import(out, report=data_dir() / "demo-import-errors.csv")
+    print_logins(create_demo_users())
+    if not no_serve:
+        serve(host="127.0.0.1", port=port)
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def manage(ctx: typer.Context) -> None:
+    """Run a Django management command, e.g. `safetynet manage createsuperuser`."""
+    setup()
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(["safetynet manage", *ctx.args])
+
+
+def main() -> None:
+    app(prog_name="safetynet")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,96 @@
+"""API routes of the registry: scoped search and household profiles (thin; services do the work)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest
+from ninja import Router, Schema
+from ninja.errors import HttpError
+
+from safetynet.access.services import Actor
+from safetynet.registry import services
+
+router = Router(tags=["registry"])
+
+
+class PersonOut(Schema):
+    id_number: str
+    name: str
+    gender: str
+    birth_date: dt.date | None
+    age: int
+    relation: str
+    phone: str
+    disability_level: int
+    self_care: str
+    serious_illness: bool
+    employment: str
+    monthly_income: Decimal
+    household_id: str
+    region_code: str
+    alive: bool
+
+
+class AssistanceOut(Schema):
+    person_name: str
+    program: str
+    status: str
+    start_date: dt.date
+    end_date: dt.date | None
+    monthly_amount: Decimal
+
+
+class ApplicationOut(Schema):
+    application_id: str
+    person_name: str
+    program: str
+    applied_on: dt.date
+    decision: str
+    decided_on: dt.date | None
+    reason: str
+
+
+class HouseholdOut(Schema):
+    household_id: str
+    region_code: str
+    region_name: str
+    address: str
+    area_type: str
+    head_name: str
+    covered: bool
+    per_capita_income: Decimal | None
+    low_income: bool | None
+    members: list[PersonOut]
+    assistance: list[AssistanceOut]
+    applications: list[ApplicationOut]
+
+
+def _actor(request: HttpRequest, purpose: str) -> Actor:
+    try:
+        return Actor.from_request(request, purpose)
+    except PermissionDenied as exc:
+        raise HttpError(403, str(exc)) from None
+
+
+@router.get("/persons", response=list[PersonOut])
+def search_persons(request: HttpRequest, q: str) -> list[services.PersonView]:
+    """Search people in your region by ID number, phone or name (ID numbers and phones masked by role)."""
+    try:
+        return services.search_persons(_actor(request, "api person search"), q)
+    except PermissionDenied as exc:
+        raise HttpError(403, str(exc)) from None
+
+
+@router.get("/households/{household_id}", response=HouseholdOut)
+def household(request: HttpRequest, household_id: str) -> services.HouseholdProfile:
+    """One household's members, assistance and applications, if it lies in your region."""
+    try:
+        profile = services.household_profile(_actor(request, "api household profile"), household_id)
+    except PermissionDenied as exc:
+        raise HttpError(403, str(exc)) from None
+    if profile is None:
+        raise HttpError(404, "not found in your region")
+    return profile

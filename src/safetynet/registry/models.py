@@ -1,0 +1,184 @@
+"""The civil-affairs registry: households, persons, assistance, applications and local standards.
+
+Columns follow DATA-CONTRACT.md's registry files one to one, so an import is a plain column mapping.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class AreaType(models.TextChoices):
+    URBAN = "urban", _("urban")
+    RURAL = "rural", _("rural")
+
+
+class Gender(models.TextChoices):
+    M = "M", _("male")
+    F = "F", _("female")
+
+
+class Relation(models.TextChoices):
+    HEAD = "head", _("head")
+    SPOUSE = "spouse", _("spouse")
+    CHILD = "child", _("child")
+    PARENT = "parent", _("parent")
+    GRANDCHILD = "grandchild", _("grandchild")
+    SIBLING = "sibling", _("sibling")
+    OTHER = "other", _("other")
+
+
+class DisabilityType(models.TextChoices):
+    NONE = "", _("none")
+    VISUAL = "visual", _("visual")
+    HEARING = "hearing", _("hearing")
+    SPEECH = "speech", _("speech")
+    PHYSICAL = "physical", _("physical")
+    INTELLECTUAL = "intellectual", _("intellectual")
+    MENTAL = "mental", _("mental")
+    MULTIPLE = "multiple", _("multiple")
+
+
+class SelfCare(models.TextChoices):
+    FULL = "full", _("full")
+    PARTIAL = "partial", _("partial")
+    NONE = "none", _("none")
+
+
+class Employment(models.TextChoices):
+    EMPLOYED = "employed", _("employed")
+    FARMER = "farmer", _("farmer")
+    UNEMPLOYED = "unemployed", _("unemployed")
+    STUDENT = "student", _("student")
+    RETIRED = "retired", _("retired")
+    UNABLE = "unable", _("unable to work")
+    CHILD = "child", _("child")
+
+
+class Program(models.TextChoices):
+    DIBAO = "dibao", _("dibao")
+    TEKUN = "tekun", _("tekun")
+    DIBAO_EDGE = "dibao_edge", _("dibao edge")
+    RIGID_EXPENSE = "rigid_expense", _("rigid expense")
+    RELAPSE_MONITORING = "relapse_monitoring", _("relapse monitoring")
+    TEMPORARY = "temporary", _("temporary assistance")
+    MEDICAL = "medical", _("medical assistance")
+    EDUCATION = "education", _("education assistance")
+    HOUSING = "housing", _("housing assistance")
+    EMPLOYMENT = "employment", _("employment assistance")
+
+
+class AssistanceStatus(models.TextChoices):
+    ACTIVE = "active", _("active")
+    ENDED = "ended", _("ended")
+
+
+class Decision(models.TextChoices):
+    PENDING = "pending", _("pending")
+    APPROVED = "approved", _("approved")
+    REJECTED = "rejected", _("rejected")
+    WITHDRAWN = "withdrawn", _("withdrawn")
+
+
+COVERING_PROGRAMS = (Program.DIBAO, Program.TEKUN)
+
+
+class Household(models.Model):
+    household_id = models.CharField(max_length=32, primary_key=True)
+    # A plain indexed code, not a foreign key: the scoped layer range-scans it, and imports check it.
+    region_code = models.CharField(max_length=12, db_index=True)
+    address = models.CharField(max_length=200, blank=True)
+    area_type = models.CharField(max_length=5, choices=AreaType.choices)
+    head_id_number = models.CharField(max_length=18)
+
+    def __str__(self) -> str:
+        return self.household_id
+
+
+class Person(models.Model):
+    id_number = models.CharField(max_length=18, primary_key=True)
+    name = models.CharField(max_length=50, db_index=True)
+    gender = models.CharField(max_length=1, choices=Gender.choices)
+    birth_date = models.DateField()
+    household = models.ForeignKey(Household, on_delete=models.PROTECT, related_name="members")
+    relation = models.CharField(max_length=10, choices=Relation.choices)
+    phone = models.CharField(max_length=20, blank=True, db_index=True)
+    disability_level = models.PositiveSmallIntegerField(default=0)
+    disability_type = models.CharField(max_length=12, choices=DisabilityType.choices, blank=True)
+    self_care = models.CharField(max_length=7, choices=SelfCare.choices, default=SelfCare.FULL)
+    serious_illness = models.BooleanField(default=False)
+    employment = models.CharField(max_length=10, choices=Employment.choices)
+    monthly_income = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    # Filled from the deaths feed by later issues; a dead person counts as a member for nothing.
+    death_date = models.DateField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Assistance(models.Model):
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="assistance", db_column="id_number")
+    household = models.ForeignKey(Household, on_delete=models.PROTECT, related_name="assistance")
+    program = models.CharField(max_length=20, choices=Program.choices)
+    status = models.CharField(max_length=6, choices=AssistanceStatus.choices)
+    start_date = models.DateField()
+    end_date = models.DateField(null=True, blank=True)
+    monthly_amount = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+
+    class Meta:
+        constraints = [
+            # The natural key of a row in assistance.csv, which makes re-imports idempotent.
+            models.UniqueConstraint(
+                fields=["person", "household", "program", "start_date"], name="assistance_natural_key"
+            )
+        ]
+
+
+class Application(models.Model):
+    application_id = models.CharField(max_length=32, primary_key=True)
+    household = models.ForeignKey(Household, on_delete=models.PROTECT, related_name="applications")
+    person = models.ForeignKey(
+        Person, on_delete=models.PROTECT, related_name="applications", db_column="id_number"
+    )
+    program = models.CharField(max_length=20, choices=Program.choices)
+    applied_on = models.DateField()
+    decision = models.CharField(max_length=10, choices=Decision.choices)
+    decided_on = models.DateField(null=True, blank=True)
+    reason = models.CharField(max_length=500, blank=True)
+
+
+class Standard(models.Model):
+    """A county's assistance standard (低保标准) for one year and area type."""
+
+    county_code = models.CharField(max_length=6)
+    year = models.PositiveSmallIntegerField()
+    area_type = models.CharField(max_length=5, choices=AreaType.choices)
+    dibao_monthly = models.DecimalField(max_digits=10, decimal_places=2)
+    tekun_monthly = models.DecimalField(max_digits=10, decimal_places=2)
+    edge_multiplier = models.DecimalField(max_digits=5, decimal_places=2)
+    rigid_expense_ratio = models.DecimalField(max_digits=5, decimal_places=2)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["county_code", "year", "area_type"], name="standard_natural_key")
+        ]
+
+
+class ImportBatch(models.Model):
+    """One `safetynet registry import`: what came in, from whom, and how it ended."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running", _("running")
+        DONE = "done", _("done")
+        REJECTED = "rejected", _("rejected")
+
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    source_dir = models.CharField(max_length=500)
+    content_hash = models.CharField(max_length=64, db_index=True)
+    files = models.JSONField(default=dict)  # file name -> {"sha256", "rows", "encoding"}
+    accepted = models.PositiveIntegerField(default=0)
+    rejected = models.PositiveIntegerField(default=0)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
+    imported_by = models.CharField(max_length=150, blank=True)

@@ -1,0 +1,32 @@
+"""Registry pages: person search and the household profile, both through the scoped services."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from safetynet.access.services import Actor
+from safetynet.registry import services
+
+
+@login_required
+def search(request: HttpRequest) -> HttpResponse:
+    query = request.GET.get("q", "").strip()
+    try:
+        results = services.search_persons(Actor.from_request(request, "person search"), query) if query else []
+    except PermissionDenied:
+        return render(request, "forbidden.html", status=403)
+    return render(request, "registry/search.html", {"q": query, "results": results})
+
+
+@login_required
+def household(request: HttpRequest, household_id: str) -> HttpResponse:
+    try:
+        profile = services.household_profile(Actor.from_request(request, "household profile"), household_id)
+    except PermissionDenied:
+        return render(request, "forbidden.html", status=403)
+    if profile is None:
+        return render(request, "registry/not_found.html", {"household_id": household_id}, status=404)
+    return render(request, "registry/household.html", {"h": profile})

@@ -1,0 +1,12 @@
+"""URL routes: pages per app, the API under /api/, language switching under /i18n/."""
+
+from django.urls import include, path
+
+from safetynet.api import api
+
+urlpatterns = [
+    path("", include("safetynet.access.urls")),
+    path("registry/", include("safetynet.registry.urls")),
+    path("api/", api.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
+]
