@@ -118,19 +118,25 @@ class RegistryImport:
                 name: {"sha256": src.sha256, "encoding": src.encoding} for name, src in self.sources.items()
             },
         )
-        if file_errors:
-            return self._reject(batch, file_errors)
-
-        for spec in files:
+        readable = [spec for spec in files if spec.name in self.sources]
+        staged = []
+        for spec in readable:
             self.progress(f"读取 {spec.file}")
-            self._stage(spec)
+            try:
+                self._stage(spec)
+                staged.append(spec)
+            except FileRejected as exc:
+                file_errors.append(RowError(spec.file, 0, "", exc.reason))
         self.progress("校验")
-        for spec in files:
+        for spec in staged:
             self._check_columns(spec)
             self._check_keys(spec)
-        self._check_references(files)
-        if self.errors:
-            return self._reject(batch, self.errors)
+        # References into a file that could not be read would all look broken: skip them then,
+        # but still report every row error of the readable files, so the clerk fixes all at once.
+        if not file_errors:
+            self._check_references(staged)
+        if file_errors or self.errors:
+            return self._reject(batch, file_errors + self.errors)
 
         self.progress("写入数据库")
         with transaction.atomic():
@@ -415,8 +421,8 @@ class RegistryImport:
             f"SELECT DISTINCT r FROM ({referenced_sql}) refs(r) WHERE r <> '' "  # noqa: S608
             f"AND r NOT IN (SELECT k FROM known_{name})"
         ).fetchall()]
-        if missing:
-            rows = self._existing(db_table, db_key, missing, db_extra)
+        rows = self._existing(db_table, db_key, missing, db_extra) if missing else {}
+        if rows:
             self.db.executemany(
                 f"INSERT INTO known_{name} VALUES (?, ?)",  # noqa: S608
                 [(k, v[0] if v else None) for k, v in rows.items()],

@@ -1,0 +1,34 @@
+"""Fixtures shared by every app: a small imported county and one user per role."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from safetynet import testing
+
+
+@pytest.fixture
+def county_dir(tmp_path: Path) -> Path:
+    testing.write_county(tmp_path / "county")
+    return tmp_path / "county"
+
+
+@pytest.fixture
+def county(db, county_dir: Path):  # type: ignore[no-untyped-def]
+    from safetynet.registry import services
+
+    result = services.import_registry(county_dir)
+    assert not result.errors, result.errors
+    return result
+
+
+@pytest.fixture
+def make_user(db):  # type: ignore[no-untyped-def]
+    from safetynet.access.services import create_user
+
+    def make(username: str, role: str, region_code: str):  # type: ignore[no-untyped-def]
+        return create_user(username, "correct-horse-battery", role, region_code)
+
+    return make

@@ -1,0 +1,105 @@
+"""Test helpers shared by every app's tests: valid ID numbers and a small, hand-checkable county."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from pathlib import Path
+
+from stdnum.cn import ric
+
+COUNTY = "371522"  # 莘县, 聊城市, 山东省 — a real county code, valid since 1997
+
+
+def make_id_number(birth: dt.date, seq: int, male: bool, place: str = "") -> str:
+    """An 18-digit resident ID with a valid check digit; the place defaults to one valid for the year."""
+    place = place or (COUNTY if birth.year >= 1997 else "110105")
+    sequence = seq * 2 % 1000 + (1 if male else 0)
+    body = f"{place}{birth:%Y%m%d}{sequence:03d}"
+    return body + ric.calc_check_digit(body + "0")
+
+
+def write_csv(path: Path, header: list[str], rows: list[list[object]], encoding: str = "utf-8") -> Path:
+    with path.open("w", encoding=encoding, newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return path
+
+
+REGIONS = [
+    ["370000000000", "山东省", "province", ""],
+    ["371500000000", "聊城市", "city", "370000000000"],
+    ["371522000000", "莘县", "county", "371500000000"],
+    ["371522100000", "燕店镇", "township", "371522000000"],
+    ["371522100201", "东王村", "village", "371522100000"],
+    ["371522100202", "西李村", "village", "371522100000"],
+    ["371522101000", "观城镇", "township", "371522000000"],
+    ["371522101201", "南张村", "village", "371522101000"],
+]
+
+PERSON_HEADER = [
+    "id_number", "name", "gender", "birth_date", "household_id", "relation", "phone", "disability_level",
+    "disability_type", "self_care", "serious_illness", "employment", "monthly_income",
+]
+
+
+def person(birth: dt.date, seq: int, male: bool, name: str, household: str, relation: str, phone: str = "",
+           income: str = "0", employment: str = "farmer", **extra: object) -> list[object]:
+    row: dict[str, object] = {
+        "id_number": make_id_number(birth, seq, male), "name": name, "gender": "M" if male else "F",
+        "birth_date": birth.isoformat(), "household_id": household, "relation": relation, "phone": phone,
+        "disability_level": 0, "disability_type": "", "self_care": "full", "serious_illness": "false",
+        "employment": employment, "monthly_income": income,
+    }
+    row.update(extra)
+    return [row[h] for h in PERSON_HEADER]
+
+
+def write_county(directory: Path) -> dict[str, list[list[object]]]:
+    """Three households in three villages of 莘县, with assistance, applications and standards."""
+    directory.mkdir(parents=True, exist_ok=True)
+    d = dt.date
+    persons = [
+        person(d(1958, 3, 14), 1, True, "王建国", "H001", "head", "13812345678", "800"),
+        person(d(1960, 7, 2), 2, False, "李秀英", "H001", "spouse", "", "300"),
+        person(d(2012, 9, 30), 3, False, "王小红", "H001", "grandchild", "", "0", "student"),
+        person(d(1941, 1, 5), 4, False, "张桂兰", "H002", "head", "13900001111", "0", "retired",
+               disability_level=2, disability_type="physical", self_care="none"),
+        person(d(1985, 11, 11), 5, True, "刘强", "H003", "head", "15055556666", "2500", "employed"),
+    ]
+    files = {
+        "regions": REGIONS,
+        "households": [
+            ["H001", "371522100201", "燕店镇东王村 12 号", "rural", persons[0][0]],
+            ["H002", "371522100202", "燕店镇西李村 3 号", "rural", persons[3][0]],
+            ["H003", "371522101201", "观城镇南张村 7 号", "rural", persons[4][0]],
+        ],
+        "persons": persons,
+        "assistance": [
+            [persons[3][0], "H002", "tekun", "active", "2020-01-01", "", "950"],
+            [persons[0][0], "H001", "temporary", "ended", "2023-05-01", "2023-05-31", "1000"],
+        ],
+        "applications": [
+            ["A001", "H001", persons[0][0], "dibao", "2024-02-01", "rejected", "2024-03-01", "收入超过标准"],
+            ["A002", "H003", persons[4][0], "medical", "2025-06-01", "pending", "", ""],
+        ],
+        "standards": [
+            [COUNTY, y, area, dibao, round(dibao * 1.3), "1.5", "0.5"]
+            for y in range(2024, 2028)
+            for area, dibao in (("urban", 960), ("rural", 780))
+        ],
+    }
+    headers = {
+        "regions": ["code", "name", "level", "parent_code"],
+        "households": ["household_id", "region_code", "address", "area_type", "head_id_number"],
+        "persons": PERSON_HEADER,
+        "assistance": ["id_number", "household_id", "program", "status", "start_date", "end_date", "monthly_amount"],
+        "applications": ["application_id", "household_id", "id_number", "program", "applied_on", "decision",
+                         "decided_on", "reason"],
+        "standards": ["county_code", "year", "area_type", "dibao_monthly", "tekun_monthly", "edge_multiplier",
+                      "rigid_expense_ratio"],
+    }
+    for name, rows in files.items():
+        write_csv(directory / f"{name}.csv", headers[name], rows)
+    return files
