@@ -618,6 +618,7 @@ class RegistryImport:
                     f"INSERT INTO {spec.table} ({cols}) SELECT {cols} FROM {staging} "  # noqa: S608
                     f"ON CONFLICT ({conflict}) DO UPDATE SET {assign} WHERE {changed}"
                 )
+                cursor.execute(f"DROP TABLE {staging}")
 
 
 CheckFn = Callable[[RegistryImport, FileSpec, Column, str, str, str], None]
