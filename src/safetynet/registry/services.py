@@ -10,6 +10,7 @@ from pathlib import Path
 
 from django.db.models import Q, QuerySet
 
+from safetynet.access.masking import mask_id_number, mask_phone
 from safetynet.access.services import Actor, PersonalDataScope
 from safetynet.registry.importer import ImportResult, Progress, RegistryImport
 from safetynet.registry.models import (
@@ -184,7 +185,7 @@ def search_persons(actor: Actor, query: str) -> list[PersonView]:
         kind = "name"
     results = list(found.order_by("name", "id_number")[:SEARCH_LIMIT])
     # The query itself may be an ID number or a phone: the trail keeps it masked.
-    shown = scope.mask_id(query) if kind == "id_number" else scope.mask_phone(query) if kind == "phone" else query
+    shown = mask_id_number(query) if kind == "id_number" else mask_phone(query) if kind == "phone" else query
     scope.audit_read(
         "person_search", "", region_code=scope.region_code, detail=f"{kind}={shown} results={len(results)}"
     )
