@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import os
 import secrets
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -14,7 +13,9 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-app = typer.Typer(help="safetynet: proactive discovery of people in hardship (社会救助主动发现).", no_args_is_help=True)
+app = typer.Typer(
+    help="safetynet: proactive discovery of people in hardship (社会救助主动发现).", no_args_is_help=True
+)
 registry_app = typer.Typer(help="The civil-affairs registry.", no_args_is_help=True)
 users_app = typer.Typer(help="User accounts.", no_args_is_help=True)
 app.add_typer(registry_app, name="registry")
@@ -43,8 +44,12 @@ def setup() -> None:
 
 @registry_app.command("import")
 def registry_import(
-    directory: Annotated[Path, typer.Argument(help="Folder holding regions.csv, households.csv, persons.csv …")],
-    report: Annotated[Path | None, typer.Option(help="Write every bad row to this CSV (opens in Excel).")] = None,
+    directory: Annotated[
+        Path, typer.Argument(help="Folder holding regions.csv, households.csv, persons.csv …")
+    ],
+    report: Annotated[
+        Path | None, typer.Option(help="Write every bad row to this CSV (opens in Excel).")
+    ] = None,
 ) -> None:
     """Import registry files, all or nothing; ends with `accepted=N rejected=M batch=ID`."""
     setup()
@@ -89,11 +94,13 @@ def demo_data(
     from safetynet.demo import generate
 
     reference = dt.date.fromisoformat(as_of) if as_of else None
-    with Progress(TextColumn("生成示例县"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=console) as bar:
+    with Progress(
+        TextColumn("生成示例县"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
+    ) as bar:
         task = bar.add_task("persons", total=persons)
-        summary = generate(out, persons=persons, seed=seed, as_of=reference,
-                           progress=lambda n: bar.update(task, completed=n))
+        summary = generate(
+            out, persons=persons, seed=seed, as_of=reference, progress=lambda n: bar.update(task, completed=n)
+        )
     for name, rows in summary.counts.items():
         console.print(f"  {name}: {rows}")
 
@@ -219,4 +226,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

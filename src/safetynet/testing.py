@@ -39,18 +39,48 @@ REGIONS = [
 ]
 
 PERSON_HEADER = [
-    "id_number", "name", "gender", "birth_date", "household_id", "relation", "phone", "disability_level",
-    "disability_type", "self_care", "serious_illness", "employment", "monthly_income",
+    "id_number",
+    "name",
+    "gender",
+    "birth_date",
+    "household_id",
+    "relation",
+    "phone",
+    "disability_level",
+    "disability_type",
+    "self_care",
+    "serious_illness",
+    "employment",
+    "monthly_income",
 ]
 
 
-def person(birth: dt.date, seq: int, male: bool, name: str, household: str, relation: str, phone: str = "",
-           income: str = "0", employment: str = "farmer", **extra: object) -> list[object]:
+def person(
+    birth: dt.date,
+    seq: int,
+    male: bool,
+    name: str,
+    household: str,
+    relation: str,
+    phone: str = "",
+    income: str = "0",
+    employment: str = "farmer",
+    **extra: object,
+) -> list[object]:
     row: dict[str, object] = {
-        "id_number": make_id_number(birth, seq, male), "name": name, "gender": "M" if male else "F",
-        "birth_date": birth.isoformat(), "household_id": household, "relation": relation, "phone": phone,
-        "disability_level": 0, "disability_type": "", "self_care": "full", "serious_illness": "false",
-        "employment": employment, "monthly_income": income,
+        "id_number": make_id_number(birth, seq, male),
+        "name": name,
+        "gender": "M" if male else "F",
+        "birth_date": birth.isoformat(),
+        "household_id": household,
+        "relation": relation,
+        "phone": phone,
+        "disability_level": 0,
+        "disability_type": "",
+        "self_care": "full",
+        "serious_illness": "false",
+        "employment": employment,
+        "monthly_income": income,
     }
     row.update(extra)
     return [row[h] for h in PERSON_HEADER]
@@ -64,12 +94,24 @@ def write_county(directory: Path) -> dict[str, list[list[object]]]:
         person(d(1958, 3, 14), 1, True, "王建国", "H001", "head", "13812345678", "800"),
         person(d(1960, 7, 2), 2, False, "李秀英", "H001", "spouse", "", "300"),
         person(d(2012, 9, 30), 3, False, "王小红", "H001", "grandchild", "", "0", "student"),
-        person(d(1941, 1, 5), 4, False, "张桂兰", "H002", "head", "13900001111", "0", "retired",
-               disability_level=2, disability_type="physical", self_care="none"),
+        person(
+            d(1941, 1, 5),
+            4,
+            False,
+            "张桂兰",
+            "H002",
+            "head",
+            "13900001111",
+            "0",
+            "retired",
+            disability_level=2,
+            disability_type="physical",
+            self_care="none",
+        ),
         person(d(1985, 11, 11), 5, True, "刘强", "H003", "head", "15055556666", "2500", "employed"),
     ]
-    files = {
-        "regions": REGIONS,
+    files: dict[str, list[list[object]]] = {
+        "regions": [list(r) for r in REGIONS],
         "households": [
             ["H001", "371522100201", "燕店镇东王村 12 号", "rural", persons[0][0]],
             ["H002", "371522100202", "燕店镇西李村 3 号", "rural", persons[3][0]],
@@ -94,11 +136,34 @@ def write_county(directory: Path) -> dict[str, list[list[object]]]:
         "regions": ["code", "name", "level", "parent_code"],
         "households": ["household_id", "region_code", "address", "area_type", "head_id_number"],
         "persons": PERSON_HEADER,
-        "assistance": ["id_number", "household_id", "program", "status", "start_date", "end_date", "monthly_amount"],
-        "applications": ["application_id", "household_id", "id_number", "program", "applied_on", "decision",
-                         "decided_on", "reason"],
-        "standards": ["county_code", "year", "area_type", "dibao_monthly", "tekun_monthly", "edge_multiplier",
-                      "rigid_expense_ratio"],
+        "assistance": [
+            "id_number",
+            "household_id",
+            "program",
+            "status",
+            "start_date",
+            "end_date",
+            "monthly_amount",
+        ],
+        "applications": [
+            "application_id",
+            "household_id",
+            "id_number",
+            "program",
+            "applied_on",
+            "decision",
+            "decided_on",
+            "reason",
+        ],
+        "standards": [
+            "county_code",
+            "year",
+            "area_type",
+            "dibao_monthly",
+            "tekun_monthly",
+            "edge_multiplier",
+            "rigid_expense_ratio",
+        ],
     }
     for name, rows in files.items():
         write_csv(directory / f"{name}.csv", headers[name], rows)

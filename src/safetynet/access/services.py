@@ -68,7 +68,12 @@ class PersonalDataScope:
 
 
 def record(
-    actor: Actor, action: str, object_type: str = "", object_id: str = "", region_code: str = "", detail: str = ""
+    actor: Actor,
+    action: str,
+    object_type: str = "",
+    object_id: str = "",
+    region_code: str = "",
+    detail: str = "",
 ) -> AuditEntry:
     """Append one audit entry. Free text is truncated, never rejected: an audit write must not fail a read."""
     user = actor.user
@@ -86,7 +91,9 @@ def record(
     )
 
 
-def audit_trail(actor: Actor, *, username: str = "", object_id: str = "", limit: int = 200) -> list[AuditEntry]:
+def audit_trail(
+    actor: Actor, *, username: str = "", object_id: str = "", limit: int = 200
+) -> list[AuditEntry]:
     """The audit trail for auditors and admins, limited to entries about their region subtree."""
     user = actor.user
     if not user.caps.reads_audit:

@@ -42,4 +42,6 @@ def audit(request: HttpRequest) -> HttpResponse:
         entries = services.audit_trail(actor, username=username, object_id=object_id)
     except PermissionDenied:
         return render(request, "forbidden.html", status=403)
-    return render(request, "access/audit.html", {"entries": entries, "username": username, "object_id": object_id})
+    return render(
+        request, "access/audit.html", {"entries": entries, "username": username, "object_id": object_id}
+    )

@@ -24,7 +24,9 @@ class Region(models.Model):
     code = models.CharField(max_length=12, primary_key=True)
     name = models.CharField(max_length=100)
     level = models.CharField(max_length=10, choices=Level.choices)
-    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
 
     class Meta:
         ordering = ["code"]

@@ -125,4 +125,6 @@ def iter_rows(source: CsvSource, columns: list[str]) -> Iterator[tuple[int, list
                     yield start, [record[p].strip() if p >= 0 else "" for p in positions]
                 start = reader.line_num + 1
         except csv.Error as exc:
-            raise FileRejected(source.path.name, f"第 {start} 行起无法解析（{exc}），可能有未闭合的引号") from None
+            raise FileRejected(
+                source.path.name, f"第 {start} 行起无法解析（{exc}），可能有未闭合的引号"
+            ) from None

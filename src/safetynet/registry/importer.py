@@ -73,8 +73,13 @@ def _label(column: str) -> str:
 class RegistryImport:
     """One import of a folder of registry files; `run()` returns the result and never half-loads."""
 
-    def __init__(self, directory: Path, imported_by: str = "", today: dt.date | None = None,
-                 progress: Progress | None = None):
+    def __init__(
+        self,
+        directory: Path,
+        imported_by: str = "",
+        today: dt.date | None = None,
+        progress: Progress | None = None,
+    ):
         self.directory = directory
         self.imported_by = imported_by
         self.today = today or timezone.localdate()
@@ -172,7 +177,7 @@ class RegistryImport:
 
         def flush() -> None:
             if lines:
-                cols = list(zip(*rows, strict=True)) if rows else [[] for _ in names]
+                cols = list(zip(*rows, strict=True))
                 arrays = [pa.array(lines, pa.int64())] + [pa.array(c, pa.string()) for c in cols]
                 batches.append(pa.RecordBatch.from_arrays(arrays, schema=schema))
                 lines.clear()
@@ -181,7 +186,9 @@ class RegistryImport:
         for item in iter_rows(source, names):
             if isinstance(item, RaggedRow):
                 width = len(source.header)
-                self.errors.append(RowError(spec.file, item.line, "", f"该行有 {item.fields} 列，表头有 {width} 列"))
+                self.errors.append(
+                    RowError(spec.file, item.line, "", f"该行有 {item.fields} 列，表头有 {width} 列")
+                )
                 continue
             lines.append(item[0])
             rows.append(item[1])
@@ -190,7 +197,7 @@ class RegistryImport:
         flush()
         table = pa.Table.from_batches(batches, schema=schema)
         self.db.register("_arrow", table)
-        self.db.execute(f"CREATE OR REPLACE TABLE raw_{spec.name} AS SELECT * FROM _arrow")  # noqa: S608
+        self.db.execute(f"CREATE OR REPLACE TABLE raw_{spec.name} AS SELECT * FROM _arrow")
         self.db.unregister("_arrow")
         self.row_counts[spec.name] = table.num_rows
         if spec.name == "regions":
@@ -208,15 +215,16 @@ class RegistryImport:
         for col in spec.columns:
             c = f'"{col.name}"'
             if col.required:
-                self._collect(spec, col.name, f"SELECT _line, '必填项为空' FROM {table} WHERE {c} = ''")  # noqa: S608
+                self._collect(spec, col.name, f"SELECT _line, '必填项为空' FROM {table} WHERE {c} = ''")
             nonempty = f"{c} <> ''"
             check = CHECKS.get(col.kind)
             if check:
                 check(self, spec, col, table, c, nonempty)
             if col.max_length:
                 self._collect(
-                    spec, col.name,
-                    f"SELECT _line, '内容过长（' || length({c}) || ' 字），最多 {col.max_length} 字' "  # noqa: S608
+                    spec,
+                    col.name,
+                    f"SELECT _line, '内容过长（' || length({c}) || ' 字），最多 {col.max_length} 字' "
                     f"FROM {table} WHERE length({c}) > {col.max_length}",
                 )
         if spec.name == "persons":
@@ -227,79 +235,90 @@ class RegistryImport:
     def _check_enum(self, spec: FileSpec, col: Column, table: str, c: str, nonempty: str) -> None:
         allowed = "、".join(col.choices)
         self._collect(
-            spec, col.name,
-            f"SELECT _line, '取值“' || left({c}, 40) || '”无效，应为 {allowed} 之一' FROM {table} "  # noqa: S608
+            spec,
+            col.name,
+            f"SELECT _line, '取值“' || left({c}, 40) || '”无效，应为 {allowed} 之一' FROM {table} "
             f"WHERE {nonempty} AND {c} NOT IN ({_sql_list(col.choices)})",
         )
 
     def _check_date(self, spec: FileSpec, col: Column, table: str, c: str, nonempty: str) -> None:
         self._collect(
-            spec, col.name,
-            f"SELECT _line, '日期“' || left({c}, 40) || '”无效，格式应为 YYYY-MM-DD' FROM {table} "  # noqa: S608
+            spec,
+            col.name,
+            f"SELECT _line, '日期“' || left({c}, 40) || '”无效，格式应为 YYYY-MM-DD' FROM {table} "
             f"WHERE {nonempty} AND (NOT regexp_full_match({c}, '\\d{{4}}-\\d{{2}}-\\d{{2}}') "
             f"OR try_strptime({c}, '%Y-%m-%d') IS NULL)",
         )
         self._collect(
-            spec, col.name,
-            f"SELECT _line, '日期 ' || {c} || ' 早于 1900 年' FROM {table} "  # noqa: S608
+            spec,
+            col.name,
+            f"SELECT _line, '日期 ' || {c} || ' 早于 1900 年' FROM {table} "
             f"WHERE try_strptime({c}, '%Y-%m-%d') < DATE '1900-01-01'",
         )
         if col.name in ("birth_date", "applied_on", "decided_on"):
             self._collect(
-                spec, col.name,
-                f"SELECT _line, '日期 ' || {c} || ' 晚于今天' FROM {table} "  # noqa: S608
+                spec,
+                col.name,
+                f"SELECT _line, '日期 ' || {c} || ' 晚于今天' FROM {table} "
                 f"WHERE try_strptime({c}, '%Y-%m-%d')::DATE > ?",
                 [self.today],
             )
 
     def _check_money(self, spec: FileSpec, col: Column, table: str, c: str, nonempty: str) -> None:
         self._collect(
-            spec, col.name,
-            f"SELECT _line, CASE WHEN {c} LIKE '-%' THEN '金额不能为负数' "  # noqa: S608
+            spec,
+            col.name,
+            f"SELECT _line, CASE WHEN {c} LIKE '-%' THEN '金额不能为负数' "
             f"ELSE '金额“' || left({c}, 40) || '”无效，应为元，最多两位小数' END FROM {table} "
             f"WHERE {nonempty} AND NOT regexp_full_match({c}, '\\d{{1,9}}(\\.\\d{{1,2}})?')",
         )
 
     def _check_ratio(self, spec: FileSpec, col: Column, table: str, c: str, nonempty: str) -> None:
         self._collect(
-            spec, col.name,
-            f"SELECT _line, '比例/倍数“' || left({c}, 40) || '”无效，应为 0 到 999 之间、最多两位小数' "  # noqa: S608
+            spec,
+            col.name,
+            f"SELECT _line, '比例/倍数“' || left({c}, 40) || '”无效，应为 0 到 999 之间、最多两位小数' "
             f"FROM {table} WHERE {nonempty} AND NOT regexp_full_match({c}, '\\d{{1,3}}(\\.\\d{{1,2}})?')",
         )
 
     def _check_int(self, spec: FileSpec, col: Column, table: str, c: str, nonempty: str) -> None:
         self._collect(
-            spec, col.name,
-            f"SELECT _line, '取值“' || left({c}, 40) || '”无效，应为 {col.low} 到 {col.high} 的整数' "  # noqa: S608
+            spec,
+            col.name,
+            f"SELECT _line, '取值“' || left({c}, 40) || '”无效，应为 {col.low} 到 {col.high} 的整数' "
             f"FROM {table} WHERE {nonempty} AND (NOT regexp_full_match({c}, '\\d{{1,4}}') "
             f"OR {c}::INTEGER NOT BETWEEN {col.low} AND {col.high})",
         )
 
     def _check_bool(self, spec: FileSpec, col: Column, table: str, c: str, nonempty: str) -> None:
         self._collect(
-            spec, col.name,
-            f"SELECT _line, '取值“' || left({c}, 40) || '”无效，应为 true/false、1/0 或 是/否' "  # noqa: S608
+            spec,
+            col.name,
+            f"SELECT _line, '取值“' || left({c}, 40) || '”无效，应为 true/false、1/0 或 是/否' "
             f"FROM {table} WHERE {nonempty} AND lower({c}) NOT IN ({_sql_list(TRUE_VALUES + FALSE_VALUES)})",
         )
 
     def _check_phone(self, spec: FileSpec, col: Column, table: str, c: str, nonempty: str) -> None:
         self._collect(
-            spec, col.name,
-            f"SELECT _line, '电话“' || left({c}, 40) || '”无效，应为 7 到 20 位数字（可含 - 和 +）' "  # noqa: S608
+            spec,
+            col.name,
+            f"SELECT _line, '电话“' || left({c}, 40) || '”无效，应为 7 到 20 位数字（可含 - 和 +）' "
             f"FROM {table} WHERE {nonempty} AND NOT regexp_full_match({c}, '\\+?[0-9][0-9-]{{6,19}}')",
         )
 
     def _check_region_code(self, spec: FileSpec, col: Column, table: str, c: str, nonempty: str) -> None:
         self._collect(
-            spec, col.name,
-            f"SELECT _line, '区划代码“' || left({c}, 40) || '”应为 12 位数字' FROM {table} "  # noqa: S608
+            spec,
+            col.name,
+            f"SELECT _line, '区划代码“' || left({c}, 40) || '”应为 12 位数字' FROM {table} "
             f"WHERE {nonempty} AND NOT regexp_full_match({c}, '\\d{{12}}')",
         )
 
     def _check_county_code(self, spec: FileSpec, col: Column, table: str, c: str, nonempty: str) -> None:
         self._collect(
-            spec, col.name,
-            f"SELECT _line, '县级代码“' || left({c}, 40) || '”应为 6 位数字' FROM {table} "  # noqa: S608
+            spec,
+            col.name,
+            f"SELECT _line, '县级代码“' || left({c}, 40) || '”应为 6 位数字' FROM {table} "
             f"WHERE {nonempty} AND NOT regexp_full_match({c}, '\\d{{6}}')",
         )
 
@@ -308,28 +327,31 @@ class RegistryImport:
         norm = f"upper({c})"
         shape_ok = f"regexp_full_match({norm}, '[0-9]{{17}}[0-9X]')"
         self._collect(
-            spec, col.name,
-            f"SELECT _line, '身份证号码“' || left({c}, 40) || '”应为 18 位（17 位数字加校验位 0-9 或 X）' "  # noqa: S608
+            spec,
+            col.name,
+            f"SELECT _line, '身份证号码“' || left({c}, 40) || '”应为 18 位（17 位数字加校验位 0-9 或 X）' "
             f"FROM {table} WHERE {nonempty} AND NOT {shape_ok}",
         )
         weighted = " + ".join(f"{w} * substr({norm}, {i + 1}, 1)::INTEGER" for i, w in enumerate(ID_WEIGHTS))
         expected = f"substr('{ID_CHECK_CHARS}', (({weighted}) % 11)::INTEGER + 1, 1)"
         self._collect(
-            spec, col.name,
-            f"SELECT _line, '身份证号码 ' || {norm} || ' 校验位错误，按前 17 位应为 ' || {expected} "  # noqa: S608
+            spec,
+            col.name,
+            f"SELECT _line, '身份证号码 ' || {norm} || ' 校验位错误，按前 17 位应为 ' || {expected} "
             f"FROM {table} WHERE {shape_ok} AND right({norm}, 1) <> {expected}",
         )
         born = f"try_strptime(substr({norm}, 7, 8), '%Y%m%d')::DATE"
         self._collect(
-            spec, col.name,
-            f"SELECT _line, '身份证号码中的出生日期 ' || substr({norm}, 7, 8) || ' 不是有效日期或晚于今天' "  # noqa: S608
+            spec,
+            col.name,
+            f"SELECT _line, '身份证号码中的出生日期 ' || substr({norm}, 7, 8) || ' 不是有效日期或晚于今天' "
             f"FROM {table} WHERE {shape_ok} AND ({born} IS NULL OR {born} > ? OR {born} < DATE '1890-01-01')",
             [self.today],
         )
         # Birthplace codes are valid only in the years a division existed: check each distinct
         # (code, birth year) pair once with python-stdnum, then join back to the rows.
         pairs = self.db.execute(
-            f"SELECT DISTINCT substr({norm}, 1, 6) AS place, substr({norm}, 7, 4) AS year FROM {table} "  # noqa: S608
+            f"SELECT DISTINCT substr({norm}, 1, 6) AS place, substr({norm}, 7, 4) AS year FROM {table} "
             f"WHERE {shape_ok} AND {born} IS NOT NULL"
         ).fetchall()
         bad = [(place, year) for place, year in pairs if not _birthplace_valid(place, int(year))]
@@ -337,8 +359,9 @@ class RegistryImport:
             self.db.execute("CREATE OR REPLACE TEMP TABLE _bad_places (place VARCHAR, year VARCHAR)")
             self.db.executemany("INSERT INTO _bad_places VALUES (?, ?)", bad)
             self._collect(
-                spec, col.name,
-                f"SELECT _line, '身份证号码中的出生地代码 ' || p.place || ' 在 ' || p.year || ' 年不是有效的县级区划' "  # noqa: S608
+                spec,
+                col.name,
+                f"SELECT _line, '身份证号码中的出生地代码 ' || p.place || ' 在 ' || p.year || ' 年不是有效的县级区划' "
                 f"FROM {table} JOIN _bad_places p ON substr({norm}, 1, 6) = p.place "
                 f"AND substr({norm}, 7, 4) = p.year WHERE {shape_ok}",
             )
@@ -348,31 +371,37 @@ class RegistryImport:
         id_ok = "regexp_full_match(upper(id_number), '[0-9]{17}[0-9X]')"
         born = "try_strptime(substr(id_number, 7, 8), '%Y%m%d')::DATE"
         self._collect(
-            spec, "birth_date",
-            f"SELECT _line, '出生日期 ' || birth_date || ' 与身份证号码不一致（身份证为 ' || strftime({born}, '%Y-%m-%d') || '）' "  # noqa: S608,E501
+            spec,
+            "birth_date",
+            f"SELECT _line, '出生日期 ' || birth_date || ' 与身份证号码不一致（身份证为 ' || strftime({born}, '%Y-%m-%d') || '）' "
             f"FROM raw_persons WHERE {id_ok} AND {born} IS NOT NULL "
             "AND try_strptime(birth_date, '%Y-%m-%d')::DATE <> " + born,
         )
         derived = "CASE WHEN substr(id_number, 17, 1)::INTEGER % 2 = 1 THEN 'M' ELSE 'F' END"
         self._collect(
-            spec, "gender",
-            f"SELECT _line, '性别 ' || gender || ' 与身份证号码不一致（身份证第 17 位为' || "  # noqa: S608
+            spec,
+            "gender",
+            f"SELECT _line, '性别 ' || gender || ' 与身份证号码不一致（身份证第 17 位为' || "
             f"CASE WHEN {derived} = 'M' THEN '男' ELSE '女' END || '）' "
             f"FROM raw_persons WHERE {id_ok} AND gender IN ('M', 'F') AND gender <> {derived}",
         )
 
     def _check_date_order(self, spec: FileSpec) -> None:
         table = f"raw_{spec.name}"
-        first, second = ("start_date", "end_date") if spec.name == "assistance" else ("applied_on", "decided_on")
+        first, second = (
+            ("start_date", "end_date") if spec.name == "assistance" else ("applied_on", "decided_on")
+        )
         d1, d2 = (f"try_strptime({first}, '%Y-%m-%d')", f"try_strptime({second}, '%Y-%m-%d')")
         self._collect(
-            spec, second,
-            f"SELECT _line, '{LABELS[second]} ' || {second} || ' 早于{LABELS[first]} ' || {first} "  # noqa: S608
+            spec,
+            second,
+            f"SELECT _line, '{LABELS[second]} ' || {second} || ' 早于{LABELS[first]} ' || {first} "
             f"FROM {table} WHERE {d2} < {d1}",
         )
         if spec.name == "applications":
             self._collect(
-                spec, "decided_on",
+                spec,
+                "decided_on",
                 "SELECT _line, CASE WHEN decision = 'pending' THEN '待审批的申请不应有审批日期' "
                 "ELSE '已审批的申请缺少审批日期' END FROM raw_applications "
                 "WHERE (decision = 'pending' AND decided_on <> '') "
@@ -380,7 +409,8 @@ class RegistryImport:
             )
         else:
             self._collect(
-                spec, "end_date",
+                spec,
+                "end_date",
                 "SELECT _line, '已结束的救助缺少结束日期' FROM raw_assistance WHERE status = 'ended' AND end_date = ''",
             )
 
@@ -391,8 +421,9 @@ class RegistryImport:
         key = ", ".join(f"upper({k})" if k in ("id_number",) else k for k in spec.key)
         labels = "、".join(LABELS.get(k, k) for k in spec.key)
         self._collect(
-            spec, spec.key[0],
-            f"SELECT _line, '{labels}重复（首次出现在第 ' || first_line || ' 行）' FROM ("  # noqa: S608
+            spec,
+            spec.key[0],
+            f"SELECT _line, '{labels}重复（首次出现在第 ' || first_line || ' 行）' FROM ("
             f"SELECT _line, min(_line) OVER (PARTITION BY {key}) AS first_line FROM {table}) "
             "WHERE _line <> first_line",
         )
@@ -405,26 +436,38 @@ class RegistryImport:
                 chunk = wanted[i : i + 900]
                 marks = ", ".join(["%s"] * len(chunk))
                 cols = f"{column}{', ' + extra if extra else ''}"
-                cursor.execute(f"SELECT {cols} FROM {table} WHERE {column} IN ({marks})", chunk)  # noqa: S608
+                cursor.execute(f"SELECT {cols} FROM {table} WHERE {column} IN ({marks})", chunk)
                 for row in cursor.fetchall():
                     found[row[0]] = tuple(row[1:])
         return found
 
-    def _known(self, name: str, source: str, key_sql: str, extra_sql: str, db_table: str, db_key: str,
-               db_extra: str, referenced_sql: str) -> None:
+    def _known(
+        self,
+        name: str,
+        source: str,
+        key_sql: str,
+        extra_sql: str,
+        db_table: str,
+        db_key: str,
+        db_extra: str,
+        referenced_sql: str,
+    ) -> None:
         """Build DuckDB table known_<name>(k, extra): the rows of staged file `source`, plus the rows
         the files refer to that only the database holds."""
-        self.db.execute(f"CREATE OR REPLACE TEMP TABLE known_{name} (k VARCHAR, extra VARCHAR)")  # noqa: S608
+        self.db.execute(f"CREATE OR REPLACE TEMP TABLE known_{name} (k VARCHAR, extra VARCHAR)")
         if f"raw_{source}" in self._tables():
-            self.db.execute(f"INSERT INTO known_{name} SELECT {key_sql}, {extra_sql} FROM raw_{source}")  # noqa: S608
-        missing = [r[0] for r in self.db.execute(
-            f"SELECT DISTINCT r FROM ({referenced_sql}) refs(r) WHERE r <> '' "  # noqa: S608
-            f"AND r NOT IN (SELECT k FROM known_{name})"
-        ).fetchall()]
+            self.db.execute(f"INSERT INTO known_{name} SELECT {key_sql}, {extra_sql} FROM raw_{source}")
+        missing = [
+            r[0]
+            for r in self.db.execute(
+                f"SELECT DISTINCT r FROM ({referenced_sql}) refs(r) WHERE r <> '' "
+                f"AND r NOT IN (SELECT k FROM known_{name})"
+            ).fetchall()
+        ]
         rows = self._existing(db_table, db_key, missing, db_extra) if missing else {}
         if rows:
             self.db.executemany(
-                f"INSERT INTO known_{name} VALUES (?, ?)",  # noqa: S608
+                f"INSERT INTO known_{name} VALUES (?, ?)",
                 [(k, v[0] if v else None) for k, v in rows.items()],
             )
 
@@ -437,12 +480,19 @@ class RegistryImport:
             self._check_region_tree()
         if "households" in staged:
             self._known(
-                "regions", "regions", "code", "level", "regions_region", "code", "level",
+                "regions",
+                "regions",
+                "code",
+                "level",
+                "regions_region",
+                "code",
+                "level",
                 "SELECT region_code FROM raw_households",
             )
             spec = next(s for s in specs if s.name == "households")
             self._collect(
-                spec, "region_code",
+                spec,
+                "region_code",
                 "SELECT h._line, CASE WHEN r.k IS NULL THEN '区划代码 ' || h.region_code || ' 不存在' "
                 "ELSE '户所在区划必须是村（社区）级，' || h.region_code || ' 是 ' || r.extra END "
                 "FROM raw_households h LEFT JOIN known_regions r ON r.k = h.region_code "
@@ -454,39 +504,56 @@ class RegistryImport:
                 refs.append(f"SELECT household_id FROM raw_{name}")
         if refs:
             self._known(
-                "households", "households", "household_id", "''", "registry_household", "household_id", "",
+                "households",
+                "households",
+                "household_id",
+                "''",
+                "registry_household",
+                "household_id",
+                "",
                 " UNION ALL ".join(refs),
             )
             for name in ("persons", "assistance", "applications"):
                 if name in staged:
                     spec = next(s for s in specs if s.name == name)
                     self._collect(
-                        spec, "household_id",
-                        f"SELECT _line, '户编号 ' || household_id || ' 不存在（户籍文件和数据库中都没有）' "  # noqa: S608
+                        spec,
+                        "household_id",
+                        f"SELECT _line, '户编号 ' || household_id || ' 不存在（户籍文件和数据库中都没有）' "
                         f"FROM raw_{name} WHERE household_id <> '' "
                         "AND household_id NOT IN (SELECT k FROM known_households)",
                     )
-        person_refs = [f"SELECT upper(id_number) FROM raw_{n}" for n in ("assistance", "applications") if n in staged]
+        person_refs = [
+            f"SELECT upper(id_number) FROM raw_{n}" for n in ("assistance", "applications") if n in staged
+        ]
         if "households" in staged:
             person_refs.append("SELECT upper(head_id_number) FROM raw_households")
         if person_refs:
             self._known(
-                "persons", "persons", "upper(id_number)", "household_id", "registry_person", "id_number", "household_id",
+                "persons",
+                "persons",
+                "upper(id_number)",
+                "household_id",
+                "registry_person",
+                "id_number",
+                "household_id",
                 " UNION ALL ".join(person_refs),
             )
             for name in ("assistance", "applications"):
                 if name in staged:
                     spec = next(s for s in specs if s.name == name)
                     self._collect(
-                        spec, "id_number",
-                        f"SELECT _line, '身份证号码 ' || upper(id_number) || ' 不在人员名册中' "  # noqa: S608
+                        spec,
+                        "id_number",
+                        f"SELECT _line, '身份证号码 ' || upper(id_number) || ' 不在人员名册中' "
                         f"FROM raw_{name} WHERE id_number <> '' "
                         "AND upper(id_number) NOT IN (SELECT k FROM known_persons)",
                     )
             if "households" in staged:
                 spec = next(s for s in specs if s.name == "households")
                 self._collect(
-                    spec, "head_id_number",
+                    spec,
+                    "head_id_number",
                     "SELECT h._line, CASE WHEN p.k IS NULL THEN '户主 ' || upper(h.head_id_number) || ' 不在人员名册中' "
                     "ELSE '户主 ' || upper(h.head_id_number) || ' 登记在户 ' || p.extra || '，不在本户' END "
                     "FROM raw_households h LEFT JOIN known_persons p ON p.k = upper(h.head_id_number) "
@@ -495,7 +562,8 @@ class RegistryImport:
         if "persons" in staged:
             spec = next(s for s in specs if s.name == "persons")
             self._collect(
-                spec, "relation",
+                spec,
+                "relation",
                 "SELECT _line, '户 ' || household_id || ' 有多名户主（首个在第 ' || first_line || ' 行）' FROM ("
                 "SELECT _line, household_id, min(_line) OVER (PARTITION BY household_id) AS first_line "
                 "FROM raw_persons WHERE relation = 'head') WHERE _line <> first_line",
@@ -521,7 +589,13 @@ class RegistryImport:
     def _check_region_tree(self) -> None:
         spec = next(s for s in SPECS if s.name == "regions")
         self._known(
-            "region_parents", "regions", "code", "level", "regions_region", "code", "level",
+            "region_parents",
+            "regions",
+            "code",
+            "level",
+            "regions_region",
+            "code",
+            "level",
             "SELECT parent_code FROM raw_regions",
         )
         rows = self.db.execute(
@@ -576,9 +650,13 @@ class RegistryImport:
                 expr = c
             targets.append(col.target)
             exprs.append(expr)
-        order = "ORDER BY CASE level WHEN 'province' THEN 1 WHEN 'city' THEN 2 WHEN 'county' THEN 3 " \
-                "WHEN 'township' THEN 4 ELSE 5 END, code" if spec.name == "regions" else "ORDER BY _line"
-        return targets, f"SELECT {', '.join(exprs)} FROM raw_{spec.name} {order}"  # noqa: S608
+        order = (
+            "ORDER BY CASE level WHEN 'province' THEN 1 WHEN 'city' THEN 2 WHEN 'county' THEN 3 "
+            "WHEN 'township' THEN 4 ELSE 5 END, code"
+            if spec.name == "regions"
+            else "ORDER BY _line"
+        )
+        return targets, f"SELECT {', '.join(exprs)} FROM raw_{spec.name} {order}"
 
     def _load(self, spec: FileSpec) -> None:
         targets, select = self._typed_select(spec)
@@ -593,7 +671,7 @@ class RegistryImport:
             self._load_postgres(spec, targets, select, cols, conflict, assign, changed)
         else:
             upsert = (
-                f"INSERT INTO {spec.table} ({cols}) VALUES ({', '.join(['%s'] * len(targets))}) "  # noqa: S608
+                f"INSERT INTO {spec.table} ({cols}) VALUES ({', '.join(['%s'] * len(targets))}) "
                 f"ON CONFLICT ({conflict}) DO UPDATE SET {assign} WHERE {changed}"
             )
             result = self.db.execute(select)
@@ -601,8 +679,16 @@ class RegistryImport:
                 while chunk := result.fetchmany(20_000):
                     cursor.executemany(upsert, chunk)
 
-    def _load_postgres(self, spec: FileSpec, targets: list[str], select: str, cols: str, conflict: str,
-                       assign: str, changed: str) -> None:
+    def _load_postgres(
+        self,
+        spec: FileSpec,
+        targets: list[str],
+        select: str,
+        cols: str,
+        conflict: str,
+        assign: str,
+        changed: str,
+    ) -> None:
         staging = f"_stage_{spec.name}"
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / f"{spec.name}.csv"
@@ -611,11 +697,14 @@ class RegistryImport:
                 cursor.execute(
                     f"CREATE TEMP TABLE {staging} ON COMMIT DROP AS SELECT {cols} FROM {spec.table} WITH NO DATA"
                 )
-                with path.open("rb") as f, cursor.cursor.copy(f"COPY {staging} ({cols}) FROM STDIN (FORMAT csv)") as copy:
+                with (
+                    path.open("rb") as f,
+                    cursor.cursor.copy(f"COPY {staging} ({cols}) FROM STDIN (FORMAT csv)") as copy,
+                ):
                     while data := f.read(1 << 20):
                         copy.write(data)
                 cursor.execute(
-                    f"INSERT INTO {spec.table} ({cols}) SELECT {cols} FROM {staging} "  # noqa: S608
+                    f"INSERT INTO {spec.table} ({cols}) SELECT {cols} FROM {staging} "
                     f"ON CONFLICT ({conflict}) DO UPDATE SET {assign} WHERE {changed}"
                 )
                 cursor.execute(f"DROP TABLE {staging}")

@@ -118,7 +118,9 @@ class Person(models.Model):
 
 
 class Assistance(models.Model):
-    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="assistance", db_column="id_number")
+    person = models.ForeignKey(
+        Person, on_delete=models.PROTECT, related_name="assistance", db_column="id_number"
+    )
     household = models.ForeignKey(Household, on_delete=models.PROTECT, related_name="assistance")
     program = models.CharField(max_length=20, choices=Program.choices)
     status = models.CharField(max_length=6, choices=AssistanceStatus.choices)
@@ -134,6 +136,9 @@ class Assistance(models.Model):
             )
         ]
 
+    def __str__(self) -> str:
+        return f"{self.program} {self.household_id} {self.start_date}"
+
 
 class Application(models.Model):
     application_id = models.CharField(max_length=32, primary_key=True)
@@ -146,6 +151,9 @@ class Application(models.Model):
     decision = models.CharField(max_length=10, choices=Decision.choices)
     decided_on = models.DateField(null=True, blank=True)
     reason = models.CharField(max_length=500, blank=True)
+
+    def __str__(self) -> str:
+        return self.application_id
 
 
 class Standard(models.Model):
@@ -163,6 +171,9 @@ class Standard(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["county_code", "year", "area_type"], name="standard_natural_key")
         ]
+
+    def __str__(self) -> str:
+        return f"{self.county_code} {self.year} {self.area_type}"
 
 
 class ImportBatch(models.Model):
@@ -182,3 +193,6 @@ class ImportBatch(models.Model):
     rejected = models.PositiveIntegerField(default=0)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
     imported_by = models.CharField(max_length=150, blank=True)
+
+    def __str__(self) -> str:
+        return f"batch {self.pk} {self.status}"

@@ -52,7 +52,9 @@ def members_alive(household: Household, as_of: dt.date) -> list[Person]:
     ]
 
 
-def monthly_income(household: Household, as_of: dt.date, pensions: dict[str, Decimal] | None = None) -> Decimal:
+def monthly_income(
+    household: Household, as_of: dt.date, pensions: dict[str, Decimal] | None = None
+) -> Decimal:
     """Living members' monthly income plus each living member's latest pension (from the lake)."""
     pensions = pensions or {}
     return sum(
@@ -78,8 +80,12 @@ def standard_for(household: Household, as_of: dt.date) -> Standard | None:
 
 
 def active_programs(household: Household, as_of: dt.date) -> set[str]:
-    """Programs with an active record for any member on `as_of`."""
-    records = household.assistance.filter(status=AssistanceStatus.ACTIVE, start_date__lte=as_of).filter(
+    """Programs with a record running on `as_of` for any member.
+
+    The dates decide, not today's status: a record ended since was active then. (The import requires
+    an end date on every ended record, so an open-ended record is an active one.)
+    """
+    records = household.assistance.filter(start_date__lte=as_of).filter(
         Q(end_date__isnull=True) | Q(end_date__gte=as_of)
     )
     return set(records.values_list("program", flat=True))
@@ -198,7 +204,9 @@ def household_profile(actor: Actor, household_id: str) -> HouseholdProfile | Non
     from safetynet.regions import services as regions
 
     scope = PersonalDataScope(actor)
-    household = scope.restrict(Household.objects.all(), "region_code").filter(household_id=household_id).first()
+    household = (
+        scope.restrict(Household.objects.all(), "region_code").filter(household_id=household_id).first()
+    )
     if household is None:
         return None
     scope.audit_read("household", household.household_id, region_code=household.region_code)
@@ -210,19 +218,34 @@ def household_profile(actor: Actor, household_id: str) -> HouseholdProfile | Non
     return HouseholdProfile(
         household_id=household.household_id,
         region_code=household.region_code,
-        region_name=" ".join(r.name for r in regions.ancestors(region)[2:]) if region else household.region_code,
+        region_name=" ".join(r.name for r in regions.ancestors(region)[2:])
+        if region
+        else household.region_code,
         address=household.address,
         area_type=household.area_type,
         head_name=head.name if head else "",
         members=[_person_view(scope, p, household.region_code, today) for p in members],
         assistance=[
-            {"person_name": a.person.name, "program": a.program, "status": a.status, "start_date": a.start_date,
-             "end_date": a.end_date, "monthly_amount": a.monthly_amount}
+            {
+                "person_name": a.person.name,
+                "program": a.program,
+                "status": a.status,
+                "start_date": a.start_date,
+                "end_date": a.end_date,
+                "monthly_amount": a.monthly_amount,
+            }
             for a in household.assistance.select_related("person").order_by("-start_date")
         ],
         applications=[
-            {"application_id": a.application_id, "person_name": a.person.name, "program": a.program,
-             "applied_on": a.applied_on, "decision": a.decision, "decided_on": a.decided_on, "reason": a.reason}
+            {
+                "application_id": a.application_id,
+                "person_name": a.person.name,
+                "program": a.program,
+                "applied_on": a.applied_on,
+                "decision": a.decision,
+                "decided_on": a.decided_on,
+                "reason": a.reason,
+            }
             for a in household.applications.select_related("person").order_by("-applied_on")
         ],
         covered=is_covered(household, today),

@@ -15,7 +15,9 @@ from safetynet.registry import services
 def search(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()
     try:
-        results = services.search_persons(Actor.from_request(request, "person search"), query) if query else []
+        results = (
+            services.search_persons(Actor.from_request(request, "person search"), query) if query else []
+        )
     except PermissionDenied:
         return render(request, "forbidden.html", status=403)
     return render(request, "registry/search.html", {"q": query, "results": results})

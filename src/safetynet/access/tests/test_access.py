@@ -54,15 +54,23 @@ def test_every_detail_read_and_search_is_audited(county, make_user) -> None:  # 
     registry.search_persons(actor(user), wang.id_number)
     entries = list(AuditEntry.objects.filter(username="c2").order_by("id"))
     assert [(e.action, e.object_type, e.object_id) for e in entries] == [
-        ("read", "household", "H001"), ("read", "person_search", "")
+        ("read", "household", "H001"),
+        ("read", "person_search", ""),
     ]
     assert entries[0].region_code == "371522100201" and entries[0].ip_address == "127.0.0.1"
     # The trail itself never holds a whole ID number a searcher typed.
     assert wang.id_number not in entries[1].detail and mask_id_number(wang.id_number) in entries[1].detail
 
 
-@pytest.mark.parametrize("role,region", [("social_org", "371522000000"), ("leader", "371500000000"),
-                                         ("auditor", "371522000000"), ("liaison", "371522000000")])
+@pytest.mark.parametrize(
+    "role,region",
+    [
+        ("social_org", "371522000000"),
+        ("leader", "371500000000"),
+        ("auditor", "371522000000"),
+        ("liaison", "371522000000"),
+    ],
+)
 def test_roles_without_registry_access_are_refused(county, make_user, role: str, region: str) -> None:  # type: ignore[no-untyped-def]
     user = make_user(f"u-{role}", role, region)
     with pytest.raises(PermissionDenied):
@@ -77,7 +85,11 @@ def test_roles_without_registry_access_are_refused(county, make_user, role: str,
 
 def test_leader_sees_statistics_only(county, make_user) -> None:  # type: ignore[no-untyped-def]
     leader = make_user("lead", "leader", "371500000000")
-    assert registry.region_statistics(actor(leader)) == {"households": 3, "persons": 5, "covered_households": 1}
+    assert registry.region_statistics(actor(leader)) == {
+        "households": 3,
+        "persons": 5,
+        "covered_households": 1,
+    }
     client = Client()
     client.force_login(leader)
     body = client.get("/").content.decode()

@@ -76,12 +76,16 @@ def test_every_route_is_scoped_audited_and_masked(county, make_user) -> None:  #
         status, body = get(coordinator, fill(route, "H001"), wang.name)
         if status == 200 and wang.name in body:
             assert AuditEntry.objects.count() > before, f"{route} shows personal data without an audit entry"
-            assert wang.id_number not in body and wang.phone not in body, f"{route} shows identifiers unmasked"
+            assert wang.id_number not in body and wang.phone not in body, (
+                f"{route} shows identifiers unmasked"
+            )
 
         # A social organisation never reads the registry.
         for query in (wang.name, wang.id_number):
             _, body = get(ngo, fill(route, "H001"), query)
-            assert wang.name not in body and wang.id_number not in body, f"{route} shows the registry to an NGO"
+            assert wang.name not in body and wang.id_number not in body, (
+                f"{route} shows the registry to an NGO"
+            )
 
 
 def test_anonymous_requests_see_nothing(county) -> None:  # type: ignore[no-untyped-def]

@@ -5,100 +5,270 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Household',
+            name="Household",
             fields=[
-                ('household_id', models.CharField(max_length=32, primary_key=True, serialize=False)),
-                ('region_code', models.CharField(db_index=True, max_length=12)),
-                ('address', models.CharField(blank=True, max_length=200)),
-                ('area_type', models.CharField(choices=[('urban', 'urban'), ('rural', 'rural')], max_length=5)),
-                ('head_id_number', models.CharField(max_length=18)),
+                ("household_id", models.CharField(max_length=32, primary_key=True, serialize=False)),
+                ("region_code", models.CharField(db_index=True, max_length=12)),
+                ("address", models.CharField(blank=True, max_length=200)),
+                (
+                    "area_type",
+                    models.CharField(choices=[("urban", "urban"), ("rural", "rural")], max_length=5),
+                ),
+                ("head_id_number", models.CharField(max_length=18)),
             ],
         ),
         migrations.CreateModel(
-            name='ImportBatch',
+            name="ImportBatch",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('started_at', models.DateTimeField(auto_now_add=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('source_dir', models.CharField(max_length=500)),
-                ('content_hash', models.CharField(db_index=True, max_length=64)),
-                ('files', models.JSONField(default=dict)),
-                ('accepted', models.PositiveIntegerField(default=0)),
-                ('rejected', models.PositiveIntegerField(default=0)),
-                ('status', models.CharField(choices=[('running', 'running'), ('done', 'done'), ('rejected', 'rejected')], default='running', max_length=10)),
-                ('imported_by', models.CharField(blank=True, max_length=150)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("started_at", models.DateTimeField(auto_now_add=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                ("source_dir", models.CharField(max_length=500)),
+                ("content_hash", models.CharField(db_index=True, max_length=64)),
+                ("files", models.JSONField(default=dict)),
+                ("accepted", models.PositiveIntegerField(default=0)),
+                ("rejected", models.PositiveIntegerField(default=0)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("running", "running"), ("done", "done"), ("rejected", "rejected")],
+                        default="running",
+                        max_length=10,
+                    ),
+                ),
+                ("imported_by", models.CharField(blank=True, max_length=150)),
             ],
         ),
         migrations.CreateModel(
-            name='Person',
+            name="Person",
             fields=[
-                ('id_number', models.CharField(max_length=18, primary_key=True, serialize=False)),
-                ('name', models.CharField(db_index=True, max_length=50)),
-                ('gender', models.CharField(choices=[('M', 'male'), ('F', 'female')], max_length=1)),
-                ('birth_date', models.DateField()),
-                ('relation', models.CharField(choices=[('head', 'head'), ('spouse', 'spouse'), ('child', 'child'), ('parent', 'parent'), ('grandchild', 'grandchild'), ('sibling', 'sibling'), ('other', 'other')], max_length=10)),
-                ('phone', models.CharField(blank=True, db_index=True, max_length=20)),
-                ('disability_level', models.PositiveSmallIntegerField(default=0)),
-                ('disability_type', models.CharField(blank=True, choices=[('', 'none'), ('visual', 'visual'), ('hearing', 'hearing'), ('speech', 'speech'), ('physical', 'physical'), ('intellectual', 'intellectual'), ('mental', 'mental'), ('multiple', 'multiple')], max_length=12)),
-                ('self_care', models.CharField(choices=[('full', 'full'), ('partial', 'partial'), ('none', 'none')], default='full', max_length=7)),
-                ('serious_illness', models.BooleanField(default=False)),
-                ('employment', models.CharField(choices=[('employed', 'employed'), ('farmer', 'farmer'), ('unemployed', 'unemployed'), ('student', 'student'), ('retired', 'retired'), ('unable', 'unable to work'), ('child', 'child')], max_length=10)),
-                ('monthly_income', models.DecimalField(decimal_places=2, default=0, max_digits=12)),
-                ('death_date', models.DateField(blank=True, null=True)),
-                ('household', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='members', to='registry.household')),
+                ("id_number", models.CharField(max_length=18, primary_key=True, serialize=False)),
+                ("name", models.CharField(db_index=True, max_length=50)),
+                ("gender", models.CharField(choices=[("M", "male"), ("F", "female")], max_length=1)),
+                ("birth_date", models.DateField()),
+                (
+                    "relation",
+                    models.CharField(
+                        choices=[
+                            ("head", "head"),
+                            ("spouse", "spouse"),
+                            ("child", "child"),
+                            ("parent", "parent"),
+                            ("grandchild", "grandchild"),
+                            ("sibling", "sibling"),
+                            ("other", "other"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                ("phone", models.CharField(blank=True, db_index=True, max_length=20)),
+                ("disability_level", models.PositiveSmallIntegerField(default=0)),
+                (
+                    "disability_type",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("", "none"),
+                            ("visual", "visual"),
+                            ("hearing", "hearing"),
+                            ("speech", "speech"),
+                            ("physical", "physical"),
+                            ("intellectual", "intellectual"),
+                            ("mental", "mental"),
+                            ("multiple", "multiple"),
+                        ],
+                        max_length=12,
+                    ),
+                ),
+                (
+                    "self_care",
+                    models.CharField(
+                        choices=[("full", "full"), ("partial", "partial"), ("none", "none")],
+                        default="full",
+                        max_length=7,
+                    ),
+                ),
+                ("serious_illness", models.BooleanField(default=False)),
+                (
+                    "employment",
+                    models.CharField(
+                        choices=[
+                            ("employed", "employed"),
+                            ("farmer", "farmer"),
+                            ("unemployed", "unemployed"),
+                            ("student", "student"),
+                            ("retired", "retired"),
+                            ("unable", "unable to work"),
+                            ("child", "child"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                ("monthly_income", models.DecimalField(decimal_places=2, default=0, max_digits=12)),
+                ("death_date", models.DateField(blank=True, null=True)),
+                (
+                    "household",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="members",
+                        to="registry.household",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Application',
+            name="Application",
             fields=[
-                ('application_id', models.CharField(max_length=32, primary_key=True, serialize=False)),
-                ('program', models.CharField(choices=[('dibao', 'dibao'), ('tekun', 'tekun'), ('dibao_edge', 'dibao edge'), ('rigid_expense', 'rigid expense'), ('relapse_monitoring', 'relapse monitoring'), ('temporary', 'temporary assistance'), ('medical', 'medical assistance'), ('education', 'education assistance'), ('housing', 'housing assistance'), ('employment', 'employment assistance')], max_length=20)),
-                ('applied_on', models.DateField()),
-                ('decision', models.CharField(choices=[('pending', 'pending'), ('approved', 'approved'), ('rejected', 'rejected'), ('withdrawn', 'withdrawn')], max_length=10)),
-                ('decided_on', models.DateField(blank=True, null=True)),
-                ('reason', models.CharField(blank=True, max_length=500)),
-                ('household', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='applications', to='registry.household')),
-                ('person', models.ForeignKey(db_column='id_number', on_delete=django.db.models.deletion.PROTECT, related_name='applications', to='registry.person')),
+                ("application_id", models.CharField(max_length=32, primary_key=True, serialize=False)),
+                (
+                    "program",
+                    models.CharField(
+                        choices=[
+                            ("dibao", "dibao"),
+                            ("tekun", "tekun"),
+                            ("dibao_edge", "dibao edge"),
+                            ("rigid_expense", "rigid expense"),
+                            ("relapse_monitoring", "relapse monitoring"),
+                            ("temporary", "temporary assistance"),
+                            ("medical", "medical assistance"),
+                            ("education", "education assistance"),
+                            ("housing", "housing assistance"),
+                            ("employment", "employment assistance"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("applied_on", models.DateField()),
+                (
+                    "decision",
+                    models.CharField(
+                        choices=[
+                            ("pending", "pending"),
+                            ("approved", "approved"),
+                            ("rejected", "rejected"),
+                            ("withdrawn", "withdrawn"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                ("decided_on", models.DateField(blank=True, null=True)),
+                ("reason", models.CharField(blank=True, max_length=500)),
+                (
+                    "household",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="applications",
+                        to="registry.household",
+                    ),
+                ),
+                (
+                    "person",
+                    models.ForeignKey(
+                        db_column="id_number",
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="applications",
+                        to="registry.person",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Standard',
+            name="Standard",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('county_code', models.CharField(max_length=6)),
-                ('year', models.PositiveSmallIntegerField()),
-                ('area_type', models.CharField(choices=[('urban', 'urban'), ('rural', 'rural')], max_length=5)),
-                ('dibao_monthly', models.DecimalField(decimal_places=2, max_digits=10)),
-                ('tekun_monthly', models.DecimalField(decimal_places=2, max_digits=10)),
-                ('edge_multiplier', models.DecimalField(decimal_places=2, max_digits=5)),
-                ('rigid_expense_ratio', models.DecimalField(decimal_places=2, max_digits=5)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("county_code", models.CharField(max_length=6)),
+                ("year", models.PositiveSmallIntegerField()),
+                (
+                    "area_type",
+                    models.CharField(choices=[("urban", "urban"), ("rural", "rural")], max_length=5),
+                ),
+                ("dibao_monthly", models.DecimalField(decimal_places=2, max_digits=10)),
+                ("tekun_monthly", models.DecimalField(decimal_places=2, max_digits=10)),
+                ("edge_multiplier", models.DecimalField(decimal_places=2, max_digits=5)),
+                ("rigid_expense_ratio", models.DecimalField(decimal_places=2, max_digits=5)),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('county_code', 'year', 'area_type'), name='standard_natural_key')],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("county_code", "year", "area_type"), name="standard_natural_key"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Assistance',
+            name="Assistance",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('program', models.CharField(choices=[('dibao', 'dibao'), ('tekun', 'tekun'), ('dibao_edge', 'dibao edge'), ('rigid_expense', 'rigid expense'), ('relapse_monitoring', 'relapse monitoring'), ('temporary', 'temporary assistance'), ('medical', 'medical assistance'), ('education', 'education assistance'), ('housing', 'housing assistance'), ('employment', 'employment assistance')], max_length=20)),
-                ('status', models.CharField(choices=[('active', 'active'), ('ended', 'ended')], max_length=6)),
-                ('start_date', models.DateField()),
-                ('end_date', models.DateField(blank=True, null=True)),
-                ('monthly_amount', models.DecimalField(decimal_places=2, default=0, max_digits=12)),
-                ('household', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='assistance', to='registry.household')),
-                ('person', models.ForeignKey(db_column='id_number', on_delete=django.db.models.deletion.PROTECT, related_name='assistance', to='registry.person')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "program",
+                    models.CharField(
+                        choices=[
+                            ("dibao", "dibao"),
+                            ("tekun", "tekun"),
+                            ("dibao_edge", "dibao edge"),
+                            ("rigid_expense", "rigid expense"),
+                            ("relapse_monitoring", "relapse monitoring"),
+                            ("temporary", "temporary assistance"),
+                            ("medical", "medical assistance"),
+                            ("education", "education assistance"),
+                            ("housing", "housing assistance"),
+                            ("employment", "employment assistance"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(choices=[("active", "active"), ("ended", "ended")], max_length=6),
+                ),
+                ("start_date", models.DateField()),
+                ("end_date", models.DateField(blank=True, null=True)),
+                ("monthly_amount", models.DecimalField(decimal_places=2, default=0, max_digits=12)),
+                (
+                    "household",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="assistance",
+                        to="registry.household",
+                    ),
+                ),
+                (
+                    "person",
+                    models.ForeignKey(
+                        db_column="id_number",
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="assistance",
+                        to="registry.person",
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('person', 'household', 'program', 'start_date'), name='assistance_natural_key')],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("person", "household", "program", "start_date"), name="assistance_natural_key"
+                    )
+                ],
             },
         ),
     ]

@@ -10,8 +10,14 @@ from safetynet.registry import models
 register = template.Library()
 
 CHOICES: tuple[type[TextChoices], ...] = (
-    models.Relation, models.Employment, models.Program, models.AssistanceStatus, models.Decision,
-    models.SelfCare, models.AreaType, models.Gender,
+    models.Relation,
+    models.Employment,
+    models.Program,
+    models.AssistanceStatus,
+    models.Decision,
+    models.SelfCare,
+    models.AreaType,
+    models.Gender,
 )
 LABELS = {value: label for choices in CHOICES for value, label in choices.choices if value}
 

@@ -34,8 +34,14 @@ def nothing_loaded() -> bool:
 def test_county_imports_and_second_import_is_a_no_op(county_dir: Path) -> None:
     first = services.import_registry(county_dir)
     assert first.errors == []
-    assert first.counts == {"regions": 8, "households": 3, "persons": 5, "assistance": 2, "applications": 2,
-                            "standards": 8}
+    assert first.counts == {
+        "regions": 8,
+        "households": 3,
+        "persons": 5,
+        "assistance": 2,
+        "applications": 2,
+        "standards": 8,
+    }
     assert first.summary_line == f"accepted=28 rejected=0 batch={first.batch_id}"
     wang = Person.objects.get(name="王建国")
     assert wang.household_id == "H001" and wang.monthly_income == Decimal("800.00")
@@ -55,11 +61,15 @@ def test_changed_content_updates_in_place_without_duplicates(county_dir: Path) -
     rewrite(county_dir / "persons.csv", table)
     result = services.import_registry(county_dir)
     assert not result.errors and not result.already_imported
-    assert Person.objects.count() == 5 and Assistance.objects.count() == 2 and Application.objects.count() == 2
+    assert (
+        Person.objects.count() == 5 and Assistance.objects.count() == 2 and Application.objects.count() == 2
+    )
     assert Person.objects.get(name="王建国").monthly_income == Decimal("1200.00")
 
 
-def test_bad_check_digit_unknown_region_duplicate_id_reported_per_row_and_nothing_lands(county_dir: Path) -> None:
+def test_bad_check_digit_unknown_region_duplicate_id_reported_per_row_and_nothing_lands(
+    county_dir: Path,
+) -> None:
     persons = rows(county_dir / "persons.csv")
     good = persons[2][0]
     persons[2][0] = good[:-1] + ("0" if good[-1] != "0" else "1")  # line 3: wrong check digit
@@ -91,7 +101,13 @@ def test_gbk_file_is_detected_and_decoded(county_dir: Path) -> None:
         raw.decode("utf-8")
     result = services.import_registry(county_dir)
     assert not result.errors
-    assert set(Person.objects.values_list("name", flat=True)) == {"王建国", "李秀英", "王小红", "张桂兰", "刘强"}
+    assert set(Person.objects.values_list("name", flat=True)) == {
+        "王建国",
+        "李秀英",
+        "王小红",
+        "张桂兰",
+        "刘强",
+    }
     assert ImportBatch.objects.get(pk=result.batch_id).files["persons"]["encoding"] == "gb18030"
 
 
@@ -174,13 +190,32 @@ def test_id_checks_birthplace_by_year_birth_date_and_gender_agree(county_dir: Pa
 def test_lower_case_x_is_normalised(county_dir: Path, tmp_path: Path) -> None:
     services.import_registry(county_dir)
     x_id = next(
-        testing.make_id_number(dt.date(1990, 1, 1), s, True) for s in range(200)
+        testing.make_id_number(dt.date(1990, 1, 1), s, True)
+        for s in range(200)
         if testing.make_id_number(dt.date(1990, 1, 1), s, True).endswith("X")
     )
-    testing.write_csv(county_dir / "persons.csv", testing.PERSON_HEADER, [
-        testing.person(dt.date(1990, 1, 1), 0, True, "赵磊", "H003", "child")[:0]
-        + [x_id.lower(), "赵磊", "M", "1990-01-01", "H003", "sibling", "", 0, "", "full", "false", "farmer", 0]
-    ])
+    testing.write_csv(
+        county_dir / "persons.csv",
+        testing.PERSON_HEADER,
+        [
+            testing.person(dt.date(1990, 1, 1), 0, True, "赵磊", "H003", "child")[:0]
+            + [
+                x_id.lower(),
+                "赵磊",
+                "M",
+                "1990-01-01",
+                "H003",
+                "sibling",
+                "",
+                0,
+                "",
+                "full",
+                "false",
+                "farmer",
+                0,
+            ]
+        ],
+    )
     for name in ("regions", "households", "assistance", "applications", "standards"):
         (county_dir / f"{name}.csv").unlink()
     result = services.import_registry(county_dir)
@@ -193,14 +228,21 @@ def test_references_to_rows_already_in_the_database_are_accepted(county_dir: Pat
     only_assistance = county_dir.parent / "later"
     only_assistance.mkdir()
     wang = Person.objects.get(name="王建国").id_number
-    testing.write_csv(only_assistance / "assistance.csv",
-                      ["id_number", "household_id", "program", "status", "start_date", "end_date", "monthly_amount"],
-                      [[wang, "H001", "medical", "active", "2025-01-01", "", "200"],
-                       [wang, "H404", "medical", "active", "2025-01-01", "", "200"],
-                       ["11010519491231002X", "H001", "medical", "active", "2025-01-01", "", "200"]])
+    testing.write_csv(
+        only_assistance / "assistance.csv",
+        ["id_number", "household_id", "program", "status", "start_date", "end_date", "monthly_amount"],
+        [
+            [wang, "H001", "medical", "active", "2025-01-01", "", "200"],
+            [wang, "H404", "medical", "active", "2025-01-01", "", "200"],
+            ["11010519491231002X", "H001", "medical", "active", "2025-01-01", "", "200"],
+        ],
+    )
     result = services.import_registry(only_assistance)
     reasons = {e.line: e.reason for e in result.errors}
-    assert reasons == {3: "户编号 H404 不存在（户籍文件和数据库中都没有）", 4: "身份证号码 11010519491231002X 不在人员名册中"}
+    assert reasons == {
+        3: "户编号 H404 不存在（户籍文件和数据库中都没有）",
+        4: "身份证号码 11010519491231002X 不在人员名册中",
+    }
     assert Assistance.objects.count() == 2
 
 
