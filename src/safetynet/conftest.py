@@ -9,6 +9,15 @@ import pytest
 from safetynet import testing
 
 
+def pytest_configure() -> None:
+    from django.conf import settings
+    from django.db import connections
+
+    # Live-server threads must not keep connections open, or PostgreSQL cannot drop the test database.
+    settings.DATABASES["default"]["CONN_MAX_AGE"] = 0
+    connections.settings["default"]["CONN_MAX_AGE"] = 0
+
+
 @pytest.fixture
 def county_dir(tmp_path: Path) -> Path:
     testing.write_county(tmp_path / "county")
