@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.contrib.auth.decorators import login_required
 from ninja import NinjaAPI
 from ninja.security import django_auth
 
@@ -9,6 +10,8 @@ from safetynet.access.api import router as access_router
 from safetynet.registry.api import router as registry_router
 
 # Session authentication (Ninja enforces CSRF on unsafe methods): pages and API share one login.
-api = NinjaAPI(title="safetynet API", version="1", auth=django_auth, urls_namespace="api")
+api = NinjaAPI(
+    title="safetynet API", version="1", auth=django_auth, urls_namespace="api", docs_decorator=login_required
+)
 api.add_router("/access", access_router)
 api.add_router("/registry", registry_router)

@@ -23,6 +23,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "axes",
+    "ninja",  # serves Swagger UI from its own static files instead of a CDN
     "safetynet.regions",
     "safetynet.access",
     "safetynet.registry",

@@ -139,3 +139,12 @@ def test_pages_are_chinese_by_default_and_english_on_request(county, make_user) 
     assert "登录" in client.get("/login/").content.decode()
     client.post("/i18n/setlang/", {"language": "en", "next": "/login/"})
     assert "Log in" in client.get("/login/").content.decode()
+
+
+def test_api_docs_need_login_and_load_no_cdn(county, make_user) -> None:  # type: ignore[no-untyped-def]
+    client = Client()
+    assert client.get("/api/docs").status_code == 302
+    client.force_login(make_user("docs", "county", "371522000000"))
+    docs = client.get("/api/docs").content.decode()
+    assert "swagger-ui-bundle.js" in docs and "cdn." not in docs
+    assert "/api/registry/persons" in client.get("/api/openapi.json").content.decode()
