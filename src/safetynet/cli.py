@@ -91,7 +91,7 @@ def demo_data(
     as_of: Annotated[str | None, typer.Option(help="Reference date YYYY-MM-DD (default today).")] = None,
 ) -> None:
     """Write a synthetic county in the contract's formats, with injected hardship events and noise."""
-    from safetynet.demo import generate
+    from safetynet.demo.generator import generate
 
     reference = dt.date.fromisoformat(as_of) if as_of else None
     with Progress(
@@ -101,7 +101,7 @@ def demo_data(
         summary = generate(
             out, persons=persons, seed=seed, as_of=reference, progress=lambda n: bar.update(task, completed=n)
         )
-    for name, rows in summary.counts.items():
+    for name, rows in summary.files.items():
         console.print(f"  {name}: {rows}")
 
 
