@@ -55,7 +55,7 @@ def cli(data_dir: Path, *args: str) -> tuple[float, str]:
     elapsed = time.perf_counter() - start
     if done.returncode:
         raise SystemExit(f"safetynet {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
-    return elapsed, done.stdout.strip().splitlines()[-1]
+    return elapsed, (done.stdout.strip().splitlines() or [""])[-1]
 
 
 def recreate_database() -> None:

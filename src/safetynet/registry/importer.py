@@ -28,6 +28,7 @@ from safetynet.registry.models import ImportBatch
 from safetynet.registry.specs import LABELS, SPECS, Column, FileSpec
 
 ARROW_BATCH_ROWS = 100_000
+DUCKDB_MEMORY = "1GB"  # beyond this DuckDB spills to a temporary folder, so a province file still fits
 MAX_REPORTED_ERRORS = 100_000  # a report longer than this is not read; the count still tells the size
 ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 ID_CHECK_CHARS = "10X98765432"
@@ -84,8 +85,10 @@ class RegistryImport:
         self.imported_by = imported_by
         self.today = today or timezone.localdate()
         self.progress = progress or (lambda _msg: None)
-        self.db = duckdb.connect()
-        self.db.execute("SET threads = 2")
+        self._spill = tempfile.TemporaryDirectory(prefix="safetynet-import-")
+        self.db = duckdb.connect(
+            config={"threads": 2, "memory_limit": DUCKDB_MEMORY, "temp_directory": self._spill.name}
+        )
         self.sources: dict[str, CsvSource] = {}
         self.errors: list[RowError] = []
         self.row_counts: dict[str, int] = {}
@@ -168,18 +171,28 @@ class RegistryImport:
     # -- staging: CSV -> DuckDB table of strings with line numbers ---------------------------------
 
     def _stage(self, spec: FileSpec) -> None:
+        """Stream the file into DuckDB table raw_<name>: every value a string, with its line number.
+
+        Rows go in 100,000 at a time, so memory holds one Arrow batch and DuckDB's own (spillable)
+        copy, never the whole file twice.
+        """
         source = self.sources[spec.name]
         names = [c.name for c in spec.columns]
+        table = f"raw_{spec.name}"
+        columns = ", ".join(f'"{n}" VARCHAR' for n in names)
+        self.db.execute(f"CREATE OR REPLACE TABLE {table} (_line BIGINT, {columns})")
         schema = pa.schema([("_line", pa.int64())] + [(n, pa.string()) for n in names])
-        batches: list[pa.RecordBatch] = []
         lines: list[int] = []
         rows: list[list[str]] = []
+        count = 0
 
         def flush() -> None:
             if lines:
                 cols = list(zip(*rows, strict=True))
                 arrays = [pa.array(lines, pa.int64())] + [pa.array(c, pa.string()) for c in cols]
-                batches.append(pa.RecordBatch.from_arrays(arrays, schema=schema))
+                self.db.register("_batch", pa.RecordBatch.from_arrays(arrays, schema=schema))
+                self.db.execute(f"INSERT INTO {table} SELECT * FROM _batch")
+                self.db.unregister("_batch")
                 lines.clear()
                 rows.clear()
 
@@ -192,14 +205,11 @@ class RegistryImport:
                 continue
             lines.append(item[0])
             rows.append(item[1])
+            count += 1
             if len(lines) >= ARROW_BATCH_ROWS:
                 flush()
         flush()
-        table = pa.Table.from_batches(batches, schema=schema)
-        self.db.register("_arrow", table)
-        self.db.execute(f"CREATE OR REPLACE TABLE raw_{spec.name} AS SELECT * FROM _arrow")
-        self.db.unregister("_arrow")
-        self.row_counts[spec.name] = table.num_rows
+        self.row_counts[spec.name] = count
         if spec.name == "regions":
             self._check_region_tree_names()
 
