@@ -137,6 +137,7 @@ def test_login_works_and_requires_csrf(county, make_user) -> None:  # type: igno
 def test_pages_are_chinese_by_default_and_english_on_request(county, make_user) -> None:  # type: ignore[no-untyped-def]
     client = Client()
     assert "登录" in client.get("/login/").content.decode()
+    assert "登录" in client.get("/login/", HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9").content.decode()
     client.post("/i18n/setlang/", {"language": "en", "next": "/login/"})
     assert "Log in" in client.get("/login/").content.decode()
 
