@@ -12,7 +12,7 @@ import csv
 import datetime as dt
 import hashlib
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,19 +21,16 @@ import pyarrow as pa
 from django.db import connection, transaction
 from django.utils import timezone
 
+from safetynet import validation
 from safetynet.regions import services as regions
 from safetynet.regions.models import PREFIX_LENGTH, Level
 from safetynet.registry.files import CsvSource, FileRejected, RaggedRow, iter_rows, open_csv
 from safetynet.registry.models import ImportBatch
-from safetynet.registry.specs import LABELS, SPECS, Column, FileSpec
+from safetynet.registry.specs import LABELS, SPECS, FileSpec
 
 ARROW_BATCH_ROWS = 100_000
 DUCKDB_MEMORY = "1GB"  # beyond this DuckDB spills to a temporary folder, so a province file still fits
 MAX_REPORTED_ERRORS = 100_000  # a report longer than this is not read; the count still tells the size
-ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-ID_CHECK_CHARS = "10X98765432"
-TRUE_VALUES = ("true", "1", "是", "yes", "y")
-FALSE_VALUES = ("false", "0", "否", "no", "n")
 
 
 @dataclass(frozen=True, order=True)
@@ -60,11 +57,6 @@ class ImportResult:
 
 
 Progress = Callable[[str], None]
-
-
-def _sql_list(values: Iterable[str]) -> str:
-    """A SQL list literal of our own constants (enum values, never user text)."""
-    return ", ".join("'" + v.replace("'", "''") + "'" for v in values)
 
 
 def _label(column: str) -> str:
@@ -223,158 +215,16 @@ class RegistryImport:
     def _check_columns(self, spec: FileSpec) -> None:
         table = f"raw_{spec.name}"
         for col in spec.columns:
-            c = f'"{col.name}"'
-            if col.required:
-                self._collect(spec, col.name, f"SELECT _line, '必填项为空' FROM {table} WHERE {c} = ''")
-            nonempty = f"{c} <> ''"
-            check = CHECKS.get(col.kind)
-            if check:
-                check(self, spec, col, table, c, nonempty)
-            if col.max_length:
+            if col.kind == "id_number":
+                validation.refresh_bad_birthplaces(self.db, table, col.name)
+            for check in validation.checks_for(col, self.today):
                 self._collect(
-                    spec,
-                    col.name,
-                    f"SELECT _line, '内容过长（' || length({c}) || ' 字），最多 {col.max_length} 字' "
-                    f"FROM {table} WHERE length({c}) > {col.max_length}",
+                    spec, col.name, f"SELECT _line, {check.reason} FROM {table} WHERE {check.condition}"
                 )
         if spec.name == "persons":
             self._check_person_matches_id()
         if spec.name in ("assistance", "applications"):
             self._check_date_order(spec)
-
-    def _check_enum(self, spec: FileSpec, col: Column, table: str, c: str, nonempty: str) -> None:
-        allowed = "、".join(col.choices)
-        self._collect(
-            spec,
-            col.name,
-            f"SELECT _line, '取值“' || left({c}, 40) || '”无效，应为 {allowed} 之一' FROM {table} "
-            f"WHERE {nonempty} AND {c} NOT IN ({_sql_list(col.choices)})",
-        )
-
-    def _check_date(self, spec: FileSpec, col: Column, table: str, c: str, nonempty: str) -> None:
-        self._collect(
-            spec,
-            col.name,
-            f"SELECT _line, '日期“' || left({c}, 40) || '”无效，格式应为 YYYY-MM-DD' FROM {table} "
-            f"WHERE {nonempty} AND (NOT regexp_full_match({c}, '\\d{{4}}-\\d{{2}}-\\d{{2}}') "
-            f"OR try_strptime({c}, '%Y-%m-%d') IS NULL)",
-        )
-        self._collect(
-            spec,
-            col.name,
-            f"SELECT _line, '日期 ' || {c} || ' 早于 1900 年' FROM {table} "
-            f"WHERE try_strptime({c}, '%Y-%m-%d') < DATE '1900-01-01'",
-        )
-        if col.name in ("birth_date", "applied_on", "decided_on"):
-            self._collect(
-                spec,
-                col.name,
-                f"SELECT _line, '日期 ' || {c} || ' 晚于今天' FROM {table} "
-                f"WHERE try_strptime({c}, '%Y-%m-%d')::DATE > ?",
-                [self.today],
-            )
-
-    def _check_money(self, spec: FileSpec, col: Column, table: str, c: str, nonempty: str) -> None:
-        self._collect(
-            spec,
-            col.name,
-            f"SELECT _line, CASE WHEN {c} LIKE '-%' THEN '金额不能为负数' "
-            f"ELSE '金额“' || left({c}, 40) || '”无效，应为元，最多两位小数' END FROM {table} "
-            f"WHERE {nonempty} AND NOT regexp_full_match({c}, '\\d{{1,9}}(\\.\\d{{1,2}})?')",
-        )
-
-    def _check_ratio(self, spec: FileSpec, col: Column, table: str, c: str, nonempty: str) -> None:
-        self._collect(
-            spec,
-            col.name,
-            f"SELECT _line, '比例/倍数“' || left({c}, 40) || '”无效，应为 0 到 999 之间、最多两位小数' "
-            f"FROM {table} WHERE {nonempty} AND NOT regexp_full_match({c}, '\\d{{1,3}}(\\.\\d{{1,2}})?')",
-        )
-
-    def _check_int(self, spec: FileSpec, col: Column, table: str, c: str, nonempty: str) -> None:
-        self._collect(
-            spec,
-            col.name,
-            f"SELECT _line, '取值“' || left({c}, 40) || '”无效，应为 {col.low} 到 {col.high} 的整数' "
-            f"FROM {table} WHERE {nonempty} AND (NOT regexp_full_match({c}, '\\d{{1,4}}') "
-            f"OR {c}::INTEGER NOT BETWEEN {col.low} AND {col.high})",
-        )
-
-    def _check_bool(self, spec: FileSpec, col: Column, table: str, c: str, nonempty: str) -> None:
-        self._collect(
-            spec,
-            col.name,
-            f"SELECT _line, '取值“' || left({c}, 40) || '”无效，应为 true/false、1/0 或 是/否' "
-            f"FROM {table} WHERE {nonempty} AND lower({c}) NOT IN ({_sql_list(TRUE_VALUES + FALSE_VALUES)})",
-        )
-
-    def _check_phone(self, spec: FileSpec, col: Column, table: str, c: str, nonempty: str) -> None:
-        self._collect(
-            spec,
-            col.name,
-            f"SELECT _line, '电话“' || left({c}, 40) || '”无效，应为 7 到 20 位数字（可含 - 和 +）' "
-            f"FROM {table} WHERE {nonempty} AND NOT regexp_full_match({c}, '\\+?[0-9][0-9-]{{6,19}}')",
-        )
-
-    def _check_region_code(self, spec: FileSpec, col: Column, table: str, c: str, nonempty: str) -> None:
-        self._collect(
-            spec,
-            col.name,
-            f"SELECT _line, '区划代码“' || left({c}, 40) || '”应为 12 位数字' FROM {table} "
-            f"WHERE {nonempty} AND NOT regexp_full_match({c}, '\\d{{12}}')",
-        )
-
-    def _check_county_code(self, spec: FileSpec, col: Column, table: str, c: str, nonempty: str) -> None:
-        self._collect(
-            spec,
-            col.name,
-            f"SELECT _line, '县级代码“' || left({c}, 40) || '”应为 6 位数字' FROM {table} "
-            f"WHERE {nonempty} AND NOT regexp_full_match({c}, '\\d{{6}}')",
-        )
-
-    def _check_id_number(self, spec: FileSpec, col: Column, table: str, c: str, nonempty: str) -> None:
-        """GB 11643-1999: shape, MOD 11-2 check digit, birth date, and birthplace code by birth year."""
-        norm = f"upper({c})"
-        shape_ok = f"regexp_full_match({norm}, '[0-9]{{17}}[0-9X]')"
-        self._collect(
-            spec,
-            col.name,
-            f"SELECT _line, '身份证号码“' || left({c}, 40) || '”应为 18 位（17 位数字加校验位 0-9 或 X）' "
-            f"FROM {table} WHERE {nonempty} AND NOT {shape_ok}",
-        )
-        weighted = " + ".join(f"{w} * substr({norm}, {i + 1}, 1)::INTEGER" for i, w in enumerate(ID_WEIGHTS))
-        expected = f"substr('{ID_CHECK_CHARS}', (({weighted}) % 11)::INTEGER + 1, 1)"
-        self._collect(
-            spec,
-            col.name,
-            f"SELECT _line, '身份证号码 ' || {norm} || ' 校验位错误，按前 17 位应为 ' || {expected} "
-            f"FROM {table} WHERE {shape_ok} AND right({norm}, 1) <> {expected}",
-        )
-        born = f"try_strptime(substr({norm}, 7, 8), '%Y%m%d')::DATE"
-        self._collect(
-            spec,
-            col.name,
-            f"SELECT _line, '身份证号码中的出生日期 ' || substr({norm}, 7, 8) || ' 不是有效日期或晚于今天' "
-            f"FROM {table} WHERE {shape_ok} AND ({born} IS NULL OR {born} > ? OR {born} < DATE '1890-01-01')",
-            [self.today],
-        )
-        # Birthplace codes are valid only in the years a division existed: check each distinct
-        # (code, birth year) pair once with python-stdnum, then join back to the rows.
-        pairs = self.db.execute(
-            f"SELECT DISTINCT substr({norm}, 1, 6) AS place, substr({norm}, 7, 4) AS year FROM {table} "
-            f"WHERE {shape_ok} AND {born} IS NOT NULL"
-        ).fetchall()
-        bad = [(place, year) for place, year in pairs if not _birthplace_valid(place, int(year))]
-        if bad:
-            self.db.execute("CREATE OR REPLACE TEMP TABLE _bad_places (place VARCHAR, year VARCHAR)")
-            self.db.executemany("INSERT INTO _bad_places VALUES (?, ?)", bad)
-            self._collect(
-                spec,
-                col.name,
-                f"SELECT _line, '身份证号码中的出生地代码 ' || p.place || ' 在 ' || p.year || ' 年不是有效的县级区划' "
-                f"FROM {table} JOIN _bad_places p ON substr({norm}, 1, 6) = p.place "
-                f"AND substr({norm}, 7, 4) = p.year WHERE {shape_ok}",
-            )
 
     def _check_person_matches_id(self) -> None:
         spec = next(s for s in SPECS if s.name == "persons")
@@ -651,7 +501,7 @@ class RegistryImport:
             elif col.kind == "int":
                 expr = f"COALESCE(NULLIF({c}, ''), '0')::INTEGER"
             elif col.kind == "bool":
-                expr = f"lower({c}) IN ({_sql_list(TRUE_VALUES)})"
+                expr = f"lower({c}) IN ({validation.sql_list(validation.TRUE_VALUES)})"
             elif col.name == "self_care":
                 expr = f"COALESCE(NULLIF({c}, ''), 'full')"
             elif col.name == "parent_code":
@@ -720,36 +570,9 @@ class RegistryImport:
                 cursor.execute(f"DROP TABLE {staging}")
 
 
-CheckFn = Callable[[RegistryImport, FileSpec, Column, str, str, str], None]
-CHECKS: dict[str, CheckFn] = {
-    "enum": RegistryImport._check_enum,
-    "date": RegistryImport._check_date,
-    "money": RegistryImport._check_money,
-    "ratio": RegistryImport._check_ratio,
-    "int": RegistryImport._check_int,
-    "bool": RegistryImport._check_bool,
-    "phone": RegistryImport._check_phone,
-    "region_code": RegistryImport._check_region_code,
-    "county_code": RegistryImport._check_county_code,
-    "id_number": RegistryImport._check_id_number,
-}
-
-
 def _file_order(file: str) -> int:
     names = [s.file for s in SPECS]
     return names.index(file) if file in names else len(names)
-
-
-def _birthplace_valid(place: str, year: int) -> bool:
-    from stdnum.cn import ric
-    from stdnum.exceptions import ValidationError
-
-    # Any valid date in that year lets stdnum check the division existed when the number was issued.
-    try:
-        ric.get_birth_place(f"{place}{year:04d}0101000")
-    except ValidationError:
-        return False
-    return True
 
 
 def write_error_report(errors: list[RowError], path: Path) -> None:

@@ -6,22 +6,7 @@ from dataclasses import dataclass, field
 
 from safetynet.regions.models import Level
 from safetynet.registry import models as m
-
-
-@dataclass(frozen=True)
-class Column:
-    name: str
-    kind: str  # text, id_number, region_code, county_code, date, money, ratio, int, bool, enum
-    required: bool = True  # the value may not be empty
-    choices: tuple[str, ...] = ()
-    max_length: int = 0
-    low: int | None = None
-    high: int | None = None
-    db_column: str = ""  # the table column when it differs from the file column
-
-    @property
-    def target(self) -> str:
-        return self.db_column or self.name
+from safetynet.validation import Column
 
 
 @dataclass(frozen=True)
@@ -77,7 +62,7 @@ PERSONS = FileSpec(
         Column("id_number", "id_number"),
         Column("name", "text", max_length=50),
         _enum("gender", m.Gender),
-        Column("birth_date", "date"),
+        Column("birth_date", "date", not_future=True),
         Column("household_id", "text", max_length=32),
         _enum("relation", m.Relation),
         Column("phone", "phone", required=False),
@@ -115,9 +100,9 @@ APPLICATIONS = FileSpec(
         Column("household_id", "text", max_length=32),
         Column("id_number", "id_number"),
         _enum("program", m.Program),
-        Column("applied_on", "date"),
+        Column("applied_on", "date", not_future=True),
         _enum("decision", m.Decision),
-        Column("decided_on", "date", required=False),
+        Column("decided_on", "date", required=False, not_future=True),
         Column("reason", "text", required=False, max_length=500),
     ),
     key=("application_id",),

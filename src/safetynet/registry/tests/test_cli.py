@@ -50,7 +50,9 @@ def test_bad_rows_exit_non_zero_and_write_a_report(demo_county: Path, tmp_path: 
         text = (demo_county / f"{name}.csv").read_text(encoding="utf-8")
         if name == "persons":
             lines = text.splitlines()
-            lines[5] = lines[5].replace(",M,", ",F,", 1) if ",M," in lines[5] else lines[5].replace(",F,", ",M,", 1)
+            lines[5] = (
+                lines[5].replace(",M,", ",F,", 1) if ",M," in lines[5] else lines[5].replace(",F,", ",M,", 1)
+            )
             text = "\n".join(lines) + "\n"
         (bad / f"{name}.csv").write_text(text, encoding="utf-8")
     report = tmp_path / "errors.csv"
