@@ -54,7 +54,7 @@ def registry_import(
     """Import registry files, all or nothing; ends with `accepted=N rejected=M batch=ID`."""
     setup()
     from safetynet.registry import services
-    from safetynet.registry.files import FileRejected
+    from safetynet.tabular import FileRejected
     from safetynet.registry.importer import write_error_report
 
     try:

@@ -27,6 +27,7 @@ INSTALLED_APPS = [
     "safetynet.regions",
     "safetynet.access",
     "safetynet.registry",
+    "safetynet.lake",
 ]
 
 MIDDLEWARE = [
@@ -81,6 +82,10 @@ AXES_COOLOFF_TIME = 0.5  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "access/locked_out.html"
+
+# The data lake: a local folder under the data folder by default; s3://… or hdfs://… in production.
+SAFETYNET_LAKE_URL = os.environ.get("SAFETYNET_LAKE_URL", "")
+SAFETYNET_MAX_PUSH_BYTES = int(os.environ.get("SAFETYNET_MAX_PUSH_BYTES", str(1 << 30)))
 
 LOGIN_URL = "access:login"
 LOGIN_REDIRECT_URL = "access:home"

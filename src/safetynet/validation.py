@@ -24,7 +24,7 @@ BAD_PLACES = "_bad_birthplaces"  # DuckDB table of (place, year) pairs python-st
 @dataclass(frozen=True)
 class Column:
     name: str
-    kind: str  # text, id_number, region_code, county_code, date, money, ratio, int, bool, enum, phone
+    kind: str  # text, id_number, region_code, county_code, date, timestamp, money, ratio, int, bool, enum, phone
     required: bool = True  # the value may not be empty
     choices: tuple[str, ...] = ()
     max_length: int = 0
@@ -94,6 +94,22 @@ def checks_for(col: Column, today: dt.date) -> list[Check]:
         ]
         if col.not_future:
             checks.append(Check(col.name, f"{parsed}::DATE > {today_sql}", f"'日期 ' || {c} || ' 晚于今天'"))
+    elif kind == "timestamp":
+        checks.append(
+            Check(
+                col.name,
+                f"{filled} AND try_cast({c} AS TIMESTAMPTZ) IS NULL",
+                f"'时间“' || {shown} || '”无效，应为 ISO 8601 格式，如 2026-11-28T09:30:00+08:00'",
+            )
+        )
+        if col.not_future:
+            checks.append(
+                Check(
+                    col.name,
+                    f"try_cast({c} AS TIMESTAMPTZ)::DATE > DATE '{today.isoformat()}' + 1",
+                    f"'时间 ' || {c} || ' 晚于今天'",
+                )
+            )
     elif kind == "money":
         checks.append(
             Check(

@@ -24,7 +24,7 @@ from django.utils import timezone
 from safetynet import validation
 from safetynet.regions import services as regions
 from safetynet.regions.models import PREFIX_LENGTH, Level
-from safetynet.registry.files import CsvSource, FileRejected, RaggedRow, iter_rows, open_csv
+from safetynet.tabular import CsvSource, FileRejected, RaggedRow, iter_rows, open_csv
 from safetynet.registry.models import ImportBatch
 from safetynet.registry.specs import LABELS, SPECS, FileSpec
 

@@ -11,7 +11,7 @@ import pytest
 
 from safetynet import testing
 from safetynet.registry import services
-from safetynet.registry.files import FileRejected
+from safetynet.tabular import FileRejected
 from safetynet.registry.importer import write_error_report
 from safetynet.registry.models import Application, Assistance, Household, ImportBatch, Person, Standard
 

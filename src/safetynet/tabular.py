@@ -1,4 +1,4 @@
-"""Reading clerk-supplied CSV files: encoding detection, header checks and exact line numbers."""
+"""Reading CSV files from other systems: encoding detection, header checks and exact line numbers."""
 
 from __future__ import annotations
 
@@ -42,23 +42,46 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def detect_encoding(path: Path) -> str:
-    """UTF-8 (with or without BOM) when the whole file decodes as UTF-8, else GB18030 when
-    charset-normalizer recognises Chinese, else a clear refusal: never a silent wrong guess."""
+def is_utf8(path: Path) -> bool:
     decoder = codecs.getincrementaldecoder("utf-8")()
     try:
         with path.open("rb") as f:
             for chunk in iter(lambda: f.read(1 << 20), b""):
                 decoder.decode(chunk)
             decoder.decode(b"", final=True)
-        return "utf-8-sig"
     except UnicodeDecodeError:
-        pass
+        return False
+    return True
+
+
+def looks_like_chinese(sample: bytes) -> bool:
+    """Whether bytes read as GB18030 give Chinese text. Names and addresses use common characters, nearly
+    all inside GB2312; bytes of another encoding decode to characters spread over all of GBK's 21,886."""
+    text = sample.decode("gb18030", errors="ignore")
+    wide = [ch for ch in text if ord(ch) > 0x7F]
+    if not wide:
+        return False
+    common = 0
+    for ch in wide:
+        try:
+            ch.encode("gb2312")
+            common += 1
+        except UnicodeEncodeError:
+            pass
+    return common / len(wide) >= 0.85
+
+
+def detect_encoding(path: Path, utf8: bool | None = None) -> str:
+    """UTF-8 (with or without BOM) when the whole file decodes as UTF-8; else GB18030 when charset-normalizer
+    names a Chinese encoding or the text reads as Chinese, and the whole file decodes; else a clear
+    refusal: never a silent wrong guess."""
+    if utf8 if utf8 is not None else is_utf8(path):
+        return "utf-8-sig"
     with path.open("rb") as f:
         sample = f.read(SAMPLE_BYTES)
     best = from_bytes(sample).best()
     guessed = best.encoding.lower() if best else "unknown"
-    if guessed in CHINESE_ENCODINGS:
+    if guessed in CHINESE_ENCODINGS or looks_like_chinese(sample):
         try:
             with path.open("rb") as f:
                 gb_decoder = codecs.getincrementaldecoder("gb18030")()

@@ -1,0 +1,375 @@
+"""`safetynet ingest SOURCE FILE`: validate a departmental feed column-wise and land it in the lake.
+
+Rows stream through in Arrow batches. Each batch is checked in one DuckDB query (every column check of
+`safetynet.validation` at once, plus duplicate keys against this file and earlier batches); good rows
+are typed and appended to the batch's Parquet file, bad rows go to its quarantine file with line, column
+and reason. Memory stays bounded by the batch size whatever the file size. The batch becomes visible
+only when complete: staged files are moved into place and the batch row marked done in one step.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import socket
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+from django.db import transaction
+from django.utils import timezone
+
+from safetynet import validation
+from safetynet.lake import readers, storage
+from safetynet.lake.mapping import Mapping, load_mapping
+from safetynet.lake.models import Batch
+from safetynet.lake.sources import FeedSpec, feed
+from safetynet.tabular import FileRejected
+
+DUCKDB_MEMORY = "1GB"
+QUARANTINE_SCHEMA = pa.schema(
+    [
+        ("file", pa.string()),
+        ("line", pa.int64()),
+        ("record", pa.int64()),
+        ("column", pa.string()),
+        ("reason", pa.string()),
+        ("raw", pa.string()),
+    ]
+)
+
+
+@dataclass
+class IngestResult:
+    batch_id: int
+    accepted: int = 0
+    rejected: int = 0
+    already_ingested: bool = False
+    whole_file_rejected: bool = False
+    message: str = ""
+
+    @property
+    def summary_line(self) -> str:
+        tail = " already ingested" if self.already_ingested else ""
+        return f"accepted={self.accepted} rejected={self.rejected} batch={self.batch_id}{tail}"
+
+
+def worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _alive(worker: str) -> bool:
+    host, _, pid = worker.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return True  # another machine's ingest: only its own host can tell
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def recover_interrupted(source: str) -> list[int]:
+    """Clean up batches of `source` whose ingest died mid-way: remove their files, mark them failed."""
+    fs, root = storage.filesystem()
+    recovered = []
+    for batch in Batch.objects.filter(source=source, status=Batch.Status.RUNNING):
+        if _alive(batch.worker) and batch.worker != worker_id():
+            continue
+        storage.remove_batch_files(fs, root, source, batch.pk)
+        batch.status = Batch.Status.FAILED
+        batch.message = "导入中断，已清理其写入的文件"
+        batch.finished_at = timezone.now()
+        batch.save(update_fields=["status", "message", "finished_at"])
+        recovered.append(batch.pk)
+    return recovered
+
+
+def ident(name: str) -> str:
+    """A SQL identifier for a column name, which may come from a file's header: quoted, never trusted."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def lit(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def key_expr(key: tuple[str, ...]) -> str:
+    """One string per key; ID numbers compared upper-cased, empty and NULL alike."""
+    parts = [
+        f"upper(COALESCE({ident(k)}, ''))" if k == "id_number" else f"COALESCE({ident(k)}, '')" for k in key
+    ]
+    return " || '|' || ".join(parts)
+
+
+def _typed(col: validation.Column) -> str:
+    c = ident(col.name)
+    empty = f"NULLIF({c}, '')"
+    return {
+        "id_number": f"upper({empty})",
+        "date": f"try_strptime({empty}, '%Y-%m-%d')::DATE",
+        "timestamp": f"try_cast({empty} AS TIMESTAMPTZ)",
+        "money": f"try_cast({empty} AS DECIMAL(14, 2))",
+        "int": f"try_cast({empty} AS INTEGER)",
+        "bool": f"CASE WHEN {c} = '' THEN NULL ELSE lower({c}) IN ({validation.sql_list(validation.TRUE_VALUES)}) END",
+    }.get(col.kind, empty) + f" AS {c}"
+
+
+class FeedIngest:
+    def __init__(
+        self,
+        source: str,
+        path: Path,
+        mapping_path: Path | None = None,
+        submitted_by: str = "",
+        department: str = "",
+        file_name: str = "",
+    ):
+        self.spec: FeedSpec = feed(source)
+        self.path = path
+        self.mapping_path = mapping_path
+        self.submitted_by = submitted_by
+        self.department = department
+        self.file_name = (file_name or path.name)[:255]
+        self.today = timezone.localdate()
+
+    def run(self) -> IngestResult:
+        spec = self.spec
+        mapping = load_mapping(self.mapping_path)
+        if not self.path.is_file():
+            raise FileRejected(self.file_name, "文件不存在")
+        sha256, utf8, blank = readers.scan(self.path)
+        content_hash = hashlib.sha256(f"{spec.source}:{sha256}:{mapping.digest}".encode()).hexdigest()
+        recover_interrupted(spec.source)
+        done = Batch.objects.filter(
+            source=spec.source, content_hash=content_hash, status=Batch.Status.DONE
+        ).first()
+        if done:
+            return IngestResult(batch_id=done.pk, already_ingested=True)
+        batch = Batch.objects.create(
+            source=spec.source,
+            file_name=self.file_name,
+            file_format=readers.detect_format(self.path),
+            content_hash=content_hash,
+            mapping=mapping.name,
+            submitted_by=self.submitted_by[:150],
+            department=self.department[:100],
+            worker=worker_id(),
+        )
+        fs, root = storage.filesystem()
+        try:
+            try:
+                feed_file, batches = self._open(batch, mapping, sha256, utf8, blank)
+                accepted, rejected = self._write(batch, feed_file, batches, fs, root)
+            except readers.FastPathFailed:
+                storage.remove_batch_files(fs, root, spec.source, batch.pk)
+                feed_file, _ = self._open(batch, mapping, sha256, utf8, blank)
+                accepted, rejected = self._write(batch, feed_file, self._exact(feed_file, mapping), fs, root)
+        except FileRejected as exc:
+            storage.remove_batch_files(fs, root, spec.source, batch.pk)
+            self._finish(batch, Batch.Status.REJECTED, message=exc.reason)
+            return IngestResult(batch_id=batch.pk, whole_file_rejected=True, message=exc.reason)
+        except BaseException:
+            storage.remove_batch_files(fs, root, spec.source, batch.pk)
+            self._finish(batch, Batch.Status.FAILED, message="导入失败，已清理其写入的文件")
+            raise
+        whole = accepted == 0 and rejected > 0
+        message = "所有数据行均未通过校验，详见隔离区" if whole else ""
+        with transaction.atomic():
+            storage.publish(fs, root, spec.source, batch.pk)
+            self._finish(
+                batch,
+                Batch.Status.REJECTED if whole else Batch.Status.DONE,
+                accepted=accepted,
+                rejected=rejected,
+                message=message,
+            )
+        return IngestResult(
+            batch_id=batch.pk,
+            accepted=accepted,
+            rejected=rejected,
+            whole_file_rejected=whole,
+            message=message,
+        )
+
+    def _finish(
+        self, batch: Batch, status: str, accepted: int = 0, rejected: int = 0, message: str = ""
+    ) -> None:
+        batch.status = status
+        batch.accepted = accepted
+        batch.rejected = rejected
+        batch.rows_total = accepted + rejected
+        batch.message = message[:500]
+        batch.finished_at = timezone.now()
+        batch.save()
+
+    # -- reading ----------------------------------------------------------------------------------
+
+    def _open(
+        self, batch: Batch, mapping: Mapping, sha256: str, utf8: bool, blank: bool
+    ) -> tuple[readers.FeedFile, Iterator[pa.RecordBatch]]:
+        fmt = batch.file_format
+        if self.path.stat().st_size == 0:
+            raise FileRejected(self.file_name, "文件为空，没有表头")
+        if fmt == "xlsx":
+            feed_file, header_row = readers.open_xlsx(self.path, self.spec, mapping, sha256)
+            rows = readers.read_xlsx(feed_file, mapping, header_row)
+        elif fmt == "jsonl":
+            feed_file = readers.open_jsonl(self.path, self.spec, mapping, sha256, utf8)
+            rows = readers.read_jsonl(feed_file, mapping)
+        else:
+            feed_file = readers.open_csv(self.path, self.spec, mapping, sha256, utf8, blank)
+            rows = readers.read_csv(feed_file, exact=False)
+        batch.encoding = feed_file.encoding
+        batch.save(update_fields=["encoding"])
+        return feed_file, (readers.recode(b, mapping) for b in rows)
+
+    def _exact(self, feed_file: readers.FeedFile, mapping: Mapping) -> Iterator[pa.RecordBatch]:
+        return (readers.recode(b, mapping) for b in readers.read_csv(feed_file, exact=True))
+
+    # -- checking and writing ---------------------------------------------------------------------
+
+    def _write(
+        self,
+        batch: Batch,
+        feed_file: readers.FeedFile,
+        batches: Iterator[pa.RecordBatch],
+        fs,  # type: ignore[no-untyped-def]
+        root: str,
+    ) -> tuple[int, int]:
+        spec = self.spec
+        spill = tempfile.TemporaryDirectory(prefix="safetynet-ingest-")
+        db = duckdb.connect(
+            config={"threads": 2, "memory_limit": DUCKDB_MEMORY, "temp_directory": spill.name}
+        )
+        header = feed_file.header
+        extras = [h for h in header if h and h not in spec.names and not h.startswith("_")]
+        key = key_expr(spec.key) if spec.key else ""
+        if key:
+            db.execute("CREATE TABLE _seen (k VARCHAR, batch BIGINT)")
+            self._load_existing_keys(db, fs, root)
+        errors_sql = self._errors_sql(header)
+        data_dir = storage.batch_dir(root, spec.source, batch.pk, staging=True)
+        quarantine_dir = storage.batch_dir(root, spec.source, batch.pk, staging=True, quarantine=True)
+        fs.makedirs(data_dir, exist_ok=True)
+        fs.makedirs(quarantine_dir, exist_ok=True)
+        columns = [*spec.names, *extras]
+        select = ", ".join(
+            ["_record"]
+            + [_typed(c) for c in spec.columns]
+            + [f"NULLIF({ident(e)}, '') AS {ident(e)}" for e in extras]
+        )
+        raw = f"to_json(map([{', '.join(lit(n) for n in columns)}], [{', '.join(ident(n) for n in columns)}]))::VARCHAR"
+        accepted = 0
+        bad_records: set[int] = set()
+        data_writer: pq.ParquetWriter | None = None
+        with (
+            fs.open(f"{quarantine_dir}/part-0.parquet", "wb") as qf,
+            pq.ParquetWriter(qf, QUARANTINE_SCHEMA) as qw,
+        ):
+            for arrow_batch in batches:
+                if arrow_batch.num_rows == 0:
+                    continue
+                db.register("_in", self._complete(arrow_batch, header))
+                validation.refresh_bad_birthplaces(db, "_in", "id_number")
+                db.execute(f"CREATE OR REPLACE TEMP TABLE _chk AS SELECT *, {errors_sql} AS _errors FROM _in")
+                db.unregister("_in")
+                if key:
+                    self._check_keys(db, key)
+                good = db.execute(
+                    f"SELECT {select} FROM _chk WHERE len(_errors) = 0 ORDER BY _record"
+                ).to_arrow_table()
+                if good.num_rows:
+                    if data_writer is None:
+                        data_file = fs.open(f"{data_dir}/part-0.parquet", "wb")
+                        data_writer = pq.ParquetWriter(data_file, good.schema)
+                    data_writer.write_table(good)
+                    accepted += good.num_rows
+                bad = db.sql(
+                    f"SELECT ?::VARCHAR AS file, _line AS line, _record AS record, e.column AS column, "
+                    f"e.reason AS reason, raw FROM (SELECT _line, _record, unnest(_errors) AS e, {raw} AS raw "
+                    "FROM _chk WHERE len(_errors) > 0) ORDER BY record",
+                    params=[self.file_name],
+                ).to_arrow_table()
+                if bad.num_rows:
+                    qw.write_table(bad.cast(QUARANTINE_SCHEMA))
+                    bad_records.update(bad.column("record").to_pylist())
+            for error in feed_file.errors:
+                qw.write_table(
+                    pa.table(
+                        {
+                            "file": [self.file_name],
+                            "line": [error.line],
+                            "record": [None],
+                            "column": [""],
+                            "reason": [error.reason],
+                            "raw": [error.raw],
+                        },
+                        schema=QUARANTINE_SCHEMA,
+                    )
+                )
+        if data_writer is not None:
+            data_writer.close()
+            data_file.close()
+        db.close()
+        spill.cleanup()
+        return accepted, len(bad_records) + len(feed_file.errors)
+
+    def _complete(self, arrow_batch: pa.RecordBatch, header: list[str]) -> pa.RecordBatch:
+        """Add the spec's columns the file lacks, as empty strings, so every check can name them."""
+        missing = [n for n in self.spec.names if n not in header]
+        if not missing:
+            return arrow_batch
+        empty = pa.array([""] * arrow_batch.num_rows, pa.string())
+        return pa.RecordBatch.from_arrays(
+            [*arrow_batch.columns, *([empty] * len(missing))], names=[*arrow_batch.schema.names, *missing]
+        )
+
+    def _errors_sql(self, header: list[str]) -> str:
+        items = []
+        for col in self.spec.columns:
+            for check in validation.checks_for(col, self.today):
+                items.append(
+                    f"CASE WHEN {check.condition} THEN {{'column': {lit(col.name)}, 'reason': {check.reason}}} END"
+                )
+        if self.spec.id_or_region:
+            items.append(
+                "CASE WHEN \"id_number\" = '' AND \"region_code\" = '' THEN "
+                "{'column': 'id_number', 'reason': '身份证号码和区划代码至少要填一项'} END"
+            )
+        return f"list_filter([{', '.join(items)}], lambda e: e IS NOT NULL)"
+
+    def _check_keys(self, db: duckdb.DuckDBPyConnection, key: str) -> None:
+        """Quarantine a repeated key: later rows of this file, and any row whose key an earlier batch has."""
+        label = "、".join(self.spec.key)
+        column = lit(self.spec.key[0])
+        db.execute(
+            f"UPDATE _chk SET _errors = list_append(_errors, {{'column': {column}, "
+            f"'reason': '{label} 重复（首次出现在第 ' || d.first_line || ' 行）'}}) FROM ("
+            f"SELECT _record AS r, min(_line) OVER (PARTITION BY {key}) AS first_line, "
+            f"row_number() OVER (PARTITION BY {key} ORDER BY _record) AS n FROM _chk) d "
+            "WHERE _chk._record = d.r AND d.n > 1"
+        )
+        db.execute(
+            f"UPDATE _chk SET _errors = list_append(_errors, {{'column': {column}, "
+            f"'reason': '{label} 重复（已在批次 ' || s.batch || ' 中）'}}) FROM _seen s WHERE s.k = {key}"
+        )
+        db.execute(f"INSERT INTO _seen SELECT {key}, 0 FROM _chk WHERE len(_errors) = 0")
+
+    def _load_existing_keys(self, db: duckdb.DuckDBPyConnection, fs, root: str) -> None:  # type: ignore[no-untyped-def]
+        for batch_id in Batch.objects.filter(source=self.spec.source, status=Batch.Status.DONE).values_list(
+            "pk", flat=True
+        ):
+            path = f"{storage.batch_dir(root, self.spec.source, batch_id)}/part-0.parquet"
+            if not fs.exists(path):
+                continue
+            keys = pq.read_table(path, columns=list(self.spec.key), filesystem=fs)
+            db.register("_old", keys)
+            db.execute(f"INSERT INTO _seen SELECT {key_expr(self.spec.key)}, {int(batch_id)} FROM _old")
+            db.unregister("_old")

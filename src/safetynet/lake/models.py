@@ -1,0 +1,70 @@
+"""Batches of departmental feeds landed in the lake, the department tokens that push them, and registry
+snapshots. The Parquet itself lives in the lake; these rows say what is there and where it came from."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Batch(models.Model):
+    class Status(models.TextChoices):
+        RUNNING = "running", _("running")
+        DONE = "done", _("done")
+        REJECTED = "rejected", _("rejected")  # the whole file: missing column, unreadable
+        FAILED = "failed", _("failed")  # interrupted; its files were cleaned up
+
+    source = models.CharField(max_length=32, db_index=True)
+    file_name = models.CharField(max_length=255)
+    file_format = models.CharField(max_length=8)  # csv, xlsx, jsonl
+    encoding = models.CharField(max_length=16, blank=True)
+    content_hash = models.CharField(max_length=64, db_index=True)  # sha256 of the bytes and the mapping
+    mapping = models.CharField(max_length=255, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
+    rows_total = models.PositiveBigIntegerField(default=0)
+    accepted = models.PositiveBigIntegerField(default=0)
+    rejected = models.PositiveBigIntegerField(default=0)
+    message = models.CharField(max_length=500, blank=True)  # why a whole file was rejected
+    submitted_by = models.CharField(max_length=150, blank=True)  # user name or department token
+    department = models.CharField(max_length=100, blank=True)  # set for pushes: who may query it
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    worker = models.CharField(max_length=100, blank=True)  # host:pid, to tell a dead ingest from a live one
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["source", "status"])]
+
+    def __str__(self) -> str:
+        return f"{self.source} batch {self.pk} ({self.status})"
+
+
+class DepartmentToken(models.Model):
+    """A department's API token for pushing its own feeds. Only a hash is stored; the token is shown once."""
+
+    department = models.CharField(max_length=100)
+    sources = models.JSONField(default=list)
+    prefix = models.CharField(max_length=12, unique=True)
+    token_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.department} ({self.prefix})"
+
+
+class RegistrySnapshot(models.Model):
+    """The registry written to the lake as Parquet, consistent as of one transaction."""
+
+    taken_at = models.DateTimeField(auto_now_add=True)
+    path = models.CharField(max_length=500)
+    rows = models.JSONField(default=dict)  # table -> row count
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"snapshot {self.pk} {self.taken_at:%Y-%m-%d %H:%M}"
