@@ -54,8 +54,8 @@ def registry_import(
     """Import registry files, all or nothing; ends with `accepted=N rejected=M batch=ID`."""
     setup()
     from safetynet.registry import services
-    from safetynet.tabular import FileRejected
     from safetynet.registry.importer import write_error_report
+    from safetynet.tabular import FileRejected
 
     try:
         with console.status("导入中…") as status:

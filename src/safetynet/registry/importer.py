@@ -24,9 +24,9 @@ from django.utils import timezone
 from safetynet import validation
 from safetynet.regions import services as regions
 from safetynet.regions.models import PREFIX_LENGTH, Level
-from safetynet.tabular import CsvSource, FileRejected, RaggedRow, iter_rows, open_csv
 from safetynet.registry.models import ImportBatch
 from safetynet.registry.specs import LABELS, SPECS, FileSpec
+from safetynet.tabular import CsvSource, FileRejected, RaggedRow, iter_rows, open_csv
 
 ARROW_BATCH_ROWS = 100_000
 DUCKDB_MEMORY = "1GB"  # beyond this DuckDB spills to a temporary folder, so a province file still fits

@@ -11,9 +11,9 @@ import pytest
 
 from safetynet import testing
 from safetynet.registry import services
-from safetynet.tabular import FileRejected
 from safetynet.registry.importer import write_error_report
 from safetynet.registry.models import Application, Assistance, Household, ImportBatch, Person, Standard
+from safetynet.tabular import FileRejected
 
 pytestmark = pytest.mark.django_db
 
