@@ -219,7 +219,7 @@ class _Feed:
         self.county_name = county.name
         self.townships = [t.name for t in county.townships]
         self.rural = [v for v in county.villages if not v.urban] or county.villages
-        self.ids, self.names, self.ages = self._people(rng, spec, county_code, as_of)
+        self.ids, self.names, self.name_at, self.ages = self._people(rng, spec, county_code, as_of)
 
         # Snapshot dates: month starts (pensions, relapse monitoring) and semester starts (students).
         self.months = []
@@ -249,34 +249,43 @@ class _Feed:
         letter = "N" if city == "3714" else _PLATE_SYMBOLS[(int(city[2:]) - 1) % 24]
         self.plate_prefix = _PLATE_PROVINCES.get(county_code[:2], "鲁") + letter
 
-    def _people(self, rng: Rng, spec: _Spec, county_code: str, as_of: date) -> tuple[str, list[str], bytes]:
-        """ID numbers (one ASCII string, 18 characters each), names (interned) and ages of the pool."""
+    def _people(
+        self, rng: Rng, spec: _Spec, county_code: str, as_of: date
+    ) -> tuple[str, str, array[int], bytes]:
+        """The pool as flat data (no object per person): ID numbers as one ASCII string of 18 characters
+        each, names as one string with offsets (person k's is names[at[k]:at[k + 1]]), and ages."""
         calendar = self.calendar
         neighbours, outsiders = _origins(county_code, as_of.year)
         origins = [county_code, *neighbours, *outsiders]
         allocator = IdAllocator(origins, calendar.first, calendar.today, as_of.year)
         youngest, oldest, elderly = spec.ages
-        ids: list[str] = []
-        people: list[str] = []
+        id_blocks: list[str] = []
+        name_blocks: list[str] = []
+        at = array("I", [0])
         ages = bytearray()
-        seen: dict[str, str] = {}
         random = rng.random
-        for _ in range(self.size):
-            if random() < elderly or youngest >= 60:
-                age = 101
-                while not max(60, youngest) <= age <= oldest:
-                    age = 60 + int(rng.expovariate(1 / 11))
-            else:
-                age = rng.randint(youngest, min(oldest, 59))
-            male = random() < 0.5
-            roll = random()
-            origin = 0 if roll < 0.9 else 1 + int((roll - 0.9) * 10 * (len(origins) - 1))
-            id_number, birth = allocator.allocate(origin, calendar.birth_day(rng, age), male)
-            name = names.surname(rng) + names.given_name(rng, male, calendar.year(birth))
-            ids.append(id_number)
-            people.append(seen.setdefault(name, name))
-            ages.append(calendar.age(birth))
-        return "".join(ids), people, bytes(ages)
+        for first in range(0, self.size, 10_000):
+            ids: list[str] = []
+            people: list[str] = []
+            for _ in range(min(10_000, self.size - first)):
+                if random() < elderly or youngest >= 60:
+                    age = 101
+                    while not max(60, youngest) <= age <= oldest:
+                        age = 60 + int(rng.expovariate(1 / 11))
+                else:
+                    age = rng.randint(youngest, min(oldest, 59))
+                male = random() < 0.5
+                roll = random()
+                origin = 0 if roll < 0.9 else 1 + int((roll - 0.9) * 10 * (len(origins) - 1))
+                id_number, birth = allocator.allocate(origin, calendar.birth_day(rng, age), male)
+                name = names.surname(rng) + names.given_name(rng, male, calendar.year(birth))
+                ids.append(id_number)
+                people.append(name)
+                at.append(at[-1] + len(name))
+                ages.append(calendar.age(birth))
+            id_blocks.append("".join(ids))
+            name_blocks.append("".join(people))
+        return "".join(id_blocks), "".join(name_blocks), at, bytes(ages)
 
     def _events(self, rng: Rng) -> list[tuple[str, str, str]]:
         """Twelve disasters of the window: (event_id, event_name, occurred_on), latest first."""
@@ -291,31 +300,24 @@ class _Feed:
         return events
 
     @staticmethod
-    def _tails(rng: Rng) -> list[tuple[str, str, str, str, str, str]]:
-        """(inpatient, total_cost, fund_paid, out_of_pocket, diagnosis_code, serious_illness) combinations."""
+    def _tails(rng: Rng) -> list[str]:
+        """Preformatted "inpatient,total_cost,fund_paid,out_of_pocket,diagnosis_code,serious_illness"."""
         tails = []
         for _ in range(_TAILS):
             roll = rng.random()
             if roll < 0.85:
                 total = rng.randint(50, 1500) * 100 + rng.randint(0, 99)
-                share, diagnosis, inpatient = rng.uniform(0.3, 0.6), rng.choice(OUTPATIENT_ICD), False
+                share, diagnosis, inpatient = rng.uniform(0.3, 0.6), rng.choice(OUTPATIENT_ICD), "否"
             elif roll < 0.97:
                 total = int(rng.lognormvariate(0.0, 0.6) * 9000) * 100 + rng.randint(0, 99)
-                share, diagnosis, inpatient = rng.uniform(0.55, 0.8), rng.choice(INPATIENT_ICD), True
+                share, diagnosis, inpatient = rng.uniform(0.55, 0.8), rng.choice(INPATIENT_ICD), "是"
             else:
                 total = int(rng.lognormvariate(0.0, 0.5) * 30000) * 100 + rng.randint(0, 99)
-                share, diagnosis, inpatient = rng.uniform(0.55, 0.75), rng.choice(SERIOUS_ICD), True
+                share, diagnosis, inpatient = rng.uniform(0.55, 0.75), rng.choice(SERIOUS_ICD), "是"
             fund = int(total * share)
             serious = "是" if diagnosis in SERIOUS_ICD else "否"
             tails.append(
-                (
-                    "是" if inpatient else "否",
-                    _yuan(total),
-                    _yuan(fund),
-                    _yuan(total - fund),
-                    diagnosis,
-                    serious,
-                )
+                f"{inpatient},{_yuan(total)},{_yuan(fund)},{_yuan(total - fund)},{diagnosis},{serious}"
             )
         return tails
 
@@ -327,6 +329,9 @@ class _Feed:
     def _id(self, person: int) -> str:
         return self.ids[18 * person : 18 * person + 18]
 
+    def _name(self, person: int) -> str:
+        return self.names[self.name_at[person] : self.name_at[person + 1]]
+
     def _day(self, rng: Rng, period: int = 0, periods: int = 1) -> str:
         """A date of the window; with periods, of the period's equal share of it (0 = latest)."""
         width = WINDOW_DAYS // periods
@@ -336,13 +341,15 @@ class _Feed:
         return f"{self.key_prefix}{self.tag}{row + 1:010d}"
 
     def medical_claims(self, rng: Rng, row: int) -> list[str]:
+        # The hot path (inlined lookups); the last field holds six columns, split only to break a row.
         person = int(rng.random() * self.size)
+        at = self.name_at
         return [
             f"YB{self.tag}{row + 1:010d}",
             self.ids[18 * person : 18 * person + 18],
-            self.names[person],
+            self.names[at[person] : at[person + 1]],
             self.recent[int(rng.random() * WINDOW_DAYS)],
-            *self.tails[int(rng.random() * _TAILS)],
+            self.tails[int(rng.random() * _TAILS)],
         ]
 
     def pensions(self, rng: Rng, row: int) -> list[str]:
@@ -352,19 +359,19 @@ class _Feed:
         return [self._id(person), _yuan(cents), self.months[month]]
 
     def deaths(self, rng: Rng, row: int) -> list[str]:
-        return [self._id(row), self.names[row], self._day(rng)]
+        return [self._id(row), self._name(row), self._day(rng)]
 
     def disability(self, rng: Rng, row: int) -> list[str]:
         level = "1234"[min(3, int(rng.random() * 5))]
         status = "valid" if rng.random() < 0.97 else "revoked"
-        return [self._id(row), self.names[row], rng.choice(_DISABILITY_TYPES), level, self._day(rng), status]
+        return [self._id(row), self._name(row), rng.choice(_DISABILITY_TYPES), level, self._day(rng), status]
 
     def unemployment(self, rng: Rng, row: int) -> list[str]:
         person, period = row % self.size, row // self.size
         registered = period == 0 and rng.random() < 0.7
         benefit = f"{rng.randint(150, 175) * 10}" if registered and rng.random() < 0.6 else ""
         status = "registered" if registered else "reemployed"
-        return [self._id(person), self.names[person], self._day(rng, period, 2), status, benefit]
+        return [self._id(person), self._name(person), self._day(rng, period, 2), status, benefit]
 
     def students(self, rng: Rng, row: int) -> list[str]:
         person, period = row % self.size, row // self.size
@@ -383,7 +390,7 @@ class _Feed:
             school = "德州学院" if person % 3 else "德州职业技术学院"
         roll = rng.random()
         status = "enrolled" if roll < 0.97 else "dropped_out" if roll < 0.99 else "suspended"
-        return [self._id(person), self.names[person], school, stage, status, self.semesters[period]]
+        return [self._id(person), self._name(person), school, stage, status, self.semesters[period]]
 
     def disasters(self, rng: Rng, row: int) -> list[str]:
         person, event = row % self.size, self.events[row // self.size]
@@ -395,7 +402,7 @@ class _Feed:
         person, month = row % self.size, row // self.size
         status = "monitoring" if rng.random() < 0.55 else "risk_eliminated"
         risk = RISK_TYPES[person % len(RISK_TYPES)]
-        return [self._id(person), self.names[person], status, risk, self.months[month]]
+        return [self._id(person), self._name(person), status, risk, self.months[month]]
 
     def housing_safety(self, rng: Rng, row: int) -> list[str]:
         person, period = row % self.size, row // self.size
@@ -417,7 +424,7 @@ class _Feed:
 
     def businesses(self, rng: Rng, row: int) -> list[str]:
         person = int(rng.random() * self.size)
-        business = f"{self.county_name}{self.names[person]}{rng.choice(BUSINESS_KINDS)}"
+        business = f"{self.county_name}{self._name(person)}{rng.choice(BUSINESS_KINDS)}"
         status = "active" if rng.random() < 0.85 else "closed"
         return [self._id(person), business, self._day(rng), status]
 
@@ -429,12 +436,13 @@ class _Feed:
         village = self.rural[person % len(self.rural)]
         region = f"{village.township.name}{village.base}" if rng.random() < 0.7 else ""
         summary = rng.choice(HARDSHIP_CALLS if rng.random() < 0.2 else ROUTINE_CALLS)
-        return [self._key(row), called_at, self.names[person], names.phone(rng), id_number, region, summary]
+        return [self._key(row), called_at, self._name(person), names.phone(rng), id_number, region, summary]
 
     # -- bad rows and chunks ----------------------------------------------------------------------------
 
     def _break(self, fields: list[str], kind: str, original: int, rng: Rng) -> None:
         """Make exactly one field of a valid row invalid, as `kind` says."""
+        fields[:] = ",".join(fields).split(",")  # one field per column (no value contains a comma)
         if kind == "check_digit":
             number = fields[self.id_col] or self._id(int(rng.random() * self.size))
             fields[self.id_col] = wrong_check_character(number)
@@ -463,17 +471,24 @@ class _Feed:
         rng = Rng(f"{self.seed}:{self.source}:{index}")
         build: Callable[[Rng, int], list[str]] = getattr(self, self.source)
         join = ",".join
-        lines: list[str] = []
-        row = start
-        for bad, kind, original in self.bad.between(start, end):
-            lines += [join(build(rng, i)) for i in range(row, bad)]
-            fields = build(rng, bad)
-            self._break(fields, kind, original, rng)
-            lines.append(join(fields))
-            row = bad + 1
-        lines += [join(build(rng, i)) for i in range(row, end)]
-        lines.append("")
-        return "\n".join(lines).encode(self.codec)
+        bad_rows = list(self.bad.between(start, end))
+        blocks: list[bytes] = []
+        # Encoded 10,000 rows at a time: a chunk never exists as one large str or list of lines.
+        for first in range(start, end, 10_000):
+            last = min(end, first + 10_000)
+            lines: list[str] = []
+            row = first
+            while bad_rows and bad_rows[0][0] < last:
+                bad, kind, original = bad_rows.pop(0)
+                lines += [join(build(rng, i)) for i in range(row, bad)]
+                fields = build(rng, bad)
+                self._break(fields, kind, original, rng)
+                lines.append(join(fields))
+                row = bad + 1
+            lines += [join(build(rng, i)) for i in range(row, last)]
+            lines.append("")
+            blocks.append("\n".join(lines).encode(self.codec))
+        return b"".join(blocks)
 
 
 _worker_feed: _Feed | None = None

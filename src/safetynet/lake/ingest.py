@@ -292,10 +292,9 @@ class FeedIngest:
                     data_writer.write_table(good)
                     accepted += good.num_rows
                 bad = db.sql(
-                    f"SELECT ?::VARCHAR AS file, _line AS line, _record AS record, e.column AS column, "
+                    f"SELECT {lit(self.file_name)}::VARCHAR AS file, _line AS line, _record AS record, e.column AS column, "
                     f"e.reason AS reason, raw FROM (SELECT _line, _record, unnest(_errors) AS e, {raw} AS raw "
-                    "FROM _chk WHERE len(_errors) > 0) ORDER BY record",
-                    params=[self.file_name],
+                    "FROM _chk WHERE len(_errors) > 0) ORDER BY record"
                 ).to_arrow_table()
                 if bad.num_rows:
                     qw.write_table(bad.cast(QUARANTINE_SCHEMA))

@@ -278,3 +278,23 @@ def region_statistics(actor: Actor) -> dict[str, int]:
         "persons": Person.objects.filter(household__in=households).count(),
         "covered_households": covered.values("household_id").distinct().count(),
     }
+
+
+# -- what the lake snapshots ---------------------------------------------------------------------------
+
+
+def snapshot_tables() -> dict[str, tuple[str, list[str]]]:
+    """The registry tables and columns the screening engine reads, for `lake.services.snapshot_registry`."""
+    from safetynet.registry.models import Application, Standard
+
+    def columns(model: type) -> tuple[str, list[str]]:
+        meta = model._meta  # type: ignore[attr-defined]
+        return meta.db_table, [f.column for f in meta.concrete_fields]
+
+    return {
+        "households": columns(Household),
+        "persons": columns(Person),
+        "assistance": columns(Assistance),
+        "applications": columns(Application),
+        "standards": columns(Standard),
+    }

@@ -1,0 +1,246 @@
+"""Lake use cases: ingest a feed, list batches, read quarantine, feed freshness, department tokens,
+and the registry snapshot the screening engine reads."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from django.core.exceptions import PermissionDenied
+from django.db import connection, transaction
+from django.utils import timezone
+
+from safetynet.access.masking import mask_id_number, mask_phone
+from safetynet.access.services import Actor, record
+from safetynet.lake import storage
+from safetynet.lake.ingest import FeedIngest, IngestResult
+from safetynet.lake.models import Batch, DepartmentToken, RegistrySnapshot
+from safetynet.lake.sources import FEEDS, feed
+
+QUARANTINE_PAGE = 500
+
+
+def ingest(
+    source: str,
+    path: Path,
+    mapping: Path | None = None,
+    submitted_by: str = "",
+    department: str = "",
+    file_name: str = "",
+) -> IngestResult:
+    """Validate a feed file and land it in the lake (a no-op for content already landed)."""
+    return FeedIngest(
+        source, path, mapping, submitted_by=submitted_by, department=department, file_name=file_name
+    ).run()
+
+
+# -- who may see what -------------------------------------------------------------------------------
+
+
+def require_data_admin(actor: Actor) -> None:
+    """Batches and quarantine hold departments' raw rows: county staff and administrators only."""
+    if actor.user.role not in ("county", "county_admin") or not actor.user.is_active:
+        raise PermissionDenied("only county staff may administer departmental data")
+
+
+def batches(actor: Actor, source: str = "", limit: int = 200) -> list[Batch]:
+    require_data_admin(actor)
+    query = Batch.objects.all()
+    if source:
+        query = query.filter(source=source)
+    return list(query[:limit])
+
+
+def get_batch(actor: Actor, batch_id: int) -> Batch | None:
+    require_data_admin(actor)
+    return Batch.objects.filter(pk=batch_id).first()
+
+
+@dataclass(frozen=True)
+class QuarantineRow:
+    line: int | None
+    column: str
+    reason: str
+    raw: str
+
+
+def read_quarantine(batch: Batch, limit: int | None = QUARANTINE_PAGE) -> list[QuarantineRow]:
+    """A batch's rejected rows, in file order (raw values unmasked: callers mask for their reader)."""
+    fs, root = storage.filesystem()
+    path = f"{storage.batch_dir(root, batch.source, batch.pk, quarantine=True)}/part-0.parquet"
+    if not fs.exists(path):
+        return []
+    table = pq.read_table(path, filesystem=fs)
+    if limit is not None:
+        table = table.slice(0, limit)
+    return [QuarantineRow(r["line"], r["column"], r["reason"], r["raw"] or "") for r in table.to_pylist()]
+
+
+def quarantine_for(
+    actor: Actor, batch_id: int, limit: int | None = QUARANTINE_PAGE
+) -> tuple[Batch, list[QuarantineRow]]:
+    """A data admin reads a batch's quarantine; the read is audited, identifiers masked by role."""
+    batch = get_batch(actor, batch_id)
+    if batch is None:
+        raise Batch.DoesNotExist
+    rows = read_quarantine(batch, limit)
+    record(
+        actor,
+        "read",
+        "quarantine",
+        str(batch.pk),
+        region_code=actor.user.region_id or "",
+        detail=f"source={batch.source} rows={len(rows)}",
+    )
+    if not actor.user.caps.sees_full_identifiers:
+        rows = [QuarantineRow(r.line, r.column, r.reason, mask_raw(r.raw)) for r in rows]
+    return batch, rows
+
+
+def mask_raw(raw: str) -> str:
+    import json
+
+    try:
+        values = json.loads(raw)
+    except ValueError:
+        return "（已隐藏）"
+    if not isinstance(values, dict):
+        return "（已隐藏）"
+    for key, value in values.items():
+        if isinstance(value, str) and ("id_number" in key):
+            values[key] = mask_id_number(value)
+        elif isinstance(value, str) and "phone" in key:
+            values[key] = mask_phone(value)
+    return json.dumps(values, ensure_ascii=False)
+
+
+# -- freshness --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Freshness:
+    source: str
+    department: str
+    last_batch: Batch | None
+    age_days: int | None
+    late_after_days: int | None
+
+    @property
+    def late(self) -> bool:
+        if self.late_after_days is None:
+            return False
+        return self.age_days is None or self.age_days > self.late_after_days
+
+
+def freshness(actor: Actor, now: dt.datetime | None = None) -> list[Freshness]:
+    """Last landed batch per source and its age; a source past its expected interval is late."""
+    require_data_admin(actor)
+    now = now or timezone.now()
+    result = []
+    for spec in FEEDS.values():
+        last = (
+            Batch.objects.filter(source=spec.source, status=Batch.Status.DONE)
+            .order_by("-finished_at")
+            .first()
+        )
+        age = (now - last.finished_at).days if last and last.finished_at else None
+        result.append(Freshness(spec.source, spec.department, last, age, spec.late_after_days))
+    return result
+
+
+# -- department tokens ------------------------------------------------------------------------------
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_token(department: str, sources: list[str], created_by: object | None = None) -> str:
+    """Issue a token for a department's own sources; returns it once, stores only its hash."""
+    for source in sources:
+        feed(source)
+    if not sources:
+        raise ValueError("a token needs at least one source")
+    prefix = secrets.token_hex(4)
+    token = f"sn_{prefix}_{secrets.token_urlsafe(32)}"
+    DepartmentToken.objects.create(
+        department=department[:100],
+        sources=sorted(set(sources)),
+        prefix=prefix,
+        token_hash=_hash(token),
+        created_by=created_by if created_by is not None else None,
+    )
+    return token
+
+
+def authenticate_token(token: str) -> DepartmentToken | None:
+    parts = token.split("_", 2)
+    if len(parts) != 3 or parts[0] != "sn":
+        return None
+    found = DepartmentToken.objects.filter(prefix=parts[1], revoked_at__isnull=True).first()
+    if found is None or not hmac.compare_digest(found.token_hash, _hash(token)):
+        return None
+    DepartmentToken.objects.filter(pk=found.pk).update(last_used_at=timezone.now())
+    return found
+
+
+def push(token: DepartmentToken, source: str, path: Path, file_name: str) -> IngestResult:
+    """A department pushes a feed: only to the sources its token names."""
+    if source not in token.sources:
+        raise PermissionDenied(f"令牌无权推送 {source}")
+    return ingest(
+        source, path, submitted_by=f"token:{token.prefix}", department=token.department, file_name=file_name
+    )
+
+
+def department_batch(token: DepartmentToken, batch_id: int) -> Batch | None:
+    """A department sees only the batches it pushed."""
+    return Batch.objects.filter(
+        pk=batch_id, department=token.department, submitted_by__startswith="token:"
+    ).first()
+
+
+# -- registry snapshot ------------------------------------------------------------------------------
+
+
+def snapshot_registry(tables: dict[str, tuple[str, list[str]]]) -> RegistrySnapshot:
+    """Write registry tables to the lake as Parquet, all read in one transaction so they agree.
+
+    `tables` maps a lake name to (database table, columns): the registry app supplies it, so the lake
+    never needs the registry's models.
+    """
+    fs, root = storage.filesystem()
+    snapshot = RegistrySnapshot.objects.create(path="")
+    base = f"{root}/registry/snapshot={snapshot.pk}"
+    staging = f"{root}/registry/_staging/snapshot={snapshot.pk}"
+    fs.makedirs(staging, exist_ok=True)
+    counts: dict[str, int] = {}
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        for name, (table, columns) in tables.items():
+            cursor.execute(f"SELECT {', '.join(columns)} FROM {table}")  # noqa: S608 - names from code
+            counts[name] = 0
+            with fs.open(f"{staging}/{name}.parquet", "wb") as f:
+                writer = None
+                while rows := cursor.fetchmany(100_000):
+                    chunk = pa.table({c: [r[i] for r in rows] for i, c in enumerate(columns)})
+                    writer = writer or pq.ParquetWriter(f, chunk.schema)
+                    writer.write_table(chunk.cast(writer.schema))
+                    counts[name] += len(rows)
+                if writer is None:
+                    pq.write_table(pa.table({c: pa.array([], pa.string()) for c in columns}), f)
+                else:
+                    writer.close()
+    fs.makedirs(f"{root}/registry", exist_ok=True)
+    fs.mv(staging, base, recursive=True)
+    snapshot.path = base
+    snapshot.rows = counts
+    snapshot.save()
+    return snapshot
