@@ -144,31 +144,29 @@ def read_csv(feed: FeedFile, exact: bool) -> Iterator[pa.RecordBatch]:
 def _read_csv_fast(feed: FeedFile) -> Iterator[pa.RecordBatch]:
     width = len(feed.header)
     placeholder = [f"c{i}" for i in range(width)]  # header names may repeat case or be empty
-    reader = pacsv.open_csv(
-        feed.path,
-        read_options=pacsv.ReadOptions(
-            encoding="utf8" if feed.encoding == "utf-8-sig" else feed.encoding,
-            skip_rows=1,
-            column_names=placeholder,
-            block_size=BLOCK_BYTES,
-        ),
-        parse_options=pacsv.ParseOptions(newlines_in_values=False),
-        convert_options=pacsv.ConvertOptions(
-            column_types={c: pa.string() for c in placeholder},
-            strings_can_be_null=False,
-            quoted_strings_can_be_null=False,
-        ),
-    )
     seen = 0
     try:
+        reader = pacsv.open_csv(
+            feed.path,
+            read_options=pacsv.ReadOptions(
+                encoding="utf8" if feed.encoding == "utf-8-sig" else feed.encoding,
+                skip_rows=1,
+                column_names=placeholder,
+                block_size=BLOCK_BYTES,
+            ),
+            parse_options=pacsv.ParseOptions(newlines_in_values=False),
+            convert_options=pacsv.ConvertOptions(
+                column_types={c: pa.string() for c in placeholder},
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
         for batch in reader:
             n = batch.num_rows
             records = pa.array(range(seen + 1, seen + n + 1), pa.int64())
             lines = pc.add(records, 1)  # header on line 1, one record per line on this path
             columns = [pc.utf8_trim_whitespace(batch.column(i)) for i in range(width)]
-            yield pa.RecordBatch.from_arrays(
-                [lines, records, *columns], names=["_line", "_record", *feed.header]
-            )
+            yield pa.RecordBatch.from_arrays([lines, records, *columns], names=["_line", "_record", *feed.header])
             seen += n
     except pa.ArrowInvalid as exc:
         raise FastPathFailed(str(exc)) from None
