@@ -7,6 +7,7 @@ from safetynet.api import api
 urlpatterns = [
     path("", include("safetynet.access.urls")),
     path("registry/", include("safetynet.registry.urls")),
+    path("lake/", include("safetynet.lake.urls")),
     path("api/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
 ]

@@ -222,12 +222,12 @@ class _Feed:
         self.ids, self.names, self.name_at, self.ages = self._people(rng, spec, county_code, as_of)
 
         # Snapshot dates: month starts (pensions, relapse monitoring) and semester starts (students).
-        self.months = []
+        self.months: list[str] = []
         year, month = as_of.year, as_of.month
         for _ in range(24):
             self.months.append(date(year, month, 1).isoformat())
             year, month = (year, month - 1) if month > 1 else (year - 1, 12)
-        self.semesters = []
+        self.semesters: list[str] = []
         year = as_of.year
         while len(self.semesters) < 4:
             for start in (date(year, 9, 1), date(year, 3, 1)):
@@ -449,8 +449,10 @@ class _Feed:
         elif kind == "negative_money":
             fields[self.money_col] = "-" + (fields[self.money_col] or "1650")
         elif kind == "future_date":
+            # A mistyped year, 10-30 years ahead: in the future also for an ingest checking against the
+            # real today while as_of lies in the past.
             value = fields[self.date_col]
-            day = self.calendar.iso(self.today + rng.randint(1, 365))
+            day = date.fromordinal(self.today + rng.randint(3653, 10957)).isoformat()
             fields[self.date_col] = day + value[10:]
         elif kind == "bad_date":
             value = fields[self.date_col]

@@ -282,7 +282,9 @@ class FeedIngest:
                 db.unregister("_in")
                 if key:
                     self._check_keys(db, key)
-                good = db.sql(f"SELECT {select} FROM _chk WHERE len(_errors) = 0 ORDER BY _record").to_arrow_table()
+                good = db.sql(
+                    f"SELECT {select} FROM _chk WHERE len(_errors) = 0 ORDER BY _record"
+                ).to_arrow_table()
                 if good.num_rows:
                     if data_writer is None:
                         data_file = fs.open(f"{data_dir}/part-0.parquet", "wb")

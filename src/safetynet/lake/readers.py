@@ -166,7 +166,9 @@ def _read_csv_fast(feed: FeedFile) -> Iterator[pa.RecordBatch]:
             records = pa.array(range(seen + 1, seen + n + 1), pa.int64())
             lines = pc.add(records, 1)  # header on line 1, one record per line on this path
             columns = [pc.utf8_trim_whitespace(batch.column(i)) for i in range(width)]
-            yield pa.RecordBatch.from_arrays([lines, records, *columns], names=["_line", "_record", *feed.header])
+            yield pa.RecordBatch.from_arrays(
+                [lines, records, *columns], names=["_line", "_record", *feed.header]
+            )
             seen += n
     except pa.ArrowInvalid as exc:
         raise FastPathFailed(str(exc)) from None

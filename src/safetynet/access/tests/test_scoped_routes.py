@@ -42,7 +42,8 @@ def identifiers(person: Person) -> list[str]:
 
 
 def fill(route: str, household_id: str) -> str:
-    samples = {"household_id": household_id}
+    # Lake pages and the department push API: data admins and department tokens only (lake/tests).
+    samples = {"household_id": household_id, "batch_id": "1", "source": "medical_claims"}
     missing = [p for p in PARAM.findall(route) if p not in samples]
     assert not missing, f"route {route!r} has parameters {missing}: add samples and decide its scoping"
     return "/" + PARAM.sub(lambda m: samples[m.group(1)], route)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import json
 from pathlib import Path
@@ -20,10 +19,30 @@ from safetynet.lake.sources import FEEDS
 from safetynet.tabular import FileRejected
 
 pytestmark = pytest.mark.django_db
-HEADER = ["claim_id", "id_number", "name", "settle_date", "inpatient", "total_cost", "fund_paid", "out_of_pocket",
-          "diagnosis_code", "serious_illness"]
-CHINESE = ["结算单号", "身份证号码", "姓名", "结算日期", "是否住院", "医疗总费用", "统筹基金支付", "个人自付金额", "诊断编码",
-           "是否重特大疾病"]
+HEADER = [
+    "claim_id",
+    "id_number",
+    "name",
+    "settle_date",
+    "inpatient",
+    "total_cost",
+    "fund_paid",
+    "out_of_pocket",
+    "diagnosis_code",
+    "serious_illness",
+]
+CHINESE = [
+    "结算单号",
+    "身份证号码",
+    "姓名",
+    "结算日期",
+    "是否住院",
+    "医疗总费用",
+    "统筹基金支付",
+    "个人自付金额",
+    "诊断编码",
+    "是否重特大疾病",
+]
 
 
 @pytest.fixture(autouse=True)
@@ -36,8 +55,20 @@ def claims(n: int, start: int = 0) -> list[list[str]]:
     rows = []
     for i in range(start, start + n):
         person = testing.make_id_number(dt.date(1950 + i % 60, 1 + i % 12, 1 + i % 28), i % 400, i % 2 == 0)
-        rows.append([f"C{i:08d}", person, "王秀英" if i % 2 else "李建国", f"2026-{1 + i % 10:02d}-15", "true" if i % 5 == 0 else "false",
-                     f"{1000 + i % 900}.50", "600.00", f"{400 + i % 900}.50", "C34.9", "false"])
+        rows.append(
+            [
+                f"C{i:08d}",
+                person,
+                "王秀英" if i % 2 else "李建国",
+                f"2026-{1 + i % 10:02d}-15",
+                "true" if i % 5 == 0 else "false",
+                f"{1000 + i % 900}.50",
+                "600.00",
+                f"{400 + i % 900}.50",
+                "C34.9",
+                "false",
+            ]
+        )
     return rows
 
 
@@ -81,7 +112,9 @@ def test_gbk_csv_xlsx_with_chinese_headers_and_jsonl_give_identical_parquet(tmp_
     sheet.merge_cells("A1:J1")
     sheet.append(CHINESE)
     for row in rows:
-        sheet.append([{"true": "是", "false": "否"}.get(v, v) if i in (4, 9) else v for i, v in enumerate(row)])
+        sheet.append(
+            [{"true": "是", "false": "否"}.get(v, v) if i in (4, 9) else v for i, v in enumerate(row)]
+        )
     book.save(tmp_path / "claims.xlsx")
 
     with (tmp_path / "claims.jsonl").open("w", encoding="utf-8") as f:
@@ -90,7 +123,11 @@ def test_gbk_csv_xlsx_with_chinese_headers_and_jsonl_give_identical_parquet(tmp_
 
     tables = []
     for i, (path, mapping) in enumerate(
-        [(gbk, None), (tmp_path / "claims.xlsx", builtin_mapping("medical_claims")), (tmp_path / "claims.jsonl", None)]
+        [
+            (gbk, None),
+            (tmp_path / "claims.xlsx", builtin_mapping("medical_claims")),
+            (tmp_path / "claims.jsonl", None),
+        ]
     ):
         settings.SAFETYNET_LAKE_URL = str(tmp_path / f"lake{i}")
         result = services.ingest("medical_claims", path, mapping)
@@ -118,7 +155,9 @@ def test_undeclared_unknown_encoding_is_refused(tmp_path: Path) -> None:
 
 
 def test_missing_column_rejects_the_whole_file_naming_it(tmp_path: Path) -> None:
-    path = write(tmp_path / "c.csv", [r[:7] + r[8:] for r in claims(3)], [h for h in HEADER if h != "out_of_pocket"])
+    path = write(
+        tmp_path / "c.csv", [r[:7] + r[8:] for r in claims(3)], [h for h in HEADER if h != "out_of_pocket"]
+    )
     result = services.ingest("medical_claims", path)
     assert result.whole_file_rejected and result.message == "缺少必需的列：out_of_pocket"
     fs, root = storage.filesystem()
@@ -167,7 +206,9 @@ def test_duplicate_claim_ids_within_and_across_batches(tmp_path: Path) -> None:
     first = services.ingest("medical_claims", write(tmp_path / "a.csv", rows))
     assert (first.accepted, first.rejected) == (10, 1)
     assert quarantined(first.batch_id)[0]["reason"] == "claim_id 重复（首次出现在第 5 行）"
-    second = services.ingest("medical_claims", write(tmp_path / "b.csv", claims(3, start=9) + claims(1, start=100)))
+    second = services.ingest(
+        "medical_claims", write(tmp_path / "b.csv", claims(3, start=9) + claims(1, start=100))
+    )
     assert (second.accepted, second.rejected) == (3, 1)  # C00000009 landed in the first batch
     assert quarantined(second.batch_id)[0]["reason"] == f"claim_id 重复（已在批次 {first.batch_id} 中）"
 
@@ -196,7 +237,9 @@ def test_formula_injection_is_kept_as_plain_text(tmp_path: Path) -> None:
 
 def test_hostile_header_names_cannot_break_the_queries(tmp_path: Path) -> None:
     header = HEADER + ['x"); DROP TABLE _chk; --', "it's"]
-    result = services.ingest("medical_claims", write(tmp_path / "c.csv", [r + ["a", "b"] for r in claims(2)], header))
+    result = services.ingest(
+        "medical_claims", write(tmp_path / "c.csv", [r + ["a", "b"] for r in claims(2)], header)
+    )
     assert result.accepted == 2
     assert landed(result.batch_id).column('x"); DROP TABLE _chk; --').to_pylist() == ["a", "a"]
 
@@ -225,8 +268,20 @@ def test_ragged_rows_go_to_quarantine_with_their_line(tmp_path: Path) -> None:
 
 
 def test_mapping_recodes_values_and_bad_mappings_are_explained(tmp_path: Path) -> None:
-    path = write(tmp_path / "d.csv", [[testing.make_id_number(dt.date(1970, 5, 5), 3, True), "张三", "肢体", "二级",
-                                       "2020-01-01", "有效"]], ["身份证号码", "姓名", "残疾类别", "残疾等级", "发证日期", "证件状态"])
+    path = write(
+        tmp_path / "d.csv",
+        [
+            [
+                testing.make_id_number(dt.date(1970, 5, 5), 3, True),
+                "张三",
+                "肢体",
+                "二级",
+                "2020-01-01",
+                "有效",
+            ]
+        ],
+        ["身份证号码", "姓名", "残疾类别", "残疾等级", "发证日期", "证件状态"],
+    )
     result = services.ingest("disability", path, builtin_mapping("disability"))
     assert result.accepted == 1
     table = landed(result.batch_id, "disability")
@@ -240,9 +295,19 @@ def test_mapping_recodes_values_and_bad_mappings_are_explained(tmp_path: Path) -
 
 
 def test_disasters_need_an_id_number_or_a_region(tmp_path: Path) -> None:
-    header = ["event_id", "event_name", "id_number", "region_code", "occurred_on", "loss_level", "house_damaged"]
-    rows = [["E1", "暴雨", "", "371427101201", "2026-07-01", "severe", "true"],
-            ["E1", "暴雨", "", "", "2026-07-01", "severe", "true"]]
+    header = [
+        "event_id",
+        "event_name",
+        "id_number",
+        "region_code",
+        "occurred_on",
+        "loss_level",
+        "house_damaged",
+    ]
+    rows = [
+        ["E1", "暴雨", "", "371427101201", "2026-07-01", "severe", "true"],
+        ["E1", "暴雨", "", "", "2026-07-01", "severe", "true"],
+    ]
     result = services.ingest("disasters", write(tmp_path / "z.csv", rows, header))
     assert (result.accepted, result.rejected) == (1, 1)
     assert quarantined(result.batch_id, "disasters")[0]["reason"] == "身份证号码和区划代码至少要填一项"
@@ -252,10 +317,18 @@ def test_registry_snapshot_is_written_as_parquet(county) -> None:  # type: ignor
     from safetynet.registry import services as registry
 
     snapshot = services.snapshot_registry(registry.snapshot_tables())
-    assert snapshot.rows == {"households": 3, "persons": 5, "assistance": 2, "applications": 2, "standards": 8}
+    assert snapshot.rows == {
+        "households": 3,
+        "persons": 5,
+        "assistance": 2,
+        "applications": 2,
+        "standards": 8,
+    }
     fs, _ = storage.filesystem()
     persons = pq.read_table(f"{snapshot.path}/persons.parquet", filesystem=fs)
-    assert sorted(persons.column("name").to_pylist()) == sorted(["王建国", "李秀英", "王小红", "张桂兰", "刘强"])
-    assert duckdb.sql(f"SELECT count(*) FROM read_parquet('{snapshot.path}/households.parquet')").fetchall() == [(3,)]
-
-
+    assert sorted(persons.column("name").to_pylist()) == sorted(
+        ["王建国", "李秀英", "王小红", "张桂兰", "刘强"]
+    )
+    assert duckdb.sql(
+        f"SELECT count(*) FROM read_parquet('{snapshot.path}/households.parquet')"
+    ).fetchall() == [(3,)]

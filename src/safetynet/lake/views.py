@@ -1,0 +1,142 @@
+"""Lake pages for county data administrators: feed freshness, batches, and their quarantine (thin)."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from dataclasses import dataclass
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
+from django.shortcuts import render
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
+from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+
+from safetynet.access.services import Actor
+from safetynet.lake import services
+from safetynet.lake.models import Batch
+from safetynet.lake.sources import FEEDS
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+# Text Excel (or LibreOffice) would read as a formula or a DDE call when a clerk opens the file.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+@dataclass(frozen=True)
+class QuarantineLine:
+    """A quarantine row as the page shows it: the raw record split into its columns when it is JSON."""
+
+    line: int | None
+    column: str
+    reason: str
+    raw: str
+    fields: list[tuple[str, str]]
+
+
+def _fields(raw: str) -> list[tuple[str, str]]:
+    try:
+        values = json.loads(raw)
+    except ValueError:
+        return []
+    if not isinstance(values, dict):
+        return []
+    return [(str(k), "" if v is None else str(v)) for k, v in values.items() if v not in (None, "")]
+
+
+def _forbidden(request: HttpRequest) -> HttpResponse:
+    return render(request, "forbidden.html", status=403)
+
+
+def _not_found(request: HttpRequest, batch_id: int) -> HttpResponse:
+    return render(request, "lake/not_found.html", {"batch_id": batch_id}, status=404)
+
+
+@login_required
+def index(request: HttpRequest) -> HttpResponse:
+    source = request.GET.get("source", "")
+    if source not in FEEDS:
+        source = ""
+    try:
+        actor = Actor.from_request(request, "feed administration")
+        feeds = services.freshness(actor)
+        recent = services.batches(actor, source=source)
+    except PermissionDenied:
+        return _forbidden(request)
+    return render(
+        request,
+        "lake/index.html",
+        {"feeds": feeds, "batches": recent, "source": source, "sources": list(FEEDS)},
+    )
+
+
+@login_required
+def batch(request: HttpRequest, batch_id: int) -> HttpResponse:
+    try:
+        found, rows = services.quarantine_for(Actor.from_request(request, "quarantine review"), batch_id)
+    except PermissionDenied:
+        return _forbidden(request)
+    except Batch.DoesNotExist:
+        return _not_found(request, batch_id)
+    lines = [QuarantineLine(r.line, r.column, r.reason, r.raw, _fields(r.raw)) for r in rows]
+    spec = FEEDS.get(found.source)
+    return render(
+        request,
+        "lake/batch.html",
+        {
+            "batch": found,
+            "department": spec.department if spec else "",
+            "rows": lines,
+            "page_size": services.QUARANTINE_PAGE,
+            "truncated": len(lines) >= services.QUARANTINE_PAGE,
+        },
+    )
+
+
+def excel_text(value: str) -> str:
+    """Text that Excel shows as typed and never evaluates; also drops characters XLSX cannot hold."""
+    value = ILLEGAL_CHARACTERS_RE.sub("", value)
+    return "'" + value if value.startswith(FORMULA_STARTS) else value
+
+
+def _text_cell(sheet: WriteOnlyWorksheet, value: str) -> Cell:
+    cell = WriteOnlyCell(sheet, value=excel_text(value))
+    cell.data_type = "s"  # a string whatever it looks like: openpyxl would otherwise store "=…" as a formula
+    return cell
+
+
+@login_required
+def quarantine_download(request: HttpRequest, batch_id: int) -> HttpResponseBase:
+    try:
+        found, rows = services.quarantine_for(
+            Actor.from_request(request, "quarantine download"), batch_id, limit=None
+        )
+    except PermissionDenied:
+        return _forbidden(request)
+    except Batch.DoesNotExist:
+        return _not_found(request, batch_id)
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("隔离数据")
+    sheet.append([_text_cell(sheet, h) for h in ("行号", "列", "原因", "原始数据")])
+    for row in rows:
+        sheet.append(
+            [
+                row.line,
+                _text_cell(sheet, row.column),
+                _text_cell(sheet, row.reason),
+                _text_cell(sheet, row.raw),
+            ]
+        )
+    # Spooled: a small file stays in memory, a large one goes to disk; FileResponse closes it when sent.
+    out = tempfile.SpooledTemporaryFile(max_size=8 << 20)  # noqa: SIM115 - closed by FileResponse
+    book.save(out)
+    out.seek(0)
+    return FileResponse(
+        out,
+        as_attachment=True,
+        filename=f"quarantine-{found.source}-batch-{found.pk}.xlsx",
+        content_type=XLSX,
+    )
