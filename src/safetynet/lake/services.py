@@ -17,6 +17,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from safetynet.access.masking import mask_id_number, mask_phone
+from safetynet.access.models import User
 from safetynet.access.services import Actor, record
 from safetynet.lake import storage
 from safetynet.lake.ingest import FeedIngest, IngestResult
@@ -161,7 +162,7 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_token(department: str, sources: list[str], created_by: object | None = None) -> str:
+def create_token(department: str, sources: list[str], created_by: User | None = None) -> str:
     """Issue a token for a department's own sources; returns it once, stores only its hash."""
     for source in sources:
         feed(source)
@@ -174,7 +175,7 @@ def create_token(department: str, sources: list[str], created_by: object | None 
         sources=sorted(set(sources)),
         prefix=prefix,
         token_hash=_hash(token),
-        created_by=created_by if created_by is not None else None,
+        created_by=created_by,
     )
     return token
 
