@@ -12,13 +12,13 @@ import datetime as dt
 from dataclasses import dataclass
 from functools import lru_cache
 
-import duckdb
+import numpy as np
+import pyarrow as pa
 
 ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 ID_CHECK_CHARS = "10X98765432"
 TRUE_VALUES = ("true", "1", "是", "yes", "y")
 FALSE_VALUES = ("false", "0", "否", "no", "n")
-BAD_PLACES = "_bad_birthplaces"  # DuckDB table of (place, year) pairs python-stdnum rejects
 
 
 @dataclass(frozen=True)
@@ -52,15 +52,6 @@ def sql_list(values: tuple[str, ...] | list[str]) -> str:
 
 def id_shape_ok(c: str) -> str:
     return f"regexp_full_match(upper({c}), '[0-9]{{17}}[0-9X]')"
-
-
-def id_expected_check_char(c: str) -> str:
-    weighted = " + ".join(f"{w} * substr({c}, {i + 1}, 1)::INTEGER" for i, w in enumerate(ID_WEIGHTS))
-    return f"substr('{ID_CHECK_CHARS}', (({weighted}) % 11)::INTEGER + 1, 1)"
-
-
-def id_birth_date(c: str) -> str:
-    return f"try_strptime(substr({c}, 7, 8), '%Y%m%d')::DATE"
 
 
 def checks_for(col: Column, today: dt.date) -> list[Check]:
@@ -130,7 +121,7 @@ def checks_for(col: Column, today: dt.date) -> list[Check]:
         checks.append(
             Check(
                 col.name,
-                f"{filled} AND (NOT regexp_full_match({c}, '\\d{{1,4}}') OR {c}::INTEGER NOT BETWEEN {col.low} AND {col.high})",
+                f"{filled} AND (NOT regexp_full_match({c}, '\\d{{1,4}}') OR try_cast({c} AS INTEGER) NOT BETWEEN {col.low} AND {col.high})",
                 f"'取值“' || {shown} || '”无效，应为 {col.low} 到 {col.high} 的整数'",
             )
         )
@@ -180,12 +171,15 @@ def checks_for(col: Column, today: dt.date) -> list[Check]:
 
 
 def id_number_checks(name: str, today: dt.date) -> list[Check]:
-    """GB 11643-1999: shape, MOD 11-2 check digit, birth date, and birthplace code valid in the birth year
-    (the last needs `refresh_bad_birthplaces` run over the same rows first)."""
+    """GB 11643-1999: shape, MOD 11-2 check digit, birth date, and birthplace code valid in the birth year.
+
+    The rows must carry the columns `with_id_facts` adds (expected check character, birth date, birthplace
+    verdict): computed once per batch with numpy, they make these checks comparisons, not string work.
+    """
     c = f'"{name}"'
     norm = f"upper({c})"
     shape = id_shape_ok(c)
-    born = id_birth_date(norm)
+    check, born, place = (f'"_{name}_{fact}"' for fact in ("check", "born", "place_ok"))
     return [
         Check(
             name,
@@ -194,8 +188,8 @@ def id_number_checks(name: str, today: dt.date) -> list[Check]:
         ),
         Check(
             name,
-            f"{shape} AND right({norm}, 1) <> {id_expected_check_char(norm)}",
-            f"'身份证号码 ' || {norm} || ' 校验位错误，按前 17 位应为 ' || {id_expected_check_char(norm)}",
+            f"{shape} AND right({norm}, 1) <> {check}",
+            f"'身份证号码 ' || {norm} || ' 校验位错误，按前 17 位应为 ' || {check}",
         ),
         Check(
             name,
@@ -204,41 +198,118 @@ def id_number_checks(name: str, today: dt.date) -> list[Check]:
         ),
         Check(
             name,
-            f"{shape} AND {born} IS NOT NULL AND EXISTS (SELECT 1 FROM {BAD_PLACES} b "
-            f"WHERE b.place = substr({norm}, 1, 6) AND b.year = substr({norm}, 7, 4))",
+            f"{shape} AND {born} IS NOT NULL AND NOT {place}",
             f"'身份证号码中的出生地代码 ' || substr({norm}, 1, 6) || ' 在 ' || substr({norm}, 7, 4) || ' 年不是有效的县级区划'",
         ),
     ]
 
 
-def ensure_bad_birthplaces(db: duckdb.DuckDBPyConnection) -> None:
-    db.execute(
-        f"CREATE TABLE IF NOT EXISTS {BAD_PLACES} (place VARCHAR, year VARCHAR, PRIMARY KEY (place, year))"
+def id_facts(ids: pa.Array | pa.ChunkedArray) -> tuple[pa.Array, pa.Array, pa.Array]:
+    """For each ID number: the check character its first 17 digits call for, the birth date it encodes
+    (null when not a real date) and whether its birthplace code was in force that year — vectorised, so
+    ten million IDs take seconds. Values that are not 17 digits and a check character get '?', null, false."""
+    arr = ids.combine_chunks() if isinstance(ids, pa.ChunkedArray) else ids
+    if arr.type != pa.string():
+        arr = arr.cast(pa.string())
+    n = len(arr)
+    if n == 0:
+        return pa.array([], pa.string()), pa.array([], pa.date32()), pa.array([], pa.bool_())
+    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int32, count=n + 1, offset=arr.offset * 4)
+    data = (
+        np.frombuffer(arr.buffers()[2], dtype=np.uint8)
+        if n and arr.buffers()[2] is not None
+        else np.zeros(0, np.uint8)
     )
+    starts = offsets[:-1]
+    sized = (offsets[1:] - starts) == 18
+    if arr.null_count:
+        sized &= np.asarray(arr.is_valid())
+    check = np.full(n, ord("?"), dtype=np.uint8)
+    born = np.full(n, np.datetime64("NaT"), dtype="datetime64[D]")
+    place_ok = np.zeros(n, dtype=bool)
+    rows = np.flatnonzero(sized)
+    if rows.size:
+        digits = data[starts[rows][:, None] + np.arange(17)].astype(np.int32) - 48
+        ok = ((digits >= 0) & (digits <= 9)).all(axis=1)
+        rows, digits = rows[ok], digits[ok]
+        check[rows] = CHECK_CHARS[(digits * WEIGHTS).sum(axis=1) % 11]
+        year = digits[:, 6:10] @ np.array([1000, 100, 10, 1])
+        month = digits[:, 10] * 10 + digits[:, 11]
+        day = digits[:, 12] * 10 + digits[:, 13]
+        real = (month >= 1) & (month <= 12) & (day >= 1) & (year >= 1800)
+        first = ((year - 1970) * 12 + month - 1).astype("datetime64[M]").astype("datetime64[D]")
+        date = first + (day - 1).astype("timedelta64[D]")
+        real &= date.astype("datetime64[M]") == first.astype("datetime64[M]")  # no 31 November
+        born[rows[real]] = date[real]
+        place = digits[:, :6] @ np.array([100000, 10000, 1000, 100, 10, 1])
+        valid, first_year = _birthplace_grid()
+        column = np.clip(year - first_year, 0, valid.shape[1] - 1)
+        place_ok[rows] = valid[_PLACE_INDEX[place], column] & (year >= first_year)
+    checks = pa.StringArray.from_buffers(
+        n, pa.py_buffer(np.arange(n + 1, dtype=np.int32)), pa.py_buffer(check)
+    )
+    return checks, pa.array(born, pa.date32()), pa.array(place_ok)
 
 
-def refresh_bad_birthplaces(db: duckdb.DuckDBPyConnection, relation: str, name: str) -> None:
-    """Check each distinct (birthplace code, birth year) of `relation`'s ID column once with python-stdnum
-    and record the invalid ones, so the per-row check is a join, not millions of Python calls."""
-    ensure_bad_birthplaces(db)
-    c = f'upper("{name}")'
-    pairs = db.execute(
-        f"SELECT DISTINCT substr({c}, 1, 6), substr({c}, 7, 4) FROM {relation} "
-        f"WHERE {id_shape_ok(c)} AND {id_birth_date(c)} IS NOT NULL"
-    ).fetchall()
-    bad = [(place, year) for place, year in pairs if not birthplace_valid(place, int(year))]
-    if bad:
-        db.executemany(f"INSERT OR IGNORE INTO {BAD_PLACES} VALUES (?, ?)", bad)
+def with_id_facts(batch: pa.RecordBatch, names: list[str]) -> pa.RecordBatch:
+    """Append the `_<name>_check`, `_<name>_born`, `_<name>_place_ok` columns id_number checks read."""
+    arrays, fields = list(batch.columns), list(batch.schema.names)
+    for name in names:
+        arrays += list(id_facts(batch.column(name)))
+        fields += [f"_{name}_check", f"_{name}_born", f"_{name}_place_ok"]
+    return pa.RecordBatch.from_arrays(arrays, names=fields)
 
 
-@lru_cache(maxsize=65536)
+WEIGHTS = np.array(ID_WEIGHTS, dtype=np.int64)
+CHECK_CHARS = np.frombuffer(ID_CHECK_CHARS.encode(), dtype=np.uint8)
+_PLACE_INDEX = np.zeros(1_000_000, dtype=np.int32)  # 6-digit code -> row of the grid (0: unknown)
+
+
+@lru_cache(maxsize=1)
+def _birthplace_grid() -> tuple[np.ndarray, int]:
+    """valid[row, year - first_year]: stdnum's division table as a grid, one row per code, row 0 all false."""
+    first_year, last_year = 1800, dt.date.today().year + 1
+    rows = valid_birthplaces()
+    codes = sorted({place for place, _, _ in rows})
+    grid = np.zeros((len(codes) + 1, last_year - first_year + 1), dtype=bool)
+    for i, code in enumerate(codes, start=1):
+        _PLACE_INDEX[int(code)] = i
+    for place, start, end in rows:
+        grid[
+            _PLACE_INDEX[int(place)],
+            max(start, first_year) - first_year : min(end, last_year) - first_year + 1,
+        ] = True
+    return grid, first_year
+
+
+@lru_cache(maxsize=1)
+def valid_birthplaces() -> list[tuple[str, int, int]]:
+    """Every 6-digit code in stdnum's table with the years it was in force, read the way
+    `stdnum.cn.ric.get_birth_place` reads it: an entry without [start-end] is valid in every year."""
+    from importlib.resources import files
+
+    from stdnum import numdb
+
+    table = numdb.get("cn/loc")
+    rows: list[tuple[str, int, int]] = []
+    province = ""
+    for line in files("stdnum").joinpath("cn/loc.dat").read_text(encoding="utf-8").splitlines():
+        if not line or line.startswith("#"):
+            continue
+        if not line.startswith(" "):
+            province = line.split()[0]
+            continue
+        code = province + line.split()[0]
+        info = {k: v for _part, props in table.info(code) for k, v in props.items()}
+        for entry in info.get("county", "").split(","):
+            if not entry.startswith("["):
+                rows.append((code, 0, 9999))
+                break
+            start, end = entry[1:].split("]", 1)[0].split("-")
+            rows.append((code, int(start) if start else 0, int(end) if end else 9999))
+    return rows
+
+
 def birthplace_valid(place: str, year: int) -> bool:
-    from stdnum.cn import ric
-    from stdnum.exceptions import ValidationError
-
-    # Any date in that year lets stdnum check the division existed when the number was issued.
-    try:
-        ric.get_birth_place(f"{place}{year:04d}0101000")
-    except ValidationError:
-        return False
-    return True
+    """The same verdict for one code, for tests and small lookups."""
+    return any(p == place and first <= year <= last for p, first, last in valid_birthplaces())

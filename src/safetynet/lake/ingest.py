@@ -13,12 +13,16 @@ import hashlib
 import os
 import socket
 import tempfile
+import threading
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from queue import Empty, Queue
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from django.db import transaction
 from django.utils import timezone
@@ -56,6 +60,39 @@ class IngestResult:
     def summary_line(self) -> str:
         tail = " already ingested" if self.already_ingested else ""
         return f"accepted={self.accepted} rejected={self.rejected} batch={self.batch_id}{tail}"
+
+
+def prefetch(items: Iterator[pa.RecordBatch], depth: int = 2) -> Iterator[pa.RecordBatch]:
+    """Produce the next batches in a thread while this one is checked: parsing, recoding and ID facts
+    (Arrow and numpy, which release the GIL) overlap with DuckDB's work on the current batch."""
+    done = object()
+    queue: Queue[object] = Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if stop.is_set():
+                    return
+                queue.put(item)
+            queue.put(done)
+        except BaseException as exc:  # handed to the consumer, which re-raises it
+            queue.put(exc)
+
+    thread = threading.Thread(target=produce, name="ingest-reader", daemon=True)
+    thread.start()
+    try:
+        while (item := queue.get()) is not done:
+            if isinstance(item, BaseException):
+                raise item
+            yield item  # type: ignore[misc]
+    finally:
+        stop.set()
+        while thread.is_alive():  # unblock a producer waiting on a full queue
+            try:
+                queue.get_nowait()
+            except Empty:
+                thread.join(0.05)
 
 
 def worker_id() -> str:
@@ -243,6 +280,12 @@ class FeedIngest:
         fs,  # type: ignore[no-untyped-def]
         root: str,
     ) -> tuple[int, int]:
+        """Check and write every row; returns (accepted, rejected rows).
+
+        Per batch, one query computes the typed values and whether any check fails; only the (rare)
+        failing rows get a second query that names each failed check. Keys are collected as rows pass
+        and checked for repeats once, at the end, over the whole file and earlier batches.
+        """
         spec = self.spec
         spill = tempfile.TemporaryDirectory(prefix="safetynet-ingest-")
         db = duckdb.connect(
@@ -250,75 +293,135 @@ class FeedIngest:
         )
         header = feed_file.header
         extras = [h for h in header if h and h not in spec.names and not h.startswith("_")]
-        key = key_expr(spec.key) if spec.key else ""
-        if key:
-            db.execute("CREATE TABLE _seen (k VARCHAR, batch BIGINT)")
-            self._load_existing_keys(db, fs, root)
-        errors_sql = self._errors_sql(header)
-        data_dir = storage.batch_dir(root, spec.source, batch.pk, staging=True)
-        quarantine_dir = storage.batch_dir(root, spec.source, batch.pk, staging=True, quarantine=True)
-        fs.makedirs(data_dir, exist_ok=True)
-        fs.makedirs(quarantine_dir, exist_ok=True)
         columns = [*spec.names, *extras]
-        select = ", ".join(
+        checks = self._checks()
+        id_columns = [c.name for c in spec.columns if c.kind == "id_number"]
+        any_bad = " OR ".join(f"COALESCE({c.condition}, false)" for _, c in checks) or "false"
+        typed = ", ".join(
             ["_record"]
             + [_typed(c) for c in spec.columns]
             + [f"NULLIF({ident(e)}, '') AS {ident(e)}" for e in extras]
         )
+        key = key_expr(spec.key) if spec.key else "NULL"
+        if spec.key:
+            db.execute("CREATE TABLE _keys (k VARCHAR, record BIGINT, line BIGINT)")
         raw = f"to_json(map([{', '.join(lit(n) for n in columns)}], [{', '.join(ident(n) for n in columns)}]))::VARCHAR"
-        accepted = 0
-        bad_records: set[int] = set()
+        details = (
+            f"SELECT {lit(self.file_name)} AS file, _line AS line, _record AS record, e.column AS column, "
+            f"e.reason AS reason, raw FROM (SELECT _line, _record, unnest({self._errors_list(checks)}) AS e, "
+            f"{raw} AS raw FROM _in WHERE _record IN (SELECT record FROM _failed)) ORDER BY record"
+        )
+        data_dir = storage.batch_dir(root, spec.source, batch.pk, staging=True)
+        quarantine_dir = storage.batch_dir(root, spec.source, batch.pk, staging=True, quarantine=True)
+        fs.makedirs(data_dir, exist_ok=True)
+        fs.makedirs(quarantine_dir, exist_ok=True)
+        data_path = f"{data_dir}/part-0.parquet"
+        accepted = rejected = 0
         data_writer: pq.ParquetWriter | None = None
+        data_file = None
+        writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-writer")
+        writing: Future[None] | None = None
         with (
             fs.open(f"{quarantine_dir}/part-0.parquet", "wb") as qf,
             pq.ParquetWriter(qf, QUARANTINE_SCHEMA) as qw,
         ):
-            for arrow_batch in batches:
-                if arrow_batch.num_rows == 0:
-                    continue
-                db.register("_in", self._complete(arrow_batch, header))
-                validation.refresh_bad_birthplaces(db, "_in", "id_number")
-                db.execute(f"CREATE OR REPLACE TEMP TABLE _chk AS SELECT *, {errors_sql} AS _errors FROM _in")
-                db.unregister("_in")
-                if key:
-                    self._check_keys(db, key)
-                good = db.sql(
-                    f"SELECT {select} FROM _chk WHERE len(_errors) = 0 ORDER BY _record"
+            ready = (
+                validation.with_id_facts(self._complete(b, header), id_columns) for b in batches if b.num_rows
+            )
+            for arrow_batch in prefetch(ready):
+                db.register("_in", arrow_batch)
+                checked = db.sql(
+                    f"SELECT {typed}, _line, {key} AS _key, ({any_bad}) AS _bad FROM _in"
                 ).to_arrow_table()
+                failed = checked.column("_bad")
+                passed = checked.filter(pc.invert(failed))
+                if spec.key:
+                    db.register("_passed", passed.select(["_key", "_record", "_line"]))
+                    db.execute("INSERT INTO _keys SELECT * FROM _passed")
+                    db.unregister("_passed")
+                good = passed.drop_columns(["_line", "_key", "_bad"])
                 if good.num_rows:
                     if data_writer is None:
-                        data_file = fs.open(f"{data_dir}/part-0.parquet", "wb")
+                        data_file = fs.open(data_path, "wb")
                         data_writer = pq.ParquetWriter(data_file, good.schema)
-                    data_writer.write_table(good)
+                    if writing is not None:
+                        writing.result()  # one write in flight: order kept, memory bounded
+                    writing = writer.submit(data_writer.write_table, good)
                     accepted += good.num_rows
-                bad = db.sql(
-                    f"SELECT {lit(self.file_name)}::VARCHAR AS file, _line AS line, _record AS record, e.column AS column, "
-                    f"e.reason AS reason, raw FROM (SELECT _line, _record, unnest(_errors) AS e, {raw} AS raw "
-                    "FROM _chk WHERE len(_errors) > 0) ORDER BY record"
-                ).to_arrow_table()
-                if bad.num_rows:
-                    qw.write_table(bad.cast(QUARANTINE_SCHEMA))
-                    bad_records.update(bad.column("record").to_pylist())
-            for error in feed_file.errors:
-                qw.write_table(
-                    pa.table(
-                        {
-                            "file": [self.file_name],
-                            "line": [error.line],
-                            "record": [None],
-                            "column": [""],
-                            "reason": [error.reason],
-                            "raw": [error.raw],
-                        },
-                        schema=QUARANTINE_SCHEMA,
+                if pc.any(failed).as_py():
+                    db.register(
+                        "_failed", checked.filter(failed).select(["_record"]).rename_columns(["record"])
                     )
-                )
-        if data_writer is not None:
-            data_writer.close()
-            data_file.close()
+                    bad = db.sql(details).to_arrow_table()
+                    db.unregister("_failed")
+                    qw.write_table(bad.cast(QUARANTINE_SCHEMA))
+                    rejected += pc.count_distinct(bad.column("record")).as_py()
+                db.unregister("_in")
+            if writing is not None:
+                writing.result()
+            writer.shutdown()
+            if data_writer is not None:
+                data_writer.close()
+                data_file.close()  # type: ignore[union-attr]
+            if spec.key and accepted:
+                repeated = self._repeated_keys(db, fs, root)
+                if repeated.num_rows:
+                    accepted -= self._move_to_quarantine(fs, data_path, repeated, qw)
+                    rejected += repeated.num_rows
+            for error in feed_file.errors:
+                row = {
+                    "file": [self.file_name],
+                    "line": [error.line],
+                    "record": [None],
+                    "column": [""],
+                    "reason": [error.reason],
+                    "raw": [error.raw],
+                }
+                qw.write_table(pa.table(row, schema=QUARANTINE_SCHEMA))
         db.close()
         spill.cleanup()
-        return accepted, len(bad_records) + len(feed_file.errors)
+        return accepted, rejected + len(feed_file.errors)
+
+    def _repeated_keys(self, db: duckdb.DuckDBPyConnection, fs, root: str) -> pa.Table:  # type: ignore[no-untyped-def]
+        """(record, line, reason) of every accepted row whose key came earlier in this file or an earlier batch."""
+        db.execute("CREATE TABLE _seen (k VARCHAR, batch BIGINT)")
+        self._load_existing_keys(db, fs, root)
+        label = "、".join(self.spec.key)
+        return db.sql(
+            f"WITH repeated AS (SELECT k FROM _keys GROUP BY k HAVING count(*) > 1), "
+            f"firsts AS (SELECT k, min(record) AS record, min(line) AS line FROM _keys WHERE k IN (SELECT k FROM repeated) GROUP BY k) "
+            f"SELECT x.record, x.line, '{label} 重复（首次出现在第 ' || f.line || ' 行）' AS reason "
+            f"FROM _keys x JOIN firsts f ON f.k = x.k WHERE x.record <> f.record "
+            f"UNION ALL "
+            f"SELECT x.record, x.line, '{label} 重复（已在批次 ' || min(s.batch) || ' 中）' AS reason "
+            f"FROM _keys x JOIN _seen s ON s.k = x.k GROUP BY x.record, x.line "
+            f"ORDER BY record"
+        ).to_arrow_table()
+
+    def _move_to_quarantine(self, fs, data_path: str, repeated: pa.Table, qw: pq.ParquetWriter) -> int:  # type: ignore[no-untyped-def]
+        """Rewrite the staged data without the repeated rows, and quarantine them (rare: only on repeats)."""
+        import json
+
+        landed = pq.read_table(data_path, filesystem=fs)
+        records = pa.array(sorted(set(repeated.column("record").to_pylist())), pa.int64())
+        is_repeat = pc.is_in(landed.column("_record"), value_set=records)
+        kept = landed.filter(pc.invert(is_repeat))
+        moved = {r["_record"]: r for r in landed.filter(is_repeat).to_pylist()}
+        with fs.open(data_path, "wb") as f:
+            pq.write_table(kept, f)
+        rows = [
+            {
+                "file": self.file_name,
+                "line": r["line"],
+                "record": r["record"],
+                "column": self.spec.key[0],
+                "reason": r["reason"],
+                "raw": json.dumps(moved[r["record"]], ensure_ascii=False, default=str),
+            }
+            for r in repeated.to_pylist()
+        ]
+        qw.write_table(pa.Table.from_pylist(rows, schema=QUARANTINE_SCHEMA))
+        return len(moved)
 
     def _complete(self, arrow_batch: pa.RecordBatch, header: list[str]) -> pa.RecordBatch:
         """Add the spec's columns the file lacks, as empty strings, so every check can name them."""
@@ -330,36 +433,29 @@ class FeedIngest:
             [*arrow_batch.columns, *([empty] * len(missing))], names=[*arrow_batch.schema.names, *missing]
         )
 
-    def _errors_sql(self, header: list[str]) -> str:
-        items = []
-        for col in self.spec.columns:
-            for check in validation.checks_for(col, self.today):
-                items.append(
-                    f"CASE WHEN {check.condition} THEN {{'column': {lit(col.name)}, 'reason': {check.reason}}} END"
-                )
+    def _checks(self) -> list[tuple[str, validation.Check]]:
+        checks = [
+            (col.name, check) for col in self.spec.columns for check in validation.checks_for(col, self.today)
+        ]
         if self.spec.id_or_region:
-            items.append(
-                "CASE WHEN \"id_number\" = '' AND \"region_code\" = '' THEN "
-                "{'column': 'id_number', 'reason': '身份证号码和区划代码至少要填一项'} END"
+            checks.append(
+                (
+                    "id_number",
+                    validation.Check(
+                        "id_number",
+                        "\"id_number\" = '' AND \"region_code\" = ''",
+                        "'身份证号码和区划代码至少要填一项'",
+                    ),
+                )
             )
-        return f"list_filter([{', '.join(items)}], lambda e: e IS NOT NULL)"
+        return checks
 
-    def _check_keys(self, db: duckdb.DuckDBPyConnection, key: str) -> None:
-        """Quarantine a repeated key: later rows of this file, and any row whose key an earlier batch has."""
-        label = "、".join(self.spec.key)
-        column = lit(self.spec.key[0])
-        db.execute(
-            f"UPDATE _chk SET _errors = list_append(_errors, {{'column': {column}, "
-            f"'reason': '{label} 重复（首次出现在第 ' || d.first_line || ' 行）'}}) FROM ("
-            f"SELECT _record AS r, min(_line) OVER (PARTITION BY {key}) AS first_line, "
-            f"row_number() OVER (PARTITION BY {key} ORDER BY _record) AS n FROM _chk) d "
-            "WHERE _chk._record = d.r AND d.n > 1"
-        )
-        db.execute(
-            f"UPDATE _chk SET _errors = list_append(_errors, {{'column': {column}, "
-            f"'reason': '{label} 重复（已在批次 ' || s.batch || ' 中）'}}) FROM _seen s WHERE s.k = {key}"
-        )
-        db.execute(f"INSERT INTO _seen SELECT {key}, 0 FROM _chk WHERE len(_errors) = 0")
+    def _errors_list(self, checks: list[tuple[str, validation.Check]]) -> str:
+        items = [
+            f"CASE WHEN {check.condition} THEN {{'column': {lit(name)}, 'reason': {check.reason}}} END"
+            for name, check in checks
+        ]
+        return f"list_filter([{', '.join(items)}], lambda e: e IS NOT NULL)"
 
     def _load_existing_keys(self, db: duckdb.DuckDBPyConnection, fs, root: str) -> None:  # type: ignore[no-untyped-def]
         for batch_id in Batch.objects.filter(source=self.spec.source, status=Batch.Status.DONE).values_list(

@@ -171,20 +171,26 @@ class RegistryImport:
         source = self.sources[spec.name]
         names = [c.name for c in spec.columns]
         table = f"raw_{spec.name}"
-        columns = ", ".join(f'"{n}" VARCHAR' for n in names)
-        self.db.execute(f"CREATE OR REPLACE TABLE {table} (_line BIGINT, {columns})")
+        id_columns = [c.name for c in spec.columns if c.kind == "id_number"]
         schema = pa.schema([("_line", pa.int64())] + [(n, pa.string()) for n in names])
         lines: list[int] = []
         rows: list[list[str]] = []
         count = 0
+        created = False
 
-        def flush() -> None:
-            if lines:
-                cols = list(zip(*rows, strict=True))
+        def flush(force: bool = False) -> None:
+            nonlocal created
+            if lines or (force and not created):
+                cols = list(zip(*rows, strict=True)) if rows else [[] for _ in names]
                 arrays = [pa.array(lines, pa.int64())] + [pa.array(c, pa.string()) for c in cols]
-                self.db.register("_batch", pa.RecordBatch.from_arrays(arrays, schema=schema))
-                self.db.execute(f"INSERT INTO {table} SELECT * FROM _batch")
+                batch = validation.with_id_facts(
+                    pa.RecordBatch.from_arrays(arrays, schema=schema), id_columns
+                )
+                self.db.register("_batch", batch)
+                verb = f"INSERT INTO {table}" if created else f"CREATE OR REPLACE TABLE {table} AS"
+                self.db.execute(f"{verb} SELECT * FROM _batch")
                 self.db.unregister("_batch")
+                created = True
                 lines.clear()
                 rows.clear()
 
@@ -200,7 +206,7 @@ class RegistryImport:
             count += 1
             if len(lines) >= ARROW_BATCH_ROWS:
                 flush()
-        flush()
+        flush(force=True)
         self.row_counts[spec.name] = count
         if spec.name == "regions":
             self._check_region_tree_names()
@@ -215,8 +221,6 @@ class RegistryImport:
     def _check_columns(self, spec: FileSpec) -> None:
         table = f"raw_{spec.name}"
         for col in spec.columns:
-            if col.kind == "id_number":
-                validation.refresh_bad_birthplaces(self.db, table, col.name)
             for check in validation.checks_for(col, self.today):
                 self._collect(
                     spec, col.name, f"SELECT _line, {check.reason} FROM {table} WHERE {check.condition}"
