@@ -1,0 +1,69 @@
+"""The vectorised ID facts agree with python-stdnum, number by number."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+
+import pyarrow as pa
+from stdnum.cn import ric
+from stdnum.exceptions import ValidationError
+
+from safetynet import validation
+
+
+def stdnum_verdicts(number: str) -> tuple[str, dt.date | None, bool]:
+    body = number[:17]
+    check = ric.calc_check_digit(body + "0") if body.isdigit() else "?"
+    try:
+        born = ric.get_birth_date(number)
+    except (ValidationError, ValueError):
+        return check, None, False
+    try:
+        ric.get_birth_place(number)
+        place_ok = True
+    except (ValidationError, KeyError):
+        place_ok = False
+    return check, born, place_ok
+
+
+def test_id_facts_match_stdnum_on_random_and_tricky_numbers() -> None:
+    rng = random.Random(7)
+    places = [p for p, _, _ in validation.valid_birthplaces()[::40]] + [
+        "379999",
+        "000000",
+        "371427",
+        "372423",
+    ]
+    numbers = []
+    for _ in range(3000):
+        year = rng.randint(1890, 2026)
+        month, day = rng.randint(0, 13), rng.randint(0, 32)
+        body = f"{rng.choice(places)}{year:04d}{month:02d}{day:02d}{rng.randint(0, 999):03d}"
+        numbers.append(body + rng.choice("0123456789X"))
+    numbers += [
+        "",
+        "123",
+        "11010519491231002x",
+        "1101051949123100２X",
+        "11010519490229002X",
+        "11010520000229002X",
+    ]
+    checks, born, place_ok = validation.id_facts(pa.array(numbers))
+    for number, check, date, place in zip(
+        numbers, checks.to_pylist(), born.to_pylist(), place_ok.to_pylist(), strict=True
+    ):
+        if len(number) != 18 or not (number[:17].isascii() and number[:17].isdigit()):
+            assert (check, date, place) == ("?", None, False), number
+            continue
+        want_check, want_born, want_place = stdnum_verdicts(number)
+        assert check == want_check, number
+        assert date == (want_born if want_born and want_born.year >= 1800 else None), number
+        if date is not None:
+            assert place == want_place, number
+
+
+def test_birthplace_table_reads_stdnum_year_ranges() -> None:
+    assert validation.birthplace_valid("371427", 1994) and not validation.birthplace_valid("371427", 1993)
+    assert validation.birthplace_valid("372423", 1980) and not validation.birthplace_valid("372423", 1995)
+    assert not validation.birthplace_valid("379999", 2000)
