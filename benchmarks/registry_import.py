@@ -30,28 +30,57 @@ SERVER = os.environ.get("SAFETYNET_BENCH_POSTGRES", "postgresql://postgres@127.0
 DATABASE = "safetynet_bench"
 TABLES = [  # file, table, COPY column list, columns that are text and may be empty
     ("regions.csv", "regions_region", "code, name, level, parent_id", ["name"]),
-    ("households.csv", "registry_household", "household_id, region_code, address, area_type, head_id_number",
-     ["address"]),
-    ("persons.csv", "registry_person",
-     "id_number, name, gender, birth_date, household_id, relation, phone, disability_level, disability_type, "
-     "self_care, serious_illness, employment, monthly_income", ["phone", "disability_type"]),
-    ("assistance.csv", "registry_assistance",
-     "id_number, household_id, program, status, start_date, end_date, monthly_amount", []),
-    ("applications.csv", "registry_application",
-     "application_id, household_id, id_number, program, applied_on, decision, decided_on, reason", ["reason"]),
-    ("standards.csv", "registry_standard",
-     "county_code, year, area_type, dibao_monthly, tekun_monthly, edge_multiplier, rigid_expense_ratio", []),
+    (
+        "households.csv",
+        "registry_household",
+        "household_id, region_code, address, area_type, head_id_number",
+        ["address"],
+    ),
+    (
+        "persons.csv",
+        "registry_person",
+        "id_number, name, gender, birth_date, household_id, relation, phone, disability_level, disability_type, "
+        "self_care, serious_illness, employment, monthly_income",
+        ["phone", "disability_type"],
+    ),
+    (
+        "assistance.csv",
+        "registry_assistance",
+        "id_number, household_id, program, status, start_date, end_date, monthly_amount",
+        [],
+    ),
+    (
+        "applications.csv",
+        "registry_application",
+        "application_id, household_id, id_number, program, applied_on, decision, decided_on, reason",
+        ["reason"],
+    ),
+    (
+        "standards.csv",
+        "registry_standard",
+        "county_code, year, area_type, dibao_monthly, tekun_monthly, edge_multiplier, rigid_expense_ratio",
+        [],
+    ),
 ]
 
 
 def env(data_dir: Path) -> dict[str, str]:
-    return {**os.environ, "SAFETYNET_DATA_DIR": str(data_dir), "SAFETYNET_DATABASE_URL": f"{SERVER}/{DATABASE}"}
+    return {
+        **os.environ,
+        "SAFETYNET_DATA_DIR": str(data_dir),
+        "SAFETYNET_DATABASE_URL": f"{SERVER}/{DATABASE}",
+    }
 
 
 def cli(data_dir: Path, *args: str) -> tuple[float, str]:
     start = time.perf_counter()
-    done = subprocess.run([str(ROOT / ".venv/bin/safetynet"), *args], env=env(data_dir), capture_output=True,
-                          text=True, check=False)
+    done = subprocess.run(
+        [str(ROOT / ".venv/bin/safetynet"), *args],
+        env=env(data_dir),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     elapsed = time.perf_counter() - start
     if done.returncode:
         raise SystemExit(f"safetynet {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
@@ -65,8 +94,10 @@ def recreate_database() -> None:
 
 
 def empty_tables(conn: psycopg.Connection) -> None:
-    conn.execute("TRUNCATE registry_assistance, registry_application, registry_person, registry_household, "
-                 "registry_standard, registry_importbatch, regions_region CASCADE")
+    conn.execute(
+        "TRUNCATE registry_assistance, registry_application, registry_person, registry_household, "
+        "registry_standard, registry_importbatch, regions_region CASCADE"
+    )
     conn.commit()
 
 
@@ -76,9 +107,10 @@ def copy_baseline(conn: psycopg.Connection, county: Path) -> float:
         for file, table, columns, text_columns in TABLES:
             # Empty fields: NULL for dates, '' for text columns that are NOT NULL.
             force = f", FORCE_NOT_NULL ({', '.join(text_columns)})" if text_columns else ""
-            with (county / file).open("rb") as f, cur.copy(
-                f"COPY {table} ({columns}) FROM STDIN (FORMAT csv, HEADER true{force})"
-            ) as copy:
+            with (
+                (county / file).open("rb") as f,
+                cur.copy(f"COPY {table} ({columns}) FROM STDIN (FORMAT csv, HEADER true{force})") as copy,
+            ):
                 while data := f.read(1 << 20):
                     copy.write(data)
     conn.commit()
@@ -86,7 +118,9 @@ def copy_baseline(conn: psycopg.Connection, county: Path) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--persons", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--work", type=Path, default=ROOT / "bench-out")
@@ -120,7 +154,9 @@ def main() -> None:
 
     print(f"\ncounty: {persons:,} persons, {rows:,} rows in six files")
     print(f"baseline  PostgreSQL COPY (no validation)  {t_copy:7.1f} s  {persons / t_copy:10,.0f} persons/s")
-    print(f"safetynet registry import (validated)      {t_import:7.1f} s  {persons / t_import:10,.0f} persons/s")
+    print(
+        f"safetynet registry import (validated)      {t_import:7.1f} s  {persons / t_import:10,.0f} persons/s"
+    )
     print(f"ratio import / COPY                        {t_import / t_copy:7.2f} ×   (target ≤ 3×)")
     print(f"import peak memory (CLI process)           {peak_mib:7.0f} MiB")
     print(f"re-import of the same files (no-op)        {t_noop:7.1f} s   {noop_line}")

@@ -16,9 +16,10 @@ from typing import IO, Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
+from django.core.files.uploadhandler import TemporaryFileUploadHandler
 from django.http import HttpRequest
 from django.http.multipartparser import MultiPartParserError
-from ninja import Router, Schema
+from ninja import Router, Schema, Status  # Status: django-ninja >= 1.6
 from ninja.errors import HttpError
 from ninja.security import HttpBearer
 
@@ -162,7 +163,7 @@ def _raw_body(request: HttpRequest) -> IO[bytes] | HttpRequest:
     response={200: PushOut, 201: PushOut, 422: PushOut},
     openapi_extra=PUSH_BODY,
 )
-def push(request: HttpRequest, source: str, file_name: str = "") -> tuple[int, PushOut]:
+def push(request: HttpRequest, source: str, file_name: str = "") -> Status[PushOut]:
     """Push one feed file: multipart with a `file` field (CSV, XLSX or JSON Lines), or a JSON Lines body
     (Content-Type application/x-ndjson, optional `?file_name=`). 201 when a new batch landed, 200 when
     the same content had landed before, 422 when the whole file was rejected; rejected rows are in the
@@ -186,6 +187,8 @@ def push(request: HttpRequest, source: str, file_name: str = "") -> tuple[int, P
     if content_type == "multipart/form-data":
         if declared is None:
             raise HttpError(411, "multipart 上传需要 Content-Length 请求头")
+        # Straight to disk, however small: a push is never held in memory.
+        request.upload_handlers = [TemporaryFileUploadHandler(request)]
         try:
             upload = request.FILES.get("file")
         except MultiPartParserError:
@@ -194,8 +197,8 @@ def push(request: HttpRequest, source: str, file_name: str = "") -> tuple[int, P
             raise HttpError(400, "请在 file 字段中上传文件")
         name = Path(upload.name or f"{source}.csv").name[:255]
         suffix = Path(name).suffix.lower()
-        chunks: Iterable[bytes] = upload.chunks(CHUNK_BYTES)
         suffix = suffix if suffix in SUFFIXES else ""
+        chunks: Iterable[bytes] = upload.chunks(CHUNK_BYTES)
     elif content_type in JSONL_TYPES:
         name = Path(file_name).name[:255] or f"{source}.jsonl"
         chunks, suffix = _read(_raw_body(request)), ".jsonl"
@@ -220,13 +223,16 @@ def push(request: HttpRequest, source: str, file_name: str = "") -> tuple[int, P
     else:
         code, status = 201, Batch.Status.DONE
         message = f"已入湖 {result.accepted} 行，{result.rejected} 行未通过校验，已放入隔离区"
-    return code, PushOut(
-        batch_id=result.batch_id,
-        status=status,
-        accepted=result.accepted,
-        rejected=result.rejected,
-        already_ingested=result.already_ingested,
-        message=message,
+    return Status(
+        code,
+        PushOut(
+            batch_id=result.batch_id,
+            status=status,
+            accepted=result.accepted,
+            rejected=result.rejected,
+            already_ingested=result.already_ingested,
+            message=message,
+        ),
     )
 
 

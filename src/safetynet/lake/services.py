@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import re
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -100,8 +101,17 @@ def quarantine_for(
         detail=f"source={batch.source} rows={len(rows)}",
     )
     if not actor.user.caps.sees_full_identifiers:
-        rows = [QuarantineRow(r.line, r.column, r.reason, mask_raw(r.raw)) for r in rows]
+        rows = [QuarantineRow(r.line, r.column, mask_text(r.reason), mask_raw(r.raw)) for r in rows]
     return batch, rows
+
+
+ID_IN_TEXT = re.compile(r"(?<!\d)(\d{6})\d{8}(\d{3}[\dXx])(?![\dXx])")
+PHONE_IN_TEXT = re.compile(r"(?<!\d)(1\d{2})\d{4}(\d{4})(?!\d)")
+
+
+def mask_text(text: str) -> str:
+    """Mask ID numbers and mobile numbers inside free text, such as a reason that quotes the value."""
+    return PHONE_IN_TEXT.sub(r"\1****\2", ID_IN_TEXT.sub(r"\1********\2", text))
 
 
 def mask_raw(raw: str) -> str:
@@ -222,8 +232,11 @@ def snapshot_registry(tables: dict[str, tuple[str, list[str]]]) -> RegistrySnaps
     staging = f"{root}/registry/_staging/snapshot={snapshot.pk}"
     fs.makedirs(staging, exist_ok=True)
     counts: dict[str, int] = {}
+    # One snapshot for all tables: REPEATABLE READ on PostgreSQL (only possible as the transaction's first
+    # statement, so not inside a caller's transaction); SQLite's read transaction already is one.
+    fresh = not connection.in_atomic_block
     with transaction.atomic(), connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
+        if connection.vendor == "postgresql" and fresh:
             cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
         for name, (table, columns) in tables.items():
             cursor.execute(f"SELECT {', '.join(columns)} FROM {table}")  # noqa: S608 - names from code

@@ -181,7 +181,7 @@ class RegistryImport:
         def flush(force: bool = False) -> None:
             nonlocal created
             if lines or (force and not created):
-                cols = list(zip(*rows, strict=True)) if rows else [[] for _ in names]
+                cols: list[tuple[str, ...]] = list(zip(*rows, strict=True)) if rows else [() for _ in names]
                 arrays = [pa.array(lines, pa.int64())] + [pa.array(c, pa.string()) for c in cols]
                 batch = validation.with_id_facts(
                     pa.RecordBatch.from_arrays(arrays, schema=schema), id_columns
