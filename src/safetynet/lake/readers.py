@@ -69,29 +69,29 @@ def detect_format(path: Path) -> str:
 
 
 def scan(path: Path) -> tuple[str, bool, bool]:
-    """One pass over the bytes: sha256, whether it is valid UTF-8, whether it has blank lines."""
+    """One pass over the bytes: sha256, whether the first block reads as UTF-8, whether there are blank lines.
+
+    Only a sample decides the encoding: Arrow's parser validates UTF-8 as it goes, and a file that turns
+    out not to be UTF-8 further down falls back to the exact reader, which names the line.
+    """
     digest = hashlib.sha256()
-    decoder = codecs.getincrementaldecoder("utf-8")()
     utf8 = True
     blank = False
     tail = b""
     with path.open("rb") as f:
+        first = True
         while chunk := f.read(BLOCK_BYTES):
             digest.update(chunk)
-            if utf8:
+            if first:
                 try:
-                    decoder.decode(chunk)
+                    codecs.getincrementaldecoder("utf-8")().decode(chunk)
                 except UnicodeDecodeError:
                     utf8 = False
+                first = False
             if not blank:
                 window = tail + chunk
                 blank = b"\n\n" in window or b"\n\r\n" in window
                 tail = chunk[-2:]
-        if utf8:
-            try:
-                decoder.decode(b"", final=True)
-            except UnicodeDecodeError:
-                utf8 = False
     return digest.hexdigest(), utf8, blank
 
 

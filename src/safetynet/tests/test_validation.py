@@ -49,12 +49,19 @@ def test_id_facts_match_stdnum_on_random_and_tricky_numbers() -> None:
         "11010519490229002X",
         "11010520000229002X",
     ]
-    checks, born, place_ok = validation.id_facts(pa.array(numbers))
-    for number, check, date, place in zip(
-        numbers, checks.to_pylist(), born.to_pylist(), place_ok.to_pylist(), strict=True
-    ):
-        if len(number) != 18 or not (number[:17].isascii() and number[:17].isdigit()):
-            assert (check, date, place) == ("?", None, False), number
+    shape, checks, born, place_ok = validation.id_facts(pa.array(numbers))
+    facts = zip(
+        numbers, shape.to_pylist(), checks.to_pylist(), born.to_pylist(), place_ok.to_pylist(), strict=True
+    )
+    for number, shaped, check, date, place in facts:
+        well_formed = (
+            len(number) == 18
+            and number[:17].isascii()
+            and number[:17].isdigit()
+            and number[17] in "0123456789Xx"
+        )
+        assert shaped == well_formed, number
+        if not well_formed:
             continue
         want_check, want_born, want_place = stdnum_verdicts(number)
         assert check == want_check, number
