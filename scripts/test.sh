@@ -16,6 +16,6 @@ export SAFETYNET_DATA_DIR
 echo "== tests on PostgreSQL (browser tests included)"
 SAFETYNET_DATABASE_URL="${SAFETYNET_TEST_POSTGRES_URL:-postgresql://postgres@127.0.0.1:5432/test}" \
   .venv/bin/pytest -q -p no:cacheprovider
-echo "== tests on SQLite"
+echo "== tests on SQLite (browser and process-level tests ran above: they do not depend on the database)"
 SAFETYNET_DATABASE_URL="sqlite:///$SAFETYNET_DATA_DIR/test.sqlite3" \
-  .venv/bin/pytest -q -p no:cacheprovider -m "not browser"
+  .venv/bin/pytest -q -p no:cacheprovider -m "not browser and not slow"

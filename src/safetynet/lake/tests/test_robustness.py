@@ -1,7 +1,8 @@
 """The ingest command as a real process: killed mid-write, and fed a 2 GB file.
 
 These run `safetynet ingest` in a subprocess against its own data folder (a fresh SQLite database and
-lake), exactly as an operator would, so a kill is a real SIGKILL and memory is the process's own.
+lake), exactly as an operator would, so a kill is a real SIGKILL and memory is the process's own. They
+need no test database, so the test script runs them once, not once per database (marker `slow`).
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ def batches(data: Path) -> list[tuple[int, str, int]]:
         return db.execute("SELECT id, status, accepted FROM lake_batch ORDER BY id").fetchall()
 
 
+@pytest.mark.slow
 def test_a_killed_ingest_leaves_nothing_half_done_and_the_next_run_completes(tmp_path: Path) -> None:
     data = tmp_path / "data"
     feed = tmp_path / "claims.csv"
