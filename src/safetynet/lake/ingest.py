@@ -15,7 +15,6 @@ import socket
 import tempfile
 import threading
 from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from queue import Empty, Queue
@@ -93,6 +92,15 @@ def prefetch(items: Iterator[pa.RecordBatch], depth: int = 2) -> Iterator[pa.Rec
                 queue.get_nowait()
             except Empty:
                 thread.join(0.05)
+
+
+def duckdb_path(db: duckdb.DuckDBPyConnection, fs, path: str) -> str:  # type: ignore[no-untyped-def]
+    """A path DuckDB can write to: as is on a local folder, else through the lake's fsspec file system."""
+    protocol = fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]
+    if protocol in ("file", "local"):
+        return path
+    db.register_filesystem(fs)
+    return f"{protocol}://{path}"
 
 
 def worker_id() -> str:
@@ -315,12 +323,9 @@ class FeedIngest:
         quarantine_dir = storage.batch_dir(root, spec.source, batch.pk, staging=True, quarantine=True)
         fs.makedirs(data_dir, exist_ok=True)
         fs.makedirs(quarantine_dir, exist_ok=True)
-        data_path = f"{data_dir}/part-0.parquet"
+        target = duckdb_path(db, fs, data_dir)
+        names = ", ".join(ident(n) for n in ["_record", *spec.names, *extras])
         accepted = rejected = 0
-        data_writer: pq.ParquetWriter | None = None
-        data_file = None
-        writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-writer")
-        writing: Future[None] | None = None
         with (
             fs.open(f"{quarantine_dir}/part-0.parquet", "wb") as qf,
             pq.ParquetWriter(qf, QUARANTINE_SCHEMA) as qw,
@@ -328,45 +333,36 @@ class FeedIngest:
             ready = (
                 validation.with_id_facts(self._complete(b, header), id_columns) for b in batches if b.num_rows
             )
-            for arrow_batch in prefetch(ready):
+            for part, arrow_batch in enumerate(prefetch(ready)):
                 db.register("_in", arrow_batch)
-                checked = db.sql(
+                db.execute(
+                    f"CREATE OR REPLACE TEMP TABLE _chk AS "
                     f"SELECT {typed}, _line, {key} AS _key, ({any_bad}) AS _bad FROM _in"
-                ).to_arrow_table()
-                failed = checked.column("_bad")
-                passed = checked.filter(pc.invert(failed))
-                if spec.key:
-                    db.register("_passed", passed.select(["_key", "_record", "_line"]))
-                    db.execute("INSERT INTO _keys SELECT * FROM _passed")
-                    db.unregister("_passed")
-                good = passed.drop_columns(["_line", "_key", "_bad"])
-                if good.num_rows:
-                    if data_writer is None:
-                        data_file = fs.open(data_path, "wb")
-                        data_writer = pq.ParquetWriter(data_file, good.schema)
-                    if writing is not None:
-                        writing.result()  # one write in flight: order kept, memory bounded
-                    writing = writer.submit(data_writer.write_table, good)
-                    accepted += good.num_rows
-                if pc.any(failed).as_py():
-                    db.register(
-                        "_failed", checked.filter(failed).select(["_record"]).rename_columns(["record"])
+                )
+                good, bad = db.execute(
+                    "SELECT count(*) FILTER (NOT _bad), count(*) FILTER (_bad) FROM _chk"
+                ).fetchall()[0]
+                if good:
+                    # DuckDB writes the Parquet itself: typed values never round-trip through Python.
+                    db.execute(
+                        f"COPY (SELECT {names} FROM _chk WHERE NOT _bad) TO {lit(f'{target}/part-{part:05d}.parquet')} "
+                        "(FORMAT parquet)"
                     )
-                    bad = db.sql(details).to_arrow_table()
-                    db.unregister("_failed")
-                    qw.write_table(bad.cast(QUARANTINE_SCHEMA))
-                    rejected += pc.count_distinct(bad.column("record")).as_py()
+                    accepted += good
+                    if spec.key:
+                        db.execute("INSERT INTO _keys SELECT _key, _record, _line FROM _chk WHERE NOT _bad")
+                if bad:
+                    db.execute(
+                        "CREATE OR REPLACE TEMP TABLE _failed AS SELECT _record AS record FROM _chk WHERE _bad"
+                    )
+                    failed = db.sql(details).to_arrow_table()
+                    qw.write_table(failed.cast(QUARANTINE_SCHEMA))
+                    rejected += bad
                 db.unregister("_in")
-            if writing is not None:
-                writing.result()
-            writer.shutdown()
-            if data_writer is not None:
-                data_writer.close()
-                data_file.close()  # type: ignore[union-attr]
             if spec.key and accepted:
                 repeated = self._repeated_keys(db, fs, root)
                 if repeated.num_rows:
-                    accepted -= self._move_to_quarantine(fs, data_path, repeated, qw)
+                    accepted -= self._move_to_quarantine(fs, data_dir, repeated, qw)
                     rejected += repeated.num_rows
             for error in feed_file.errors:
                 row = {
@@ -398,16 +394,18 @@ class FeedIngest:
             f"ORDER BY record"
         ).to_arrow_table()
 
-    def _move_to_quarantine(self, fs, data_path: str, repeated: pa.Table, qw: pq.ParquetWriter) -> int:  # type: ignore[no-untyped-def]
+    def _move_to_quarantine(self, fs, data_dir: str, repeated: pa.Table, qw: pq.ParquetWriter) -> int:  # type: ignore[no-untyped-def]
         """Rewrite the staged data without the repeated rows, and quarantine them (rare: only on repeats)."""
         import json
 
-        landed = pq.read_table(data_path, filesystem=fs)
+        landed = pq.read_table(data_dir, filesystem=fs)
         records = pa.array(sorted(set(repeated.column("record").to_pylist())), pa.int64())
         is_repeat = pc.is_in(landed.column("_record"), value_set=records)
         kept = landed.filter(pc.invert(is_repeat))
         moved = {r["_record"]: r for r in landed.filter(is_repeat).to_pylist()}
-        with fs.open(data_path, "wb") as f:
+        for old in fs.ls(data_dir, detail=False):
+            fs.rm(old)
+        with fs.open(f"{data_dir}/part-00000.parquet", "wb") as f:
             pq.write_table(kept, f)
         rows = [
             {
@@ -461,7 +459,7 @@ class FeedIngest:
         for batch_id in Batch.objects.filter(source=self.spec.source, status=Batch.Status.DONE).values_list(
             "pk", flat=True
         ):
-            path = f"{storage.batch_dir(root, self.spec.source, batch_id)}/part-0.parquet"
+            path = storage.batch_dir(root, self.spec.source, batch_id)
             if not fs.exists(path):
                 continue
             keys = pq.read_table(path, columns=list(self.spec.key), filesystem=fs)

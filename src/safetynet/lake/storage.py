@@ -1,6 +1,6 @@
 """Where the lake's files live, through fsspec: a local folder by default, S3 or HDFS by URL.
 
-Layout: `<lake>/<source>/batch=<id>/part-0.parquet` for accepted rows, `<lake>/_quarantine/<source>/
+Layout: `<lake>/<source>/batch=<id>/part-NNNNN.parquet` for accepted rows, `<lake>/_quarantine/<source>/
 batch=<id>/part-0.parquet` for rejected ones, `<lake>/registry/snapshot=<id>/<table>.parquet` for the
 registry. A batch is written under `_staging/` first and moved into place only when complete, and readers
 list only batches the database records as done: a crash never exposes half a batch.

@@ -78,7 +78,7 @@ def write(path: Path, rows: list[list[str]], header: list[str] = HEADER, encodin
 
 def landed(batch_id: int, source: str = "medical_claims"):  # type: ignore[no-untyped-def]
     fs, root = storage.filesystem()
-    return pq.read_table(f"{storage.batch_dir(root, source, batch_id)}/part-0.parquet", filesystem=fs)
+    return pq.read_table(storage.batch_dir(root, source, batch_id), filesystem=fs)
 
 
 def quarantined(batch_id: int, source: str = "medical_claims") -> list[dict]:
