@@ -41,3 +41,22 @@ def make_user(db):  # type: ignore[no-untyped-def]
         return create_user(username, "correct-horse-battery", role, region_code)
 
     return make
+
+
+@pytest.fixture
+def chromium():  # type: ignore[no-untyped-def]
+    """Headless Debian Chromium through Playwright. Do database work in fixtures listed before this one:
+    Playwright's greenlets would open a second connection the test database cannot drop."""
+    import os
+
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API runs an event loop in this thread; Django's ORM calls here stay synchronous.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    testing.ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=testing.CHROMIUM, headless=True, args=testing.CHROMIUM_ARGS
+        )
+        yield browser
+        browser.close()

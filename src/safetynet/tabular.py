@@ -122,6 +122,7 @@ def open_csv(path: Path, required: list[str], known: list[str]) -> CsvSource:
 class RaggedRow:
     line: int
     fields: int
+    raw: str = ""  # the record as read, for a quarantine a clerk can fix it from
 
 
 def iter_rows(source: CsvSource, columns: list[str]) -> Iterator[tuple[int, list[str]] | RaggedRow]:
@@ -143,11 +144,15 @@ def iter_rows(source: CsvSource, columns: list[str]) -> Iterator[tuple[int, list
                     start = reader.line_num + 1
                     continue
                 if len(record) != width:
-                    yield RaggedRow(line=start, fields=len(record))
+                    yield RaggedRow(line=start, fields=len(record), raw=",".join(record)[:500])
                 else:
                     yield start, [record[p].strip() if p >= 0 else "" for p in positions]
                 start = reader.line_num + 1
         except csv.Error as exc:
             raise FileRejected(
                 source.path.name, f"第 {start} 行起无法解析（{exc}），可能有未闭合的引号"
+            ) from None
+        except UnicodeDecodeError:
+            raise FileRejected(
+                source.path.name, f"第 {start} 行附近的内容不是 {source.encoding} 编码"
             ) from None

@@ -4,11 +4,34 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import os
 from pathlib import Path
 
+import pytest
 from stdnum.cn import ric
 
+from safetynet.registry.specs import PERSONS
+
 COUNTY = "371522"  # 莘县, 聊城市, 山东省 — a real county code, valid since 1997
+
+# Browser tests drive Debian's Chromium (no browser download); flags for a root sandbox with no network.
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"  # screenshots for a person to look at
+browser_test = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not Path(CHROMIUM).exists() and not os.environ.get("CI"), reason="chromium not installed"
+    ),
+]
 
 
 def make_id_number(birth: dt.date, seq: int, male: bool, place: str = "") -> str:
@@ -38,21 +61,7 @@ REGIONS = [
     ["371522101201", "南张村", "village", "371522101000"],
 ]
 
-PERSON_HEADER = [
-    "id_number",
-    "name",
-    "gender",
-    "birth_date",
-    "household_id",
-    "relation",
-    "phone",
-    "disability_level",
-    "disability_type",
-    "self_care",
-    "serious_illness",
-    "employment",
-    "monthly_income",
-]
+PERSON_HEADER = [c.name for c in PERSONS.columns]
 
 
 def person(

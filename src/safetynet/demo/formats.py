@@ -7,6 +7,8 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import IO, Any
 
+from safetynet.lake.sources import FEEDS
+
 REGISTRY_COLUMNS = {
     "regions.csv": ["code", "name", "level", "parent_code"],
     "households.csv": ["household_id", "region_code", "address", "area_type", "head_id_number"],
@@ -58,39 +60,9 @@ REGISTRY_COLUMNS = {
         ]
     ),
 }
-FEED_COLUMNS = {
-    "medical_claims": [
-        "claim_id",
-        "id_number",
-        "name",
-        "settle_date",
-        "inpatient",
-        "total_cost",
-        "fund_paid",
-        "out_of_pocket",
-        "diagnosis_code",
-        "serious_illness",
-    ],
-    "disability": ["id_number", "name", "disability_type", "level", "issued_on", "status"],
-    "deaths": ["id_number", "name", "death_date"],
-    "unemployment": ["id_number", "name", "registered_on", "status", "benefit_monthly"],
-    "pensions": ["id_number", "monthly_amount", "as_of"],
-    "students": ["id_number", "name", "school", "stage", "status", "as_of"],
-    "disasters": [
-        "event_id",
-        "event_name",
-        "id_number",
-        "region_code",
-        "occurred_on",
-        "loss_level",
-        "house_damaged",
-    ],
-    "relapse_monitoring": ["id_number", "name", "status", "risk_type", "as_of"],
-    "housing_safety": ["id_number", "region_code", "rating", "assessed_on"],
-    "vehicles": ["id_number", "plate", "registered_on", "vehicle_type"],
-    "businesses": ["id_number", "business_name", "registered_on", "status"],
-    "hotline": ["call_id", "called_at", "caller_name", "caller_phone", "id_number", "region_text", "summary"],
-}
+# The feeds' canonical columns, from the lake's own specs (plain Python, no Django), so the generator
+# and the ingest can never disagree about a column.
+FEED_COLUMNS = {source: spec.names for source, spec in FEEDS.items()}
 GROUND_TRUTH_COLUMNS = ["household_id", "id_number", "event", "source", "event_date", "detail"]
 COLUMNS = {
     **REGISTRY_COLUMNS,

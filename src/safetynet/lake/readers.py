@@ -25,7 +25,7 @@ import pyarrow.csv as pacsv
 
 from safetynet.lake.mapping import Mapping
 from safetynet.lake.sources import FeedSpec
-from safetynet.tabular import MAX_FIELD_CHARS, FileRejected, detect_encoding
+from safetynet.tabular import CsvSource, FileRejected, RaggedRow, detect_encoding, iter_rows
 
 BATCH_ROWS = 250_000
 BLOCK_BYTES = 16 << 20
@@ -175,42 +175,22 @@ def _read_csv_fast(feed: FeedFile) -> Iterator[pa.RecordBatch]:
 
 
 def _read_csv_exact(feed: FeedFile) -> Iterator[pa.RecordBatch]:
+    """Python's csv module, record by record: exact lines through blank lines and quoted line breaks."""
+    source = CsvSource(path=feed.path, encoding=feed.encoding, sha256=feed.sha256, header=feed.header)
     width = len(feed.header)
-    csv.field_size_limit(MAX_FIELD_CHARS)
     lines: list[int] = []
     records: list[int] = []
     rows: list[list[str]] = []
-    record = 0
-    with feed.path.open(encoding=feed.encoding, newline="") as f:
-        reader = csv.reader(f)
-        next(reader)
-        start = reader.line_num + 1
-        try:
-            for values in reader:
-                if not values:
-                    start = reader.line_num + 1
-                    continue
-                record += 1
-                if len(values) != width:
-                    feed.errors.append(
-                        ReadError(
-                            start, f"该行有 {len(values)} 列，表头有 {width} 列", ",".join(values)[:500]
-                        )
-                    )
-                else:
-                    lines.append(start)
-                    records.append(record)
-                    rows.append([v.strip() for v in values])
-                    if len(rows) >= BATCH_ROWS:
-                        yield _batch(lines, records, feed.header, rows)
-                        lines, records, rows = [], [], []
-                start = reader.line_num + 1
-        except csv.Error as exc:
-            raise FileRejected(
-                feed.path.name, f"第 {start} 行起无法解析（{exc}），可能有未闭合的引号"
-            ) from None
-        except UnicodeDecodeError:
-            raise FileRejected(feed.path.name, f"第 {start} 行附近的内容不是 {feed.encoding} 编码") from None
+    for record, item in enumerate(iter_rows(source, feed.header), start=1):
+        if isinstance(item, RaggedRow):
+            feed.errors.append(ReadError(item.line, f"该行有 {item.fields} 列，表头有 {width} 列", item.raw))
+            continue
+        lines.append(item[0])
+        records.append(record)
+        rows.append(item[1])
+        if len(rows) >= BATCH_ROWS:
+            yield _batch(lines, records, feed.header, rows)
+            lines, records, rows = [], [], []
     yield _batch(lines, records, feed.header, rows)
 
 

@@ -19,18 +19,7 @@ from safetynet.lake.sources import FEEDS
 from safetynet.tabular import FileRejected
 
 pytestmark = pytest.mark.django_db
-HEADER = [
-    "claim_id",
-    "id_number",
-    "name",
-    "settle_date",
-    "inpatient",
-    "total_cost",
-    "fund_paid",
-    "out_of_pocket",
-    "diagnosis_code",
-    "serious_illness",
-]
+HEADER = FEEDS["medical_claims"].names
 CHINESE = [
     "结算单号",
     "身份证号码",

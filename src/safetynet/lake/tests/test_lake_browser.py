@@ -4,8 +4,6 @@ flagged, opens a batch with quarantined rows and downloads them. Screenshots go 
 from __future__ import annotations
 
 import datetime as dt
-import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,41 +17,18 @@ from safetynet.lake import services
 from safetynet.lake.models import Batch
 from safetynet.registry import services as registry
 
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parents[4] / "test-artifacts"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 BAD_ID = "371522197001010001"
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not shutil.which(CHROMIUM) and not os.environ.get("CI"), reason="chromium not installed"
-    ),
-]
+pytestmark = testing.browser_test
 
 
 @pytest.fixture
-def page() -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        context = browser.new_context(
-            locale="zh-CN", viewport={"width": 1280, "height": 900}, accept_downloads=True
-        )
-        yield context.new_page()
-        context.close()
-        browser.close()
+def page(chromium) -> Iterator[object]:  # type: ignore[no-untyped-def]
+    context = chromium.new_context(
+        locale="zh-CN", viewport={"width": 1280, "height": 900}, accept_downloads=True
+    )
+    yield context.new_page()
+    context.close()
 
 
 @pytest.fixture
@@ -106,12 +81,12 @@ def test_county_admin_reviews_feeds_and_quarantine(live_server, live_lake, page,
     assert page.is_visible("[data-testid=freshness] tr[data-source=deaths] [data-testid=late]")
     listing = page.inner_text("[data-testid=batches]")
     assert "医保结算-2026年1月.csv" in listing and "claims-2026-02.csv" in listing and "医保局" in listing
-    page.screenshot(path=ARTIFACTS / "lake-index.png", full_page=True)
+    page.screenshot(path=testing.ARTIFACTS / "lake-index.png", full_page=True)
 
     page.select_option("select[name=source]", "deaths")
     page.wait_for_url("**/lake/?source=deaths")
     assert "医保结算" not in page.inner_text("[data-testid=batches]")
-    page.screenshot(path=ARTIFACTS / "lake-index-filtered.png", full_page=True)
+    page.screenshot(path=testing.ARTIFACTS / "lake-index-filtered.png", full_page=True)
 
     page.goto(f"{live_server.url}/lake/")
     page.click(f"[data-testid=batches] a[href='/lake/batches/{batch_id}/'] >> nth=1")
@@ -121,7 +96,7 @@ def test_county_admin_reviews_feeds_and_quarantine(live_server, live_lake, page,
     assert "该行有 6 列，表头有 5 列" in quarantine
     assert page.inner_text("[data-testid=accepted]") == "5"
     assert page.inner_text("[data-testid=rejected]") == "4"
-    page.screenshot(path=ARTIFACTS / "lake-batch.png", full_page=True)
+    page.screenshot(path=testing.ARTIFACTS / "lake-batch.png", full_page=True)
 
     with page.expect_download() as download:
         page.click("[data-testid=download]")

@@ -3,51 +3,24 @@ and cannot see one in another village. Screenshots go to test-artifacts/ for a p
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from safetynet import testing
 from safetynet.access.services import create_user
 from safetynet.registry import services
 from safetynet.registry.models import Person
 
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parents[4] / "test-artifacts"
-# Flags for a root sandbox with no network beyond loopback (see the machine notes in DESIGN.md).
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not shutil.which(CHROMIUM) and not os.environ.get("CI"), reason="chromium not installed"
-    ),
-]
+pytestmark = testing.browser_test
 
 
 @pytest.fixture
-def page() -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API runs an event loop in this thread; Django's ORM calls here stay synchronous.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        context = browser.new_context(locale="zh-CN", viewport={"width": 390, "height": 844})
-        yield context.new_page()
-        context.close()
-        browser.close()
+def page(chromium) -> Iterator[object]:  # type: ignore[no-untyped-def]
+    context = chromium.new_context(locale="zh-CN", viewport={"width": 390, "height": 844})
+    yield context.new_page()
+    context.close()
 
 
 @pytest.fixture
@@ -69,7 +42,7 @@ def test_coordinator_finds_own_village_household_but_not_another_village(
     page.fill("input[name=password]", "correct-horse-battery")
     page.click("button[type=submit].primary")
     page.wait_for_selector("h1:has-text('您好，东王村')")
-    page.screenshot(path=ARTIFACTS / "home-coordinator.png", full_page=True)
+    page.screenshot(path=testing.ARTIFACTS / "home-coordinator.png", full_page=True)
 
     page.fill("input[name=q]", "王建国")
     page.press("input[name=q]", "Enter")
@@ -81,7 +54,7 @@ def test_coordinator_finds_own_village_household_but_not_another_village(
     assert "王建国" in members and "李秀英" in members and "王小红" in members
     assert wang_id not in members and wang_id[:6] + "********" + wang_id[-4:] in members
     assert "138****5678" in members
-    page.screenshot(path=ARTIFACTS / "household-own-village.png", full_page=True)
+    page.screenshot(path=testing.ARTIFACTS / "household-own-village.png", full_page=True)
 
     page.goto(f"{live_server.url}/registry/search/?q=张桂兰")
     assert "辖区内找到 0 人" in page.inner_text("[data-testid=result-count]")
@@ -89,4 +62,4 @@ def test_coordinator_finds_own_village_household_but_not_another_village(
     assert response is not None and response.status == 404
     assert "您的辖区内没有这一家庭" in page.inner_text("[data-testid=not-found]")
     assert "张桂兰" not in page.content()
-    page.screenshot(path=ARTIFACTS / "household-other-village.png", full_page=True)
+    page.screenshot(path=testing.ARTIFACTS / "household-other-village.png", full_page=True)
