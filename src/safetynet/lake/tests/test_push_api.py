@@ -289,3 +289,20 @@ def test_department_cannot_read_another_departments_batch(client: Client, token:
     landed = services.ingest("medical_claims", path, submitted_by="clerk")
     assert client.get(f"/api/lake/batches/{landed.batch_id}", **bearer(token)).status_code == 404
     assert client.get("/api/lake/batches/999", **bearer(token)).status_code == 404
+
+
+def test_jsonl_push_lands_the_same_parquet_as_a_gbk_csv_ingest(
+    client: Client, token: str, tmp_path: Path, settings
+) -> None:  # type: ignore[no-untyped-def]
+    import pyarrow.parquet as pq
+
+    gbk = tmp_path / "claims-gbk.csv"
+    gbk.write_bytes(csv_bytes().decode().encode("gbk"))
+    by_file = services.ingest("medical_claims", gbk)
+    file_table = pq.read_table(tmp_path / "lake" / "medical_claims" / f"batch={by_file.batch_id}")
+
+    settings.SAFETYNET_LAKE_URL = str(tmp_path / "lake2")
+    pushed = client.post(URL, jsonl_bytes(), content_type="application/x-ndjson", **bearer(token)).json()
+    push_table = pq.read_table(tmp_path / "lake2" / "medical_claims" / f"batch={pushed['batch_id']}")
+    assert (pushed["accepted"], by_file.accepted) == (2, 2)
+    assert push_table.equals(file_table)
