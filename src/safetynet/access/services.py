@@ -75,19 +75,59 @@ def record(
     region_code: str = "",
     detail: str = "",
 ) -> AuditEntry:
-    """Append one audit entry. Free text is truncated, never rejected: an audit write must not fail a read."""
+    """Append one audit entry for a signed-in user."""
     user = actor.user
+    return _append(
+        user,
+        user.get_username(),
+        user.role,
+        action,
+        object_type,
+        object_id,
+        region_code,
+        actor.purpose,
+        detail,
+        actor.ip_address,
+    )
+
+
+def record_as(
+    name: str,
+    role: str,
+    action: str,
+    object_type: str = "",
+    object_id: str = "",
+    detail: str = "",
+    ip_address: str | None = None,
+) -> AuditEntry:
+    """Append one audit entry for an actor without a user account, such as a department's API token."""
+    return _append(None, name, role, action, object_type, object_id, "", "api", detail, ip_address)
+
+
+def _append(
+    user: User | None,
+    username: str,
+    role: str,
+    action: str,
+    object_type: str,
+    object_id: str,
+    region_code: str,
+    purpose: str,
+    detail: str,
+    ip_address: str | None,
+) -> AuditEntry:
+    # Free text is truncated, never rejected: an audit write must not fail a read.
     return AuditEntry.objects.create(
         user=user,
-        username=user.get_username(),
-        role=user.role,
+        username=username[:150],
+        role=role[:20],
         action=action[:40],
         object_type=object_type[:40],
         object_id=object_id[:64],
         region_code=region_code[:12],
-        purpose=actor.purpose[:200],
+        purpose=purpose[:200],
         detail=detail[:500],
-        ip_address=actor.ip_address,
+        ip_address=ip_address,
     )
 
 

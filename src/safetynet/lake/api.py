@@ -241,12 +241,7 @@ def list_batches(request: HttpRequest, source: str) -> list[BatchOut]:
     """The latest 100 batches of this source your department pushed, newest first."""
     if source not in FEEDS:
         raise HttpError(404, f"未知的数据来源 {source}")
-    token = _token(request)
-    # Mirrors services.department_batch, which has no list form yet: a department sees only its pushes.
-    found = Batch.objects.filter(
-        source=source, department=token.department, submitted_by__startswith="token:"
-    )
-    return [_batch_out(b) for b in found[:100]]
+    return [_batch_out(b) for b in services.department_batches(_token(request), source)]
 
 
 @router.get("/batches/{batch_id}", response=BatchOut)
@@ -262,7 +257,7 @@ def batch_status(request: HttpRequest, batch_id: int) -> BatchOut:
 def batch_quarantine(request: HttpRequest, batch_id: int) -> list[services.QuarantineRow]:
     """The first 1,000 rejected rows of a batch your department pushed, each with line, column and
     reason. Raw values are as your department sent them."""
-    found = services.department_batch(_token(request), batch_id)
-    if found is None:
+    rows = services.department_quarantine(_token(request), batch_id, request.META.get("REMOTE_ADDR"))
+    if rows is None:
         raise HttpError(404, "没有这一批次，或它不是本部门推送的")
-    return services.read_quarantine(found, limit=1000)
+    return rows

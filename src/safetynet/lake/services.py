@@ -14,12 +14,12 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 from django.core.exceptions import PermissionDenied
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 
 from safetynet.access.masking import mask_id_number, mask_phone
 from safetynet.access.models import User
-from safetynet.access.services import Actor, record
+from safetynet.access.services import Actor, record, record_as
 from safetynet.lake import storage
 from safetynet.lake.ingest import FeedIngest, IngestResult
 from safetynet.lake.models import Batch, DepartmentToken, RegistrySnapshot
@@ -210,11 +210,37 @@ def push(token: DepartmentToken, source: str, path: Path, file_name: str) -> Ing
     )
 
 
-def department_batch(token: DepartmentToken, batch_id: int) -> Batch | None:
+def _pushed_by(token: DepartmentToken) -> models.QuerySet[Batch]:
     """A department sees only the batches it pushed."""
-    return Batch.objects.filter(
-        pk=batch_id, department=token.department, submitted_by__startswith="token:"
-    ).first()
+    return Batch.objects.filter(department=token.department, submitted_by__startswith="token:")
+
+
+def department_batch(token: DepartmentToken, batch_id: int) -> Batch | None:
+    return _pushed_by(token).filter(pk=batch_id).first()
+
+
+def department_batches(token: DepartmentToken, source: str, limit: int = 100) -> list[Batch]:
+    return list(_pushed_by(token).filter(source=source)[:limit])
+
+
+def department_quarantine(
+    token: DepartmentToken, batch_id: int, ip_address: str | None = None
+) -> list[QuarantineRow] | None:
+    """A department reads back the rows it sent that were rejected; the read is audited like any other."""
+    batch = department_batch(token, batch_id)
+    if batch is None:
+        return None
+    rows = read_quarantine(batch, limit=1000)
+    record_as(
+        f"token:{token.prefix}",
+        "liaison",
+        "read",
+        "quarantine",
+        str(batch.pk),
+        detail=f"department={token.department} rows={len(rows)}",
+        ip_address=ip_address,
+    )
+    return rows
 
 
 # -- registry snapshot ------------------------------------------------------------------------------

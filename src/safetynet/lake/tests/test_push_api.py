@@ -271,6 +271,10 @@ def test_department_reads_its_own_batch_and_quarantine(client: Client, token: st
     [row] = quarantine.json()
     assert row["line"] == 3 and row["column"] == "id_number" and "校验位错误" in row["reason"]
     assert json.loads(row["raw"])["id_number"] == BAD_ID  # the department's own row, unmasked
+    from safetynet.access.models import AuditEntry
+
+    entry = AuditEntry.objects.get(object_type="quarantine", object_id=str(batch_id))
+    assert entry.username == f"token:{DepartmentToken.objects.get().prefix}" and entry.role == "liaison"
 
     listing = client.get(URL, **bearer(token))
     assert listing.status_code == 200 and [b["batch_id"] for b in listing.json()] == [batch_id]
