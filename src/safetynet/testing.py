@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from stdnum.cn import ric
 
-from safetynet.registry.specs import PERSONS
+from safetynet.registry.specs import PERSONS, SPECS
 
 COUNTY = "371522"  # 莘县, 聊城市, 山东省 — a real county code, valid since 1997
 
@@ -141,39 +141,7 @@ def write_county(directory: Path) -> dict[str, list[list[object]]]:
             for area, dibao in (("urban", 960), ("rural", 780))
         ],
     }
-    headers = {
-        "regions": ["code", "name", "level", "parent_code"],
-        "households": ["household_id", "region_code", "address", "area_type", "head_id_number"],
-        "persons": PERSON_HEADER,
-        "assistance": [
-            "id_number",
-            "household_id",
-            "program",
-            "status",
-            "start_date",
-            "end_date",
-            "monthly_amount",
-        ],
-        "applications": [
-            "application_id",
-            "household_id",
-            "id_number",
-            "program",
-            "applied_on",
-            "decision",
-            "decided_on",
-            "reason",
-        ],
-        "standards": [
-            "county_code",
-            "year",
-            "area_type",
-            "dibao_monthly",
-            "tekun_monthly",
-            "edge_multiplier",
-            "rigid_expense_ratio",
-        ],
-    }
+    headers = {spec.name: [c.name for c in spec.columns] for spec in SPECS}
     for name, rows in files.items():
         write_csv(directory / f"{name}.csv", headers[name], rows)
     return files
