@@ -26,6 +26,7 @@ class Capabilities:
     sees_full_identifiers: bool = False  # whole ID numbers and phones instead of masked ones
     reads_audit: bool = False
     reads_statistics: bool = False
+    administers_feeds: bool = False  # departmental batches and their quarantined raw rows
     home_levels: tuple[str, ...] = ("province", "city", "county", "township", "village")
 
 
@@ -35,13 +36,18 @@ CAPABILITIES: dict[str, Capabilities] = {
         reads_registry=True, sees_full_identifiers=True, reads_statistics=True, home_levels=("township",)
     ),
     Role.COUNTY: Capabilities(
-        reads_registry=True, sees_full_identifiers=True, reads_statistics=True, home_levels=("county",)
+        reads_registry=True,
+        sees_full_identifiers=True,
+        reads_statistics=True,
+        administers_feeds=True,
+        home_levels=("county",),
     ),
     Role.COUNTY_ADMIN: Capabilities(
         reads_registry=True,
         sees_full_identifiers=True,
         reads_audit=True,
         reads_statistics=True,
+        administers_feeds=True,
         home_levels=("county",),
     ),
     # The hotline matches callers against the registry but reads identifiers masked, over the phone.

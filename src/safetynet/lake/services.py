@@ -46,8 +46,8 @@ def ingest(
 
 
 def require_data_admin(actor: Actor) -> None:
-    """Batches and quarantine hold departments' raw rows: county staff and administrators only."""
-    if actor.user.role not in ("county", "county_admin") or not actor.user.is_active:
+    """Batches and quarantine hold departments' raw rows: roles that administer feeds (county level)."""
+    if not actor.user.caps.administers_feeds or not actor.user.is_active:
         raise PermissionDenied("only county staff may administer departmental data")
 
 
