@@ -194,7 +194,9 @@ def test_identifiers_are_masked_for_a_role_without_full_identifiers(
     monkeypatch: pytest.MonkeyPatch, admin: Client, claims: Batch
 ) -> None:
     # No role that administers feeds reads masked identifiers today; should one, the page masks.
-    masked = roles.Capabilities(reads_registry=True, reads_audit=True, home_levels=("county",))
+    masked = roles.Capabilities(
+        reads_registry=True, reads_audit=True, administers_feeds=True, home_levels=("county",)
+    )
     monkeypatch.setitem(roles.CAPABILITIES, roles.Role.COUNTY_ADMIN, masked)
     body = admin.get(f"/lake/batches/{claims.pk}/").content.decode()
     assert BAD_ID not in body and mask_id_number(BAD_ID) in body
