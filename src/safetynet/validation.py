@@ -288,13 +288,11 @@ def _birthplace_grid() -> tuple[np.ndarray, int]:
 
 @lru_cache(maxsize=1)
 def valid_birthplaces() -> list[tuple[str, int, int]]:
-    """Every 6-digit code in stdnum's table with the years it was in force, read the way
-    `stdnum.cn.ric.get_birth_place` reads it: an entry without [start-end] is valid in every year."""
+    """Every 6-digit code in python-stdnum's division table with the years it was in force, read the way
+    `stdnum.cn.ric.get_birth_place` reads it: an entry without [start-end] is valid in every year.
+    (`tests/test_validation.py` checks the verdicts against stdnum itself.)"""
     from importlib.resources import files
 
-    from stdnum import numdb
-
-    table = numdb.get("cn/loc")
     rows: list[tuple[str, int, int]] = []
     province = ""
     for line in files("stdnum").joinpath("cn/loc.dat").read_text(encoding="utf-8").splitlines():
@@ -303,14 +301,16 @@ def valid_birthplaces() -> list[tuple[str, int, int]]:
         if not line.startswith(" "):
             province = line.split()[0]
             continue
-        code = province + line.split()[0]
-        info = {k: v for _part, props in table.info(code) for k, v in props.items()}
-        for entry in info.get("county", "").split(","):
+        code, _, props = line.strip().partition(" ")
+        county = props.partition('county="')[2].rpartition('"')[0]
+        for entry in county.split(","):
+            if not entry:
+                continue
             if not entry.startswith("["):
-                rows.append((code, 0, 9999))
+                rows.append((province + code, 0, 9999))
                 break
             start, end = entry[1:].split("]", 1)[0].split("-")
-            rows.append((code, int(start) if start else 0, int(end) if end else 9999))
+            rows.append((province + code, int(start) if start else 0, int(end) if end else 9999))
     return rows
 
 
