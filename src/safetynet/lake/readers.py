@@ -110,9 +110,23 @@ def check_header(name: str, header: list[str], spec: FeedSpec) -> None:
         raise FileRejected(name, f"缺少必需的列：{'、'.join(missing)}")
 
 
-def _batch(lines: list[int], records: list[int], header: list[str], rows: list[list[str]]) -> pa.RecordBatch:
-    columns = list(zip(*rows, strict=True)) if rows else [() for _ in header]
-    arrays = [pa.array(lines, pa.int64()), pa.array(records, pa.int64())]
+Row = tuple[int, int, list[str]]  # (line, record, values in header order)
+
+
+def batched(header: list[str], rows: Iterator[Row]) -> Iterator[pa.RecordBatch]:
+    """Gather rows read one by one into Arrow batches of BATCH_ROWS (always at least one, maybe empty)."""
+    chunk: list[Row] = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) >= BATCH_ROWS:
+            yield _batch(header, chunk)
+            chunk = []
+    yield _batch(header, chunk)
+
+
+def _batch(header: list[str], chunk: list[Row]) -> pa.RecordBatch:
+    columns = list(zip(*(values for _, _, values in chunk), strict=True)) if chunk else [() for _ in header]
+    arrays = [pa.array([r[0] for r in chunk], pa.int64()), pa.array([r[1] for r in chunk], pa.int64())]
     arrays += [pa.array(col, pa.string()) for col in columns]
     return pa.RecordBatch.from_arrays(arrays, names=["_line", "_record", *header])
 
@@ -178,20 +192,17 @@ def _read_csv_exact(feed: FeedFile) -> Iterator[pa.RecordBatch]:
     """Python's csv module, record by record: exact lines through blank lines and quoted line breaks."""
     source = CsvSource(path=feed.path, encoding=feed.encoding, sha256=feed.sha256, header=feed.header)
     width = len(feed.header)
-    lines: list[int] = []
-    records: list[int] = []
-    rows: list[list[str]] = []
-    for record, item in enumerate(iter_rows(source, feed.header), start=1):
-        if isinstance(item, RaggedRow):
-            feed.errors.append(ReadError(item.line, f"该行有 {item.fields} 列，表头有 {width} 列", item.raw))
-            continue
-        lines.append(item[0])
-        records.append(record)
-        rows.append(item[1])
-        if len(rows) >= BATCH_ROWS:
-            yield _batch(lines, records, feed.header, rows)
-            lines, records, rows = [], [], []
-    yield _batch(lines, records, feed.header, rows)
+
+    def rows() -> Iterator[Row]:
+        for record, item in enumerate(iter_rows(source, feed.header), start=1):
+            if isinstance(item, RaggedRow):
+                feed.errors.append(
+                    ReadError(item.line, f"该行有 {item.fields} 列，表头有 {width} 列", item.raw)
+                )
+            else:
+                yield item[0], record, item[1]
+
+    yield from batched(feed.header, rows())
 
 
 # -- XLSX -------------------------------------------------------------------------------------------
@@ -257,27 +268,20 @@ def read_xlsx(feed: FeedFile, mapping: Mapping, header_row: int) -> Iterator[pa.
 
     width = len(feed.header)
     book = load_workbook(feed.path, read_only=True, data_only=True)
-    try:
+
+    def rows() -> Iterator[Row]:
         sheet = _sheet(book, mapping.sheet, feed.path.name)
-        lines: list[int] = []
-        records: list[int] = []
-        rows: list[list[str]] = []
         record = 0
         for number, row in enumerate(
             sheet.iter_rows(min_row=header_row + 1, values_only=True), start=header_row + 1
         ):
             values = [_cell_text(v) for v in row[:width]]
-            if not any(values):
-                continue
-            values += [""] * (width - len(values))
-            record += 1
-            lines.append(number)
-            records.append(record)
-            rows.append(values)
-            if len(rows) >= BATCH_ROWS:
-                yield _batch(lines, records, feed.header, rows)
-                lines, records, rows = [], [], []
-        yield _batch(lines, records, feed.header, rows)
+            if any(values):
+                record += 1
+                yield number, record, values + [""] * (width - len(values))
+
+    try:
+        yield from batched(feed.header, rows())
     finally:
         book.close()
 
@@ -316,36 +320,30 @@ def open_jsonl(path: Path, spec: FeedSpec, mapping: Mapping, sha256: str, utf8: 
 
 def read_jsonl(feed: FeedFile, mapping: Mapping) -> Iterator[pa.RecordBatch]:
     position = {name: i for i, name in enumerate(feed.header)}
-    width = len(feed.header)
-    lines: list[int] = []
-    records: list[int] = []
-    rows: list[list[str]] = []
-    record = 0
-    with feed.path.open(encoding=feed.encoding) as f:
-        for number, text in enumerate(f, start=1):
-            if not text.strip():
-                continue
-            record += 1
-            try:
-                item = json.loads(text)
-            except json.JSONDecodeError as exc:
-                feed.errors.append(ReadError(number, f"不是有效的 JSON：{exc.msg}", text[:500]))
-                continue
-            if not isinstance(item, dict):
-                feed.errors.append(ReadError(number, "每行应为一个 JSON 对象", text[:500]))
-                continue
-            values = [""] * width
-            for key, value in item.items():
-                name = mapping.columns.get(str(key), str(key))
-                if name in position:
-                    values[position[name]] = _json_text(value)
-            lines.append(number)
-            records.append(record)
-            rows.append(values)
-            if len(rows) >= BATCH_ROWS:
-                yield _batch(lines, records, feed.header, rows)
-                lines, records, rows = [], [], []
-    yield _batch(lines, records, feed.header, rows)
+
+    def rows() -> Iterator[Row]:
+        record = 0
+        with feed.path.open(encoding=feed.encoding) as f:
+            for number, text in enumerate(f, start=1):
+                if not text.strip():
+                    continue
+                record += 1
+                try:
+                    item = json.loads(text)
+                except json.JSONDecodeError as exc:
+                    feed.errors.append(ReadError(number, f"不是有效的 JSON：{exc.msg}", text[:500]))
+                    continue
+                if not isinstance(item, dict):
+                    feed.errors.append(ReadError(number, "每行应为一个 JSON 对象", text[:500]))
+                    continue
+                values = [""] * len(position)
+                for key, value in item.items():
+                    name = mapping.columns.get(str(key), str(key))
+                    if name in position:
+                        values[position[name]] = _json_text(value)
+                yield number, record, values
+
+    yield from batched(feed.header, rows())
 
 
 def recode(batch: pa.RecordBatch, mapping: Mapping) -> pa.RecordBatch:
