@@ -86,6 +86,13 @@ AXES_LOCKOUT_TEMPLATE = "access/locked_out.html"
 # The data lake: a local folder under the data folder by default; s3://… or hdfs://… in production.
 SAFETYNET_LAKE_URL = os.environ.get("SAFETYNET_LAKE_URL", "")
 SAFETYNET_MAX_PUSH_BYTES = int(os.environ.get("SAFETYNET_MAX_PUSH_BYTES", str(1 << 30)))
+# Screening engines. DuckDB spills to the data folder beyond its memory limit; Spark runs in local mode
+# unless a master URL names a cluster.
+SAFETYNET_SCREENING_ENGINE = os.environ.get("SAFETYNET_SCREENING_ENGINE", "duckdb")
+SAFETYNET_DUCKDB_MEMORY = os.environ.get("SAFETYNET_DUCKDB_MEMORY", "4GB")
+SAFETYNET_SPARK_MASTER = os.environ.get("SAFETYNET_SPARK_MASTER", "local[2]")
+SAFETYNET_SPARK_MEMORY = os.environ.get("SAFETYNET_SPARK_MEMORY", "4g")
+SAFETYNET_SPARK_PARTITIONS = int(os.environ.get("SAFETYNET_SPARK_PARTITIONS", "8"))
 
 LOGIN_URL = "access:login"
 LOGIN_REDIRECT_URL = "access:home"

@@ -9,6 +9,7 @@ import hmac
 import re
 import secrets
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 
 import pyarrow as pa
@@ -246,11 +247,18 @@ def department_quarantine(
 # -- registry snapshot ------------------------------------------------------------------------------
 
 
-def snapshot_registry(tables: dict[str, tuple[str, list[str]]]) -> RegistrySnapshot:
+def _arrow_column(values: list, arrow_type: pa.DataType) -> pa.Array:  # type: ignore[type-arg]
+    """One column of database values as `arrow_type`; SQLite hands back decimals as int or float."""
+    if pa.types.is_decimal(arrow_type):
+        values = [None if v is None else Decimal(str(v)) for v in values]
+    return pa.array(values, arrow_type)
+
+
+def snapshot_registry(tables: dict[str, tuple[str, list[tuple[str, pa.DataType]]]]) -> RegistrySnapshot:
     """Write registry tables to the lake as Parquet, all read in one transaction so they agree.
 
-    `tables` maps a lake name to (database table, columns): the registry app supplies it, so the lake
-    never needs the registry's models.
+    `tables` maps a lake name to (database table, [(column, Arrow type)]): the registry app supplies it,
+    so the lake never needs the registry's models, and the Parquet types never depend on the data.
     """
     fs, root = storage.filesystem()
     snapshot = RegistrySnapshot.objects.create(path="")
@@ -265,22 +273,53 @@ def snapshot_registry(tables: dict[str, tuple[str, list[str]]]) -> RegistrySnaps
         if connection.vendor == "postgresql" and fresh:
             cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
         for name, (table, columns) in tables.items():
-            cursor.execute(f"SELECT {', '.join(columns)} FROM {table}")  # noqa: S608 - names from code
+            schema = pa.schema(columns)
+            cursor.execute(f"SELECT {', '.join(schema.names)} FROM {table}")  # noqa: S608 - names from code
             counts[name] = 0
-            with fs.open(f"{staging}/{name}.parquet", "wb") as f:
-                writer = None
+            with fs.open(f"{staging}/{name}.parquet", "wb") as f, pq.ParquetWriter(f, schema) as writer:
                 while rows := cursor.fetchmany(100_000):
-                    chunk = pa.table({c: [r[i] for r in rows] for i, c in enumerate(columns)})
-                    writer = writer or pq.ParquetWriter(f, chunk.schema)
-                    writer.write_table(chunk.cast(writer.schema))
+                    chunk = [_arrow_column([r[i] for r in rows], t) for i, t in enumerate(schema.types)]
+                    writer.write_table(pa.Table.from_arrays(chunk, schema=schema))
                     counts[name] += len(rows)
-                if writer is None:
-                    pq.write_table(pa.table({c: pa.array([], pa.string()) for c in columns}), f)
-                else:
-                    writer.close()
     fs.makedirs(f"{root}/registry", exist_ok=True)
     fs.mv(staging, base, recursive=True)
     snapshot.path = base
     snapshot.rows = counts
     snapshot.save()
     return snapshot
+
+
+@dataclass(frozen=True)
+class LakeInputs:
+    """What a screening run reads: the newest registry snapshot and every landed batch of each feed."""
+
+    snapshot_id: int
+    registry: dict[str, str]  # registry table -> Parquet path
+    feeds: dict[str, list[tuple[int, str]]]  # source -> [(batch id, batch folder)]
+    base: dict[str, str]  # source -> the folder holding its batch=<id> folders
+    protocol: str  # fsspec protocol of the lake ("file" for a local folder)
+
+    @property
+    def batch_ids(self) -> dict[str, list[int]]:
+        return {source: [b for b, _ in batches] for source, batches in self.feeds.items()}
+
+
+def current_inputs() -> LakeInputs:
+    """The lake as a screening run sees it now; raises LookupError before the first registry snapshot."""
+    snapshot = RegistrySnapshot.objects.exclude(path="").order_by("-id").first()
+    if snapshot is None:
+        raise LookupError("no registry snapshot: run `safetynet lake snapshot` first")
+    fs, root = storage.filesystem()
+    protocol = fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]
+    feeds: dict[str, list[tuple[int, str]]] = {source: [] for source in FEEDS}
+    done = Batch.objects.filter(status=Batch.Status.DONE, accepted__gt=0).order_by("id")
+    for batch_id, source in done.values_list("id", "source"):
+        if source in feeds:
+            feeds[source].append((batch_id, storage.batch_dir(root, source, batch_id)))
+    return LakeInputs(
+        snapshot_id=snapshot.pk,
+        registry={name: f"{snapshot.path}/{name}.parquet" for name in snapshot.rows},
+        feeds=feeds,
+        base={source: f"{root}/{source}" for source in FEEDS},
+        protocol=protocol,
+    )

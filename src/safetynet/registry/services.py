@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
+import pyarrow as pa
+from django.db import models
 from django.db.models import Q, QuerySet
 
 from safetynet.access.masking import mask_id_number, mask_phone
@@ -283,13 +285,29 @@ def region_statistics(actor: Actor) -> dict[str, int]:
 # -- what the lake snapshots ---------------------------------------------------------------------------
 
 
-def snapshot_tables() -> dict[str, tuple[str, list[str]]]:
-    """The registry tables and columns the screening engine reads, for `lake.services.snapshot_registry`."""
+def snapshot_tables() -> dict[str, tuple[str, list[tuple[str, pa.DataType]]]]:
+    """The registry tables, columns and Arrow types the screening engine reads, for
+    `lake.services.snapshot_registry`. Types come from the model, not the data, so an all-empty column
+    (no deaths recorded yet) or whole-yuan incomes keep their type in the Parquet."""
     from safetynet.registry.models import Application, Standard
 
-    def columns(model: type) -> tuple[str, list[str]]:
+    def arrow_type(f: models.Field) -> pa.DataType:  # type: ignore[type-arg]
+        kind = f.get_internal_type()
+        if kind == "DateField":
+            return pa.date32()
+        if kind == "DecimalField":
+            return pa.decimal128(f.max_digits, f.decimal_places)  # type: ignore[attr-defined]
+        if kind == "BooleanField":
+            return pa.bool_()
+        if kind in ("AutoField", "BigAutoField", "IntegerField", "PositiveSmallIntegerField", "PositiveIntegerField"):
+            return pa.int64()
+        if kind == "FloatField":
+            return pa.float64()
+        return pa.string()
+
+    def columns(model: type) -> tuple[str, list[tuple[str, pa.DataType]]]:
         meta = model._meta  # type: ignore[attr-defined]
-        return meta.db_table, [f.column for f in meta.concrete_fields]
+        return meta.db_table, [(f.column, arrow_type(f)) for f in meta.concrete_fields]
 
     return {
         "households": columns(Household),

@@ -1,0 +1,155 @@
+"""A screening run as a plan of SQL steps: features, then each rule, then the rules that read others.
+
+The plan is built once as sqlglot syntax trees (DuckDB dialect) and handed to any engine, which renders it
+in its own dialect: the one definition DESIGN.md asks for.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import time
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import pyarrow as pa
+import sqlglot
+from sqlglot import exp
+
+from safetynet.screening.engines.base import Engine
+from safetynet.screening.features import STEPS, WINDOWS
+from safetynet.screening.packs import Pack, Rule, to_sql
+
+
+def months_before(day: dt.date, months: int) -> dt.date:
+    """The same day `months` earlier (the month's last day where it is shorter)."""
+    index = day.year * 12 + day.month - 1 - months
+    year, month = divmod(index, 12)
+    return dt.date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
+
+
+def window_starts(windows: dict[str, int], as_of: dt.date) -> dict[str, dt.date]:
+    """First day inside each window; windows include both ends."""
+    starts = {}
+    for name, placeholder in WINDOWS.items():
+        length = windows[name]
+        starts[placeholder] = (
+            months_before(as_of, length) if name.endswith("_months") else as_of - dt.timedelta(days=length)
+        )
+    return starts
+
+
+def _date(day: dt.date) -> exp.Expression:
+    return exp.cast(exp.Literal.string(day.isoformat()), exp.DataType.build("date"))
+
+
+@lru_cache(maxsize=None)
+def _parsed(sql: str) -> exp.Expression:
+    return sqlglot.parse_one(sql, read="duckdb")
+
+
+def bind(sql: str, values: dict[str, exp.Expression]) -> exp.Expression:
+    """Parse step SQL and replace its :placeholders with typed literals in the tree."""
+
+    def replace(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.Placeholder):
+            return values[node.name].copy()
+        return node
+
+    return _parsed(sql).copy().transform(replace)
+
+
+def value_column(qualified: str) -> str:
+    return qualified.replace(".", "__")
+
+
+@dataclass
+class RuleResult:
+    rule: Rule
+    rows: pa.Table
+
+
+@dataclass
+class PlanResult:
+    results: list[RuleResult]
+    timings: dict[str, float] = field(default_factory=dict)  # step -> seconds
+
+
+class Plan:
+    def __init__(self, pack: Pack, as_of: dt.date):
+        self.pack = pack
+        self.as_of = as_of
+        self.window_starts = window_starts(pack.windows, as_of)
+        self.values: dict[str, exp.Expression] = {
+            "as_of": _date(as_of),
+            "as_of_md": exp.Literal.number(as_of.month * 100 + as_of.day),
+            **{name: _date(day) for name, day in self.window_starts.items()},
+        }
+
+    def feature_steps(self) -> list[tuple[str, exp.Expression]]:
+        return [(name, bind(sql, self.values)) for name, sql in STEPS]
+
+    def rule_select(self, rule: Rule, households: str) -> exp.Expression:
+        """One row per household the rule fires for: the person it names, its level and the values."""
+        level = f"'{rule.level}'"
+        if rule.raise_:
+            whens = " ".join(f"WHEN {to_sql(r.when, rule.params)} THEN '{r.level}'" for r in rule.raise_)
+            level = f"CASE {whens} ELSE '{rule.level}' END"
+        values = sorted(rule.features_used())
+        columns = ", ".join(f"{v} AS {value_column(v)}" for v in values)
+        order = ", ".join([*(f"({to_sql(r, rule.params)}) DESC NULLS LAST" for r in rule.rank), "p.id_number ASC"])
+        alive = "p.alive" if rule.persons == "living" else "NOT p.alive"
+        sql = (
+            f"SELECT * FROM (SELECT p.household_id AS household_id, p.id_number AS id_number, "
+            f"h.region_code AS region_code, '{rule.id}' AS rule_id, {level} AS level"
+            f"{', ' + columns if columns else ''}, "
+            f"ROW_NUMBER() OVER (PARTITION BY p.household_id ORDER BY {order}) AS _rn "
+            f"FROM f_persons p JOIN {households} h ON h.household_id = p.household_id "
+            f"WHERE {alive} AND ({to_sql(rule.condition, rule.params)})) t WHERE _rn = 1"
+        )
+        return sqlglot.parse_one(sql, read="duckdb")
+
+    def stage_two_households(self, hardship: list[Rule]) -> exp.Expression:
+        if hardship:
+            union = " UNION ALL ".join(f"SELECT household_id, rule_id FROM hits_{r.id}" for r in hardship)
+            fired = f"SELECT household_id, COUNT(*) AS n, LIST(rule_id) AS ids FROM ({union}) u GROUP BY household_id"
+        else:
+            fired = "SELECT CAST(NULL AS VARCHAR) AS household_id, 0 AS n, [CAST(NULL AS VARCHAR)] AS ids WHERE 1 = 0"
+        sql = (
+            "SELECT h.*, COALESCE(x.n, 0) AS hardship_rules, x.ids AS hardship_rule_ids "
+            f"FROM f_households h LEFT JOIN ({fired}) x ON x.household_id = h.household_id"
+        )
+        return sqlglot.parse_one(sql, read="duckdb")
+
+    def run(self, engine: Engine, progress=None) -> PlanResult:  # type: ignore[no-untyped-def]
+        timings: dict[str, float] = {}
+
+        def timed(name: str, work) -> None:  # type: ignore[no-untyped-def]
+            start = time.perf_counter()
+            work()
+            timings[name] = round(time.perf_counter() - start, 3)
+            if progress:
+                progress(name)
+
+        for name, select in self.feature_steps():
+            timed(name, lambda name=name, select=select: engine.materialise(name, select))
+        rules = self.pack.enabled_rules
+        first = [r for r in rules if r.stage == 1]
+        second = [r for r in rules if r.stage == 2]
+        for rule in first:
+            timed(f"rule:{rule.id}", lambda r=rule: engine.materialise(f"hits_{r.id}", self.rule_select(r, "f_households")))
+        if second:
+            hardship = [r for r in first if r.hardship]
+            timed("f_households_2", lambda: engine.materialise("f_households_2", self.stage_two_households(hardship)))
+            for rule in second:
+                timed(
+                    f"rule:{rule.id}",
+                    lambda r=rule: engine.materialise(f"hits_{r.id}", self.rule_select(r, "f_households_2")),
+                )
+        results = []
+        start = time.perf_counter()
+        for rule in rules:
+            rows = engine.fetch(sqlglot.parse_one(f"SELECT * FROM hits_{rule.id}", read="duckdb"))
+            results.append(RuleResult(rule, rows))
+        timings["fetch"] = round(time.perf_counter() - start, 3)
+        return PlanResult(results, timings)
