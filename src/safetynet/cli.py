@@ -20,10 +20,12 @@ registry_app = typer.Typer(help="The civil-affairs registry.", no_args_is_help=T
 users_app = typer.Typer(help="User accounts.", no_args_is_help=True)
 lake_app = typer.Typer(help="The data lake: department tokens, registry snapshots.", no_args_is_help=True)
 token_app = typer.Typer(help="Department API tokens for pushing feeds.", no_args_is_help=True)
+warnings_app = typer.Typer(help="Screening warnings: export, compare runs.", no_args_is_help=True)
 app.add_typer(registry_app, name="registry")
 app.add_typer(users_app, name="users")
 app.add_typer(lake_app, name="lake")
 lake_app.add_typer(token_app, name="token")
+app.add_typer(warnings_app, name="warnings")
 console = Console()
 err = Console(stderr=True)
 
@@ -145,6 +147,102 @@ def lake_snapshot() -> None:
     console.print(f"snapshot {snapshot.pk}: {snapshot.path}")
     for name, rows in snapshot.rows.items():
         console.print(f"  {name}: {rows}")
+
+
+def _date_option(value: str | None) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        err.print(f"[red]日期应为 YYYY-MM-DD：{value}[/red]")
+        raise typer.Exit(2) from None
+
+
+@app.command()
+def screen(
+    as_of: Annotated[str | None, typer.Option(help="Screen as of YYYY-MM-DD (default today).")] = None,
+    engine: Annotated[str | None, typer.Option(help="duckdb (default) or spark.")] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Backtest: keep the hits for comparison, raise no warnings.")
+    ] = False,
+    pack_version: Annotated[int | None, typer.Option(help="Rule pack version (default the active one).")] = None,
+) -> None:
+    """Run the rule pack over the registry and the lake; new warnings become leads for their village."""
+    setup()
+    from safetynet.screening import services
+    from safetynet.screening.models import RulePack
+
+    pack = None
+    if pack_version is not None:
+        pack = RulePack.objects.filter(version=pack_version).first()
+        if pack is None:
+            err.print(f"[red]没有第 {pack_version} 版规则包[/red]")
+            raise typer.Exit(2)
+    try:
+        with console.status("数据比对中…") as status:
+            run = services.screen(
+                as_of=_date_option(as_of),
+                engine=engine,
+                dry_run=dry_run,
+                pack=pack,
+                started_by="cli",
+                progress=lambda step: status.update(f"数据比对中… {step}"),
+            )
+    except services.ScreeningError as error:
+        err.print(f"[red]{error}[/red]")
+        raise typer.Exit(2) from None
+    table = Table("rule", "hits", "new", "suppressed")
+    for rule_id, c in run.counts.items():
+        table.add_row(rule_id, str(c["hits"]), str(c["new"]), str(c["suppressed"]))
+    console.print(table)
+    for note in run.notes:
+        console.print(f"[yellow]{note}[/yellow]")
+    hits = sum(c["hits"] for c in run.counts.values())
+    new = sum(c["new"] for c in run.counts.values())
+    suppressed = sum(c["suppressed"] for c in run.counts.values())
+    print(
+        f"run={run.pk} pack=v{run.pack.version} engine={run.engine} as_of={run.as_of} households={run.households} "
+        f"warnings={hits} new={new} suppressed={suppressed} seconds={run.seconds}"
+    )
+
+
+@warnings_app.command("export")
+def warnings_export(
+    file: Annotated[Path, typer.Argument(help="CSV to write (UTF-8 with BOM).")],
+    run: Annotated[int | None, typer.Option(help="Only this run's warnings (default every live run).")] = None,
+) -> None:
+    """Write warnings in the contract's CSV: warning_id, run_id, household_id, id_number, rule_id …"""
+    setup()
+    from safetynet.screening import services
+
+    try:
+        rows = services.export_warnings(file, run)
+    except services.ScreeningError as error:
+        err.print(f"[red]{error}[/red]")
+        raise typer.Exit(2) from None
+    console.print(f"{rows} warnings -> {file}")
+
+
+@warnings_app.command("compare")
+def warnings_compare(
+    base: Annotated[int, typer.Argument(help="Run to compare against.")],
+    candidate: Annotated[int, typer.Argument(help="Run of the pack version under test (often a dry run).")],
+) -> None:
+    """Per rule: warnings the candidate run adds and drops against the base, and verified precision."""
+    setup()
+    from safetynet.screening import services
+    from safetynet.screening.models import Run
+
+    runs = {r.pk: r for r in Run.objects.filter(pk__in=[base, candidate])}
+    if base not in runs or candidate not in runs:
+        err.print("[red]比对运行编号不存在[/red]")
+        raise typer.Exit(2)
+    table = Table("rule", "base", "candidate", "added", "dropped", "precision")
+    for row in services.compare_runs(runs[base], runs[candidate]):
+        precision = "—" if row.precision is None else f"{row.precision:.2f} ({row.founded}/{row.founded + row.unfounded})"
+        table.add_row(row.rule_id, str(row.base), str(row.candidate), str(row.added), str(row.dropped), precision)
+    console.print(table)
 
 
 def ingest_demo_feeds(folder: Path) -> None:
@@ -288,9 +386,18 @@ def demo(
     registry_import(out, report=data_dir() / "demo-import-errors.csv")
     console.print("导入部门数据到数据湖：")
     ingest_demo_feeds(out)
+    console.print("数据比对：")
+    screen(as_of=_demo_as_of(out), engine="duckdb", dry_run=False, pack_version=None)
     print_logins(create_demo_users())
     if not no_serve:
         serve(host="127.0.0.1", port=port)
+
+
+def _demo_as_of(folder: Path) -> str | None:
+    """The as-of date the demo county was generated for (its README says), so its warnings match."""
+    readme = (folder / "README.txt").read_text(encoding="utf-8")
+    found = [part.split("=", 1)[1] for part in readme.split() if part.startswith("as_of=")]
+    return found[0] if found else None
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})

@@ -28,6 +28,7 @@ INSTALLED_APPS = [
     "safetynet.access",
     "safetynet.registry",
     "safetynet.lake",
+    "safetynet.screening",
 ]
 
 MIDDLEWARE = [

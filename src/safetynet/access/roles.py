@@ -27,6 +27,8 @@ class Capabilities:
     reads_audit: bool = False
     reads_statistics: bool = False
     administers_feeds: bool = False  # departmental batches and their quarantined raw rows
+    runs_screening: bool = False  # starts data comparison runs
+    tunes_rules: bool = False  # edits the rule pack, runs dry runs and comparisons
     home_levels: tuple[str, ...] = ("province", "city", "county", "township", "village")
 
 
@@ -40,6 +42,7 @@ CAPABILITIES: dict[str, Capabilities] = {
         sees_full_identifiers=True,
         reads_statistics=True,
         administers_feeds=True,
+        runs_screening=True,
         home_levels=("county",),
     ),
     Role.COUNTY_ADMIN: Capabilities(
@@ -48,6 +51,8 @@ CAPABILITIES: dict[str, Capabilities] = {
         reads_audit=True,
         reads_statistics=True,
         administers_feeds=True,
+        runs_screening=True,
+        tunes_rules=True,
         home_levels=("county",),
     ),
     # The hotline matches callers against the registry but reads identifiers masked, over the phone.

@@ -121,6 +121,16 @@ class Plan:
         )
         return sqlglot.parse_one(sql, read="duckdb")
 
+    def summary(self, engine: Engine) -> tuple[int, int]:
+        """(households screened, of which without a local standard for the as-of year)."""
+        row = engine.fetch(
+            sqlglot.parse_one(
+                "SELECT COUNT(*) AS n, SUM(CASE WHEN has_standard THEN 0 ELSE 1 END) AS missing FROM f_households",
+                read="duckdb",
+            )
+        ).to_pylist()[0]
+        return int(row["n"] or 0), int(row["missing"] or 0)
+
     def run(self, engine: Engine, progress=None) -> PlanResult:  # type: ignore[no-untyped-def]
         timings: dict[str, float] = {}
 

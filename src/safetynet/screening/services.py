@@ -1,0 +1,464 @@
+"""Screening use cases: run a pack over the lake, keep its warnings, suppress repeats, compare versions,
+edit the pack, record verification outcomes, and read all of it within the reader's region."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.db import models, transaction
+from django.utils import timezone
+
+from safetynet.access.services import Actor, PersonalDataScope, record
+from safetynet.lake import services as lake
+from safetynet.screening import explain
+from safetynet.screening.engines import ENGINES, get_engine
+from safetynet.screening.models import RiskWarning, RulePack, Run
+from safetynet.screening.packs import LEVEL_RANK, Pack, PackError, default_pack_text, parse_pack
+from safetynet.screening.plan import Plan, value_column
+
+LEVEL_FACTOR = {"red": Decimal(3), "orange": Decimal(2), "yellow": Decimal(1)}
+EXPORT_COLUMNS = [
+    "warning_id",
+    "run_id",
+    "household_id",
+    "id_number",
+    "rule_id",
+    "level",
+    "score",
+    "explanation",
+    "evidence",
+    "status",
+]
+SAVE_BATCH = 5000
+
+
+class ScreeningError(RuntimeError):
+    """A run that cannot start or finish, with a message for the operator."""
+
+
+# -- rule packs ---------------------------------------------------------------------------------------
+
+
+def active_pack() -> RulePack:
+    """The pack runs use; the contract's default pack becomes version 1 on first use."""
+    pack = RulePack.objects.filter(active=True).order_by("-version").first()
+    if pack is None:
+        with transaction.atomic():
+            pack = RulePack.objects.filter(active=True).select_for_update().first()
+            if pack is None:
+                pack = RulePack.objects.create(
+                    version=_next_version(), body=default_pack_text(), note="默认规则包", active=True
+                )
+    return pack
+
+
+def _next_version() -> int:
+    return (RulePack.objects.aggregate(v=models.Max("version"))["v"] or 0) + 1
+
+
+def require_rule_admin(actor: Actor) -> None:
+    if not actor.user.is_active or not actor.user.caps.tunes_rules:
+        raise PermissionDenied("only county administrators change the rule pack")
+
+
+def save_pack(actor: Actor, pack: Pack, note: str = "", activate: bool = True) -> RulePack:
+    """Store an edited pack as a new version (validated again here: pages are not trusted)."""
+    require_rule_admin(actor)
+    body = pack.to_yaml()
+    parse_pack(body)  # raises PackError
+    with transaction.atomic():
+        RulePack.objects.select_for_update().filter(active=True).exists()
+        version = RulePack.objects.create(
+            version=_next_version(), body=body, note=note[:200], created_by=actor.user, active=False
+        )
+        if activate:
+            RulePack.objects.filter(active=True).update(active=False)
+            version.active = True
+            version.save(update_fields=["active"])
+        record(actor, "change_rule_pack", "rule_pack", str(version.version), detail=note[:200])
+    return version
+
+
+def load(pack: RulePack) -> Pack:
+    return parse_pack(pack.body)
+
+
+# -- runs ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Hit:
+    household_id: str
+    region_code: str
+    id_number: str
+    rule_id: str
+    level: str
+    score: Decimal
+    explanation: str
+    values: dict[str, Any]
+    evidence: list[dict[str, Any]]
+    fingerprint: str
+
+
+def screen(
+    *,
+    as_of: dt.date | None = None,
+    engine: str | None = None,
+    dry_run: bool = False,
+    pack: RulePack | None = None,
+    actor: Actor | None = None,
+    started_by: str = "",
+    progress: Callable[[str], None] | None = None,
+) -> Run:
+    """Run a rule pack over the newest registry snapshot and every landed batch, as of a date.
+
+    A live run keeps new warnings as open (the leads of data comparison) and suppresses repeats; a dry run
+    keeps every hit as a dry-run warning for comparison and raises nothing.
+    """
+    from django.conf import settings
+
+    if actor is not None:
+        require_rule_admin(actor) if dry_run else _require_screening(actor)
+    as_of = as_of or timezone.localdate()
+    engine = engine or settings.SAFETYNET_SCREENING_ENGINE
+    if engine not in ENGINES:
+        raise ScreeningError(f"未知的引擎 {engine}：可选 {', '.join(ENGINES)}")
+    if as_of > timezone.localdate():
+        raise ScreeningError(f"比对日期 {as_of} 晚于今天")
+    pack = pack or active_pack()
+    rules = load(pack)
+    try:
+        inputs = lake.current_inputs()
+    except LookupError:
+        raise ScreeningError("数据湖中还没有户籍快照：请先运行 safetynet lake snapshot") from None
+    run = Run.objects.create(
+        pack=pack,
+        engine=engine,
+        as_of=as_of,
+        dry_run=dry_run,
+        started_by=(actor.user.get_username() if actor else started_by)[:150],
+        snapshot_id=inputs.snapshot_id,
+        input_batches=inputs.batch_ids,
+    )
+    try:
+        runner = get_engine(engine)
+        try:
+            runner.register_lake(inputs)
+            plan = Plan(rules, as_of)
+            result = plan.run(runner, progress)
+            households, without_standard = plan.summary(runner)
+        finally:
+            runner.close()
+        titles = {r.id: r.title for r in rules.rules}
+        hits = [hit for r in result.results for hit in _hits(r.rule, r.rows, rules, inputs.snapshot_id, titles)]
+        with transaction.atomic():
+            counts = _store(run, hits, rules, as_of)
+            run.households = households
+            if without_standard:
+                run.notes = [f"{without_standard} 户没有 {as_of.year} 年的当地低保标准，低收入相关规则对其不适用"]
+            run.counts = counts
+            run.timings = result.timings
+            run.status = Run.Status.DONE
+            run.finished_at = timezone.now()
+            run.save()
+            if actor is not None:
+                record(actor, "screen", "run", str(run.pk), detail=f"{engine} as_of={as_of} dry_run={dry_run}")
+    except Exception as error:
+        Run.objects.filter(pk=run.pk).update(
+            status=Run.Status.FAILED, finished_at=timezone.now(), error=f"{type(error).__name__}: {error}"[:4000]
+        )
+        raise
+    return run
+
+
+def _require_screening(actor: Actor) -> None:
+    if not actor.user.is_active or not actor.user.caps.runs_screening:
+        raise PermissionDenied("this role may not run data comparison")
+
+
+def _hits(rule, rows, pack: Pack, snapshot_id: int, titles: dict[str, str]) -> Iterable[Hit]:  # type: ignore[no-untyped-def]
+    used = sorted(rule.features_used())
+    weight = Decimal(str(rule.weight))
+    for row in rows.to_pylist():
+        values = {name: explain.json_value(row[value_column(name)]) for name in used}
+        refs = [ref for name in rule.evidence for ref in (values.get(name) or [])]
+        level = row["level"]
+        yield Hit(
+            household_id=row["household_id"],
+            region_code=row["region_code"],
+            id_number=row["id_number"],
+            rule_id=rule.id,
+            level=level,
+            score=(weight * LEVEL_FACTOR[level]).quantize(Decimal("0.01")),
+            explanation=explain.render(rule, {n: row[value_column(n)] for n in used}, pack.windows, titles),
+            values=values,
+            evidence=explain.evidence(refs, snapshot_id, row["household_id"]),
+            fingerprint=explain.fingerprint(rule.id, row["household_id"], row["id_number"], refs),
+        )
+
+
+def _store(run: Run, hits: list[Hit], pack: Pack, as_of: dt.date) -> dict[str, dict[str, int]]:
+    """Save a run's hits; in a live run, suppress those an open or recently unfounded warning covers."""
+    counts: dict[str, dict[str, int]] = {r.id: {"hits": 0, "new": 0, "suppressed": 0} for r in pack.enabled_rules}
+    # Runs take turns here, so two runs at once cannot both raise the same warning.
+    RulePack.objects.select_for_update().filter(pk=run.pack_id).exists()
+    prior: dict[tuple[str, str], RiskWarning] = {}
+    if not run.dry_run:
+        since = as_of - dt.timedelta(days=pack.unfounded_days)
+        standing = RiskWarning.objects.filter(
+            models.Q(status=RiskWarning.Status.OPEN)
+            | models.Q(status=RiskWarning.Status.UNFOUNDED, outcome_at__date__gte=since)
+        ).only("id", "household_id", "rule_id", "fingerprint", "status")
+        for w in standing.order_by("id").iterator(chunk_size=10_000):
+            prior[(w.household_id, w.rule_id)] = w
+    superseded: list[int] = []
+    rows = []
+    for hit in hits:
+        counts[hit.rule_id]["hits"] += 1
+        status, previous = RiskWarning.Status.DRY_RUN, None
+        if not run.dry_run:
+            previous = prior.get((hit.household_id, hit.rule_id))
+            if previous is not None and previous.fingerprint == hit.fingerprint:
+                status = RiskWarning.Status.SUPPRESSED
+                counts[hit.rule_id]["suppressed"] += 1
+            else:
+                status = RiskWarning.Status.OPEN
+                counts[hit.rule_id]["new"] += 1
+                if previous is not None and previous.status == RiskWarning.Status.OPEN:
+                    superseded.append(previous.pk)
+        rows.append(
+            RiskWarning(
+                run=run,
+                household_id=hit.household_id,
+                region_code=hit.region_code,
+                id_number=hit.id_number,
+                rule_id=hit.rule_id,
+                level=hit.level,
+                score=hit.score,
+                explanation=hit.explanation,
+                values=hit.values,
+                evidence=hit.evidence,
+                fingerprint=hit.fingerprint,
+                status=status,
+                previous=previous,
+            )
+        )
+    RiskWarning.objects.bulk_create(rows, batch_size=SAVE_BATCH)
+    for start in range(0, len(superseded), SAVE_BATCH):
+        RiskWarning.objects.filter(pk__in=superseded[start : start + SAVE_BATCH]).update(
+            status=RiskWarning.Status.SUPERSEDED
+        )
+    return counts
+
+
+# -- outcomes and comparison --------------------------------------------------------------------------
+
+
+def record_outcome(actor: Actor, warning_id: int, outcome: str, note: str = "") -> RiskWarning:
+    """A verification's verdict on an open warning: founded or unfounded (until the cases app does it)."""
+    if outcome not in (RiskWarning.Status.FOUNDED, RiskWarning.Status.UNFOUNDED):
+        raise ValueError("outcome must be founded or unfounded")
+    scope = PersonalDataScope(actor)
+    with transaction.atomic():
+        warning = scope.restrict(RiskWarning.objects.select_for_update(), "region_code").filter(pk=warning_id).first()
+        if warning is None:
+            raise RiskWarning.DoesNotExist
+        if warning.status != RiskWarning.Status.OPEN:
+            raise ValueError(f"只有待核实的预警可以记录核实结果（当前：{warning.get_status_display()}）")
+        warning.status = outcome
+        warning.outcome_at = timezone.now()
+        warning.outcome_by = actor.user.get_username()
+        warning.outcome_note = note[:500]
+        warning.save(update_fields=["status", "outcome_at", "outcome_by", "outcome_note"])
+        record(actor, "warning_outcome", "warning", str(warning.pk), region_code=warning.region_code, detail=outcome)
+    return warning
+
+
+@dataclass(frozen=True)
+class RuleComparison:
+    rule_id: str
+    title: str
+    base: int
+    candidate: int
+    added: int
+    dropped: int
+    founded: int  # of the candidate's hits, verified founded in any live run
+    unfounded: int
+
+    @property
+    def precision(self) -> float | None:
+        verified = self.founded + self.unfounded
+        return self.founded / verified if verified else None
+
+
+def compare_runs(base: Run, candidate: Run) -> list[RuleComparison]:
+    """Per rule: what the candidate run adds and drops against the base, and its verified precision."""
+    def pairs(run: Run) -> dict[str, set[str]]:
+        found: dict[str, set[str]] = defaultdict(set)
+        for rule_id, household in run.warnings.values_list("rule_id", "household_id").iterator(chunk_size=20_000):
+            found[rule_id].add(household)
+        return found
+
+    a, b = pairs(base), pairs(candidate)
+    verdicts: dict[tuple[str, str], str] = {}
+    closed = RiskWarning.objects.filter(status__in=[RiskWarning.Status.FOUNDED, RiskWarning.Status.UNFOUNDED])
+    for rule_id, household, status in closed.values_list("rule_id", "household_id", "status").iterator():
+        verdicts[(rule_id, household)] = status
+    titles = {r.id: r.title for p in (load(base.pack), load(candidate.pack)) for r in p.rules}
+    result = []
+    for rule_id in sorted(set(a) | set(b) | set(base.counts) | set(candidate.counts)):
+        hits_a, hits_b = a.get(rule_id, set()), b.get(rule_id, set())
+        outcome = Counter(verdicts.get((rule_id, h)) for h in hits_b)
+        result.append(
+            RuleComparison(
+                rule_id,
+                titles.get(rule_id, rule_id),
+                len(hits_a),
+                len(hits_b),
+                len(hits_b - hits_a),
+                len(hits_a - hits_b),
+                outcome[RiskWarning.Status.FOUNDED],
+                outcome[RiskWarning.Status.UNFOUNDED],
+            )
+        )
+    return result
+
+
+# -- reading ------------------------------------------------------------------------------------------
+
+
+def require_reader(actor: Actor) -> PersonalDataScope:
+    """Warnings name persons: only roles that read the registry, within their region."""
+    return PersonalDataScope(actor)
+
+
+def runs(actor: Actor, limit: int = 100) -> list[Run]:
+    require_reader(actor)
+    return list(Run.objects.select_related("pack")[:limit])
+
+
+def get_run(actor: Actor, run_id: int) -> Run | None:
+    require_reader(actor)
+    return Run.objects.select_related("pack").filter(pk=run_id).first()
+
+
+def run_breakdown(actor: Actor, run: Run) -> dict[str, Any]:
+    """Counts of a run's warnings in the reader's region: by rule and level, and by township."""
+    scope = require_reader(actor)
+    warnings = scope.restrict(run.warnings.all(), "region_code")
+    by_rule_level: dict[str, Counter[str]] = defaultdict(Counter)
+    by_township: Counter[str] = Counter()
+    for rule_id, level, region in warnings.values_list("rule_id", "level", "region_code").iterator():
+        by_rule_level[rule_id][level] += 1
+        by_township[region[:9]] += 1
+    return {"by_rule_level": dict(by_rule_level), "by_township": dict(by_township)}
+
+
+@dataclass(frozen=True)
+class WarningFilters:
+    run_id: int | None = None
+    rule_id: str = ""
+    level: str = ""
+    status: str = ""
+    region: str = ""  # a region code prefix inside the reader's scope
+
+
+def warnings(actor: Actor, filters: WarningFilters, limit: int = 200) -> list[RiskWarning]:
+    scope = require_reader(actor)
+    query = scope.restrict(RiskWarning.objects.select_related("run"), "region_code")
+    if filters.run_id:
+        query = query.filter(run_id=filters.run_id)
+    else:
+        query = query.exclude(status=RiskWarning.Status.DRY_RUN)
+    if filters.rule_id:
+        query = query.filter(rule_id=filters.rule_id)
+    if filters.level in LEVEL_RANK:
+        query = query.filter(level=filters.level)
+    if filters.status in RiskWarning.Status.values:
+        query = query.filter(status=filters.status)
+    if filters.region.isdigit():
+        query = query.filter(region_code__startswith=filters.region)
+    found = list(query[:limit])
+    scope.audit_read("warning_list", "", region_code=scope.region_code, detail=json.dumps(filters.__dict__)[:500])
+    for w in found:
+        w.id_number = scope.mask_id(w.id_number)
+    return found
+
+
+def get_warning(actor: Actor, warning_id: int) -> RiskWarning | None:
+    scope = require_reader(actor)
+    warning = (
+        scope.restrict(RiskWarning.objects.select_related("run", "run__pack"), "region_code")
+        .filter(pk=warning_id)
+        .first()
+    )
+    if warning is not None:
+        scope.audit_read("warning", str(warning.pk), region_code=warning.region_code)
+        warning.id_number = scope.mask_id(warning.id_number)
+    return warning
+
+
+def household_level(levels: Iterable[str]) -> str | None:
+    """The highest level among a household's rules, raised one step at three or more rules."""
+    ranked = sorted((LEVEL_RANK[x] for x in levels), reverse=True)
+    if not ranked:
+        return None
+    top = ranked[0] + (1 if len(ranked) >= 3 else 0)
+    return {1: "yellow", 2: "orange"}.get(top, "red")
+
+
+def household_levels(warnings: Iterable[RiskWarning]) -> dict[str, str]:
+    """Household level for each household among `warnings` (their own open warnings decide)."""
+    by_household: dict[str, list[str]] = defaultdict(list)
+    for w in warnings:
+        by_household[w.household_id].append(w.level)
+    return {h: household_level(levels) or "" for h, levels in by_household.items()}
+
+
+def export_warnings(path: Path, run_id: int | None = None) -> int:
+    """Write the contract's warnings CSV (UTF-8 with BOM for Excel); returns the row count.
+
+    A command-line export for the county's own use: full ID numbers, like the registry files it came from.
+    """
+    query = RiskWarning.objects.order_by("id")
+    if run_id is not None:
+        if not Run.objects.filter(pk=run_id).exists():
+            raise ScreeningError(f"没有编号为 {run_id} 的比对运行")
+        query = query.filter(run_id=run_id)
+    else:
+        query = query.exclude(status=RiskWarning.Status.DRY_RUN)
+    rows = 0
+    with open(path, "w", encoding="utf-8-sig", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(EXPORT_COLUMNS)
+        for w in query.iterator(chunk_size=10_000):
+            writer.writerow(
+                [
+                    w.pk,
+                    w.run_id,
+                    w.household_id,
+                    w.id_number,
+                    w.rule_id,
+                    w.level,
+                    w.score,
+                    _excel_safe(w.explanation),
+                    json.dumps(w.evidence, ensure_ascii=False),
+                    w.status,
+                ]
+            )
+            rows += 1
+    return rows
+
+
+def _excel_safe(text: str) -> str:
+    # Explanations are ours, but they quote values that came from departments' files.
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
