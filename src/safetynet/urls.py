@@ -8,6 +8,7 @@ urlpatterns = [
     path("", include("safetynet.access.urls")),
     path("registry/", include("safetynet.registry.urls")),
     path("lake/", include("safetynet.lake.urls")),
+    path("screening/", include("safetynet.screening.urls")),
     path("api/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
 ]

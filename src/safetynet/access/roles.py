@@ -29,13 +29,18 @@ class Capabilities:
     administers_feeds: bool = False  # departmental batches and their quarantined raw rows
     runs_screening: bool = False  # starts data comparison runs
     tunes_rules: bool = False  # edits the rule pack, runs dry runs and comparisons
+    verifies_leads: bool = False  # records whether a warning proved founded
     home_levels: tuple[str, ...] = ("province", "city", "county", "township", "village")
 
 
 CAPABILITIES: dict[str, Capabilities] = {
-    Role.COORDINATOR: Capabilities(reads_registry=True, home_levels=("village",)),
+    Role.COORDINATOR: Capabilities(reads_registry=True, verifies_leads=True, home_levels=("village",)),
     Role.TOWNSHIP: Capabilities(
-        reads_registry=True, sees_full_identifiers=True, reads_statistics=True, home_levels=("township",)
+        reads_registry=True,
+        sees_full_identifiers=True,
+        reads_statistics=True,
+        verifies_leads=True,
+        home_levels=("township",),
     ),
     Role.COUNTY: Capabilities(
         reads_registry=True,
@@ -43,6 +48,7 @@ CAPABILITIES: dict[str, Capabilities] = {
         reads_statistics=True,
         administers_feeds=True,
         runs_screening=True,
+        verifies_leads=True,
         home_levels=("county",),
     ),
     Role.COUNTY_ADMIN: Capabilities(
@@ -53,6 +59,7 @@ CAPABILITIES: dict[str, Capabilities] = {
         administers_feeds=True,
         runs_screening=True,
         tunes_rules=True,
+        verifies_leads=True,
         home_levels=("county",),
     ),
     # The hotline matches callers against the registry but reads identifiers masked, over the phone.

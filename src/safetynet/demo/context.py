@@ -145,6 +145,7 @@ class Rates:
     bad_housing: float = 0.01
     repeat_hotline: float = 0.002
     rejection: float = 0.08  # among uncovered households in hardship
+    near_miss: float = 0.01  # a household planted just outside one rule (demo.near_misses)
 
     def scaled(self, households: int) -> Rates:
         """Rates raised so a small county still gets ~15 injections of each kind and every rule occurs."""
@@ -166,6 +167,7 @@ _ELIGIBLE_SHARE = {
     "bad_housing": 0.6,
     "repeat_hotline": 0.95,
     "rejection": 0.1,
+    "near_miss": 0.3,
 }
 
 

@@ -68,6 +68,7 @@ COLUMNS = {
     **REGISTRY_COLUMNS,
     **{f"{source}.csv": columns for source, columns in FEED_COLUMNS.items()},
     "ground_truth.csv": GROUND_TRUTH_COLUMNS,
+    "near_misses.csv": ["household_id", "rule_id", "kind"],
 }
 
 # Old departmental systems export GBK; the school system's Excel export carries a UTF-8 BOM.

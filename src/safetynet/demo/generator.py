@@ -23,6 +23,7 @@ from safetynet.demo.formats import (
     ChunkWriters,
     assemble,
 )
+from safetynet.demo import near_misses
 from safetynet.demo.households import Household, compose, covered, grant_assistance
 from safetynet.demo.ids import IdAllocator, birthplace_codes, divisions
 from safetynet.demo.regions import DEFAULT_COUNTY, County, Township, build_county
@@ -338,6 +339,7 @@ def _household(
 ) -> list[Finding]:
     grant_assistance(ctx, household)
     events = add_events(ctx, disasters, household)
+    near_miss = near_misses.plant(ctx, household, events)
     findings = evaluate(ctx, household, events, disasters)
     hardship = [f for f in findings if f.rule_id not in ("repeat_hotline", "rejected_then_hardship")]
     refused = any(f.rule_id == "rejected_then_hardship" for f in findings)
@@ -347,6 +349,8 @@ def _household(
         add_application(ctx, household, decision, ctx.calendar.ago(ctx.rng, 5, 350))
         findings = evaluate(ctx, household, events, disasters)
     write_household(writers, ctx, noise, household, events, findings)
+    if near_miss and near_miss[0] not in {f.rule_id for f in findings}:
+        writers.rows["near_misses.csv"].writerow([household.household_id, *near_miss])
     return findings
 
 
@@ -388,6 +392,10 @@ def _write_readme(summary: GenerationSummary, county: County, standards: dict[bo
         f"ground_truth.csv: {summary.files['ground_truth.csv']} rows, one per household and rule of the contract's",
         "default rule pack that fires at as_of (read literally; event dates stay clear of window edges):",
         *(f"  {rule}: {summary.ground_truth.get(rule, 0)}" for rule in RULE_IDS),
+        "",
+        f"near_misses.csv: {summary.files['near_misses.csv']} households planted just outside one rule (costs just",
+        "under the threshold, already covered, an elderly death with no dependants, income exactly at the line);",
+        "the rule named must not fire for them.",
         "",
         f"Standards {summary.as_of.year}: dibao rural {standards[False].dibao}, urban {standards[True].dibao} "
         "yuan/month; tekun 1.3 x dibao; edge multiplier 1.5.",

@@ -59,3 +59,8 @@ def get(code: str) -> Region | None:
 
 def children(region: Region) -> list[Region]:
     return list(region.children.order_by("code"))
+
+
+def names(codes: list[str]) -> dict[str, str]:
+    """Region names by 12-digit code, for the codes that exist."""
+    return dict(Region.objects.filter(code__in=codes).values_list("code", "name"))

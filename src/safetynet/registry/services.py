@@ -299,7 +299,13 @@ def snapshot_tables() -> dict[str, tuple[str, list[tuple[str, pa.DataType]]]]:
             return pa.decimal128(f.max_digits, f.decimal_places)  # type: ignore[attr-defined]
         if kind == "BooleanField":
             return pa.bool_()
-        if kind in ("AutoField", "BigAutoField", "IntegerField", "PositiveSmallIntegerField", "PositiveIntegerField"):
+        if kind in (
+            "AutoField",
+            "BigAutoField",
+            "IntegerField",
+            "PositiveSmallIntegerField",
+            "PositiveIntegerField",
+        ):
             return pa.int64()
         if kind == "FloatField":
             return pa.float64()

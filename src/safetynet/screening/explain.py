@@ -68,7 +68,7 @@ def shown(kind: str, value: Any, titles: dict[str, str] | None = None) -> str:
         return str(value)
     if kind == REFS:
         items = value if isinstance(value, list) else [value]
-        return "、".join((titles or {}).get(v, v) for v in items)
+        return "、".join(str((titles or {}).get(v, v)) for v in items)
     return WORDS.get(str(value), str(value))
 
 

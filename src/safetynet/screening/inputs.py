@@ -98,6 +98,7 @@ REGISTRY_INPUTS = (
     ),
 )
 
+
 def _feed_input(source: str) -> InputTable:
     spec = FEEDS[source]
     columns = tuple((c.name, SQL_TYPES.get(c.kind, TEXT)) for c in spec.columns)

@@ -57,6 +57,14 @@ class Run(models.Model):
         return f"run {self.pk} ({self.engine}, {self.as_of})"
 
     @property
+    def total_hits(self) -> int:
+        return sum(c.get("hits", 0) for c in self.counts.values())
+
+    @property
+    def total_new(self) -> int:
+        return sum(c.get("new", 0) for c in self.counts.values())
+
+    @property
     def seconds(self) -> float | None:
         if self.finished_at is None:
             return None

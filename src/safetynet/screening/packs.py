@@ -18,7 +18,7 @@ from typing import Any
 import sqlglot
 import yaml
 from sqlglot import exp
-from sqlglot.errors import ParseError
+from sqlglot.errors import ParseError, TokenError
 
 from safetynet.screening.features import (
     BOOL,
@@ -81,13 +81,13 @@ class Rule:
 
     def features_used(self) -> set[str]:
         """Qualified feature names (`p.age`) this rule reads anywhere."""
-        texts = [self.condition, *(r.when for r in self.raise_), *self.rank]
-        used = {
-            f"{c.table}.{c.name}"
-            for t in texts
-            for c in sqlglot.parse_one(t, read="duckdb").find_all(exp.Column)
-            if c.table
-        }
+        used = set()
+        for text in [self.condition, *(r.when for r in self.raise_), *self.rank]:
+            try:
+                tree = sqlglot.parse_one(text, read="duckdb")
+            except (ParseError, TokenError):
+                continue  # reported by validation
+            used |= {f"{c.table}.{c.name}" for c in tree.find_all(exp.Column) if c.table}
         used |= {name for name in PLACEHOLDER.findall(self.explanation) if "." in name}
         used |= set(self.evidence)
         return used
@@ -218,7 +218,11 @@ def _rule(raw: Any, position: int, problems: list[str]) -> Rule | None:
         problems.append(f"{where}：level 应为 red、orange 或 yellow")
     raises = []
     for item in raw.get("raise") or []:
-        if not isinstance(item, dict) or item.get("level") not in LEVELS or not isinstance(item.get("when"), str):
+        if (
+            not isinstance(item, dict)
+            or item.get("level") not in LEVELS
+            or not isinstance(item.get("when"), str)
+        ):
             problems.append(f"{where}：raise 每项应有 level（red/orange/yellow）和 when 条件")
             continue
         raises.append(Raise(item["level"], item["when"]))
@@ -333,15 +337,17 @@ def _kind_name(kind: str) -> str:
     }.get(kind, kind)
 
 
-def parse_expression(text: str) -> exp.Expression:
+def parse_expression(text: str) -> exp.Expr:
     if len(text) > MAX_EXPRESSION:
         raise PackError([f"表达式过长（超过 {MAX_EXPRESSION} 个字符）"])
     try:
         tree = sqlglot.parse_one(text, read="duckdb")
-    except ParseError as error:
+    except (ParseError, TokenError) as error:
         raise PackError([f"无法解析：{str(error).splitlines()[0][:200]}"]) from None
     if tree is None:
         raise PackError(["表达式为空"])
+    if any(node.comments for node in tree.walk()):
+        raise PackError(["表达式中不能有注释（-- 或 /* */）"])
     return tree
 
 
@@ -350,7 +356,7 @@ def check_expression(text: str, params: dict[str, float]) -> str:
     return _type_of(parse_expression(text), params)
 
 
-def _type_of(node: exp.Expression, params: dict[str, float]) -> str:  # noqa: C901 - one case per form
+def _type_of(node: exp.Expr, params: dict[str, float]) -> str:  # noqa: C901 - one case per form
     if isinstance(node, exp.Paren):
         return _type_of(node.this, params)
     if isinstance(node, exp.Column):
@@ -406,16 +412,20 @@ def _type_of(node: exp.Expression, params: dict[str, float]) -> str:  # noqa: C9
     if isinstance(node, exp.Is) and isinstance(node.expression, exp.Null):
         _type_of(node.this, params)
         return BOOL
-    raise PackError([f"不允许的写法：{node.sql()[:80]}（只能使用特征、参数、常量、比较、四则运算、and/or/not、in、between）"])
+    raise PackError(
+        [
+            f"不允许的写法：{node.sql()[:80]}（只能使用特征、参数、常量、比较、四则运算、and/or/not、in、between）"
+        ]
+    )
 
 
-def _need(node: exp.Expression, kind: str, params: dict[str, float], operator: str) -> None:
+def _need(node: exp.Expr, kind: str, params: dict[str, float], operator: str) -> None:
     found = _type_of(node, params)
     if found != kind:
         raise PackError([f"{operator} 两侧应为是/否，{node.sql()} 是{_kind_name(found)}"])
 
 
-def _comparable(left: str, right: str, node: exp.Expression) -> None:
+def _comparable(left: str, right: str, node: exp.Expr) -> None:
     if left in NUMERIC and right in NUMERIC:
         return
     # A date may be compared with a 'YYYY-MM-DD' literal.
@@ -432,10 +442,10 @@ def to_sql(text: str, params: dict[str, float]) -> str:
     tree = parse_expression(text)
     _type_of(tree, params)
 
-    def bind(node: exp.Expression) -> exp.Expression:
+    def bind(node: exp.Expr) -> exp.Expr:
         if isinstance(node, exp.Column) and not node.table:
             value = params[node.name]
             return exp.Literal.number(str(Decimal(str(value))))
         return node
 
-    return tree.transform(bind).sql(dialect="duckdb")
+    return tree.transform(bind).sql(dialect="duckdb", comments=False)

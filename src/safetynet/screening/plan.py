@@ -10,7 +10,7 @@ import calendar
 import datetime as dt
 import time
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 
 import pyarrow as pa
 import sqlglot
@@ -39,19 +39,19 @@ def window_starts(windows: dict[str, int], as_of: dt.date) -> dict[str, dt.date]
     return starts
 
 
-def _date(day: dt.date) -> exp.Expression:
+def _date(day: dt.date) -> exp.Expr:
     return exp.cast(exp.Literal.string(day.isoformat()), exp.DataType.build("date"))
 
 
-@lru_cache(maxsize=None)
-def _parsed(sql: str) -> exp.Expression:
+@cache
+def _parsed(sql: str) -> exp.Expr:
     return sqlglot.parse_one(sql, read="duckdb")
 
 
-def bind(sql: str, values: dict[str, exp.Expression]) -> exp.Expression:
+def bind(sql: str, values: dict[str, exp.Expr]) -> exp.Expr:
     """Parse step SQL and replace its :placeholders with typed literals in the tree."""
 
-    def replace(node: exp.Expression) -> exp.Expression:
+    def replace(node: exp.Expr) -> exp.Expr:
         if isinstance(node, exp.Placeholder):
             return values[node.name].copy()
         return node
@@ -80,16 +80,16 @@ class Plan:
         self.pack = pack
         self.as_of = as_of
         self.window_starts = window_starts(pack.windows, as_of)
-        self.values: dict[str, exp.Expression] = {
+        self.values: dict[str, exp.Expr] = {
             "as_of": _date(as_of),
             "as_of_md": exp.Literal.number(as_of.month * 100 + as_of.day),
             **{name: _date(day) for name, day in self.window_starts.items()},
         }
 
-    def feature_steps(self) -> list[tuple[str, exp.Expression]]:
+    def feature_steps(self) -> list[tuple[str, exp.Expr]]:
         return [(name, bind(sql, self.values)) for name, sql in STEPS]
 
-    def rule_select(self, rule: Rule, households: str) -> exp.Expression:
+    def rule_select(self, rule: Rule, households: str) -> exp.Expr:
         """One row per household the rule fires for: the person it names, its level and the values."""
         level = f"'{rule.level}'"
         if rule.raise_:
@@ -97,7 +97,9 @@ class Plan:
             level = f"CASE {whens} ELSE '{rule.level}' END"
         values = sorted(rule.features_used())
         columns = ", ".join(f"{v} AS {value_column(v)}" for v in values)
-        order = ", ".join([*(f"({to_sql(r, rule.params)}) DESC NULLS LAST" for r in rule.rank), "p.id_number ASC"])
+        order = ", ".join(
+            [*(f"({to_sql(r, rule.params)}) DESC NULLS LAST" for r in rule.rank), "p.id_number ASC"]
+        )
         alive = "p.alive" if rule.persons == "living" else "NOT p.alive"
         sql = (
             f"SELECT * FROM (SELECT p.household_id AS household_id, p.id_number AS id_number, "
@@ -109,7 +111,7 @@ class Plan:
         )
         return sqlglot.parse_one(sql, read="duckdb")
 
-    def stage_two_households(self, hardship: list[Rule]) -> exp.Expression:
+    def stage_two_households(self, hardship: list[Rule]) -> exp.Expr:
         if hardship:
             union = " UNION ALL ".join(f"SELECT household_id, rule_id FROM hits_{r.id}" for r in hardship)
             fired = f"SELECT household_id, COUNT(*) AS n, LIST(rule_id) AS ids FROM ({union}) u GROUP BY household_id"
@@ -147,10 +149,16 @@ class Plan:
         first = [r for r in rules if r.stage == 1]
         second = [r for r in rules if r.stage == 2]
         for rule in first:
-            timed(f"rule:{rule.id}", lambda r=rule: engine.materialise(f"hits_{r.id}", self.rule_select(r, "f_households")))
+            timed(
+                f"rule:{rule.id}",
+                lambda r=rule: engine.materialise(f"hits_{r.id}", self.rule_select(r, "f_households")),
+            )
         if second:
             hardship = [r for r in first if r.hardship]
-            timed("f_households_2", lambda: engine.materialise("f_households_2", self.stage_two_households(hardship)))
+            timed(
+                "f_households_2",
+                lambda: engine.materialise("f_households_2", self.stage_two_households(hardship)),
+            )
             for rule in second:
                 timed(
                     f"rule:{rule.id}",

@@ -159,22 +159,30 @@ def screen(
         finally:
             runner.close()
         titles = {r.id: r.title for r in rules.rules}
-        hits = [hit for r in result.results for hit in _hits(r.rule, r.rows, rules, inputs.snapshot_id, titles)]
+        hits = [
+            hit for r in result.results for hit in _hits(r.rule, r.rows, rules, inputs.snapshot_id, titles)
+        ]
         with transaction.atomic():
             counts = _store(run, hits, rules, as_of)
             run.households = households
             if without_standard:
-                run.notes = [f"{without_standard} 户没有 {as_of.year} 年的当地低保标准，低收入相关规则对其不适用"]
+                run.notes = [
+                    f"{without_standard} 户没有 {as_of.year} 年的当地低保标准，低收入相关规则对其不适用"
+                ]
             run.counts = counts
             run.timings = result.timings
             run.status = Run.Status.DONE
             run.finished_at = timezone.now()
             run.save()
             if actor is not None:
-                record(actor, "screen", "run", str(run.pk), detail=f"{engine} as_of={as_of} dry_run={dry_run}")
+                record(
+                    actor, "screen", "run", str(run.pk), detail=f"{engine} as_of={as_of} dry_run={dry_run}"
+                )
     except Exception as error:
         Run.objects.filter(pk=run.pk).update(
-            status=Run.Status.FAILED, finished_at=timezone.now(), error=f"{type(error).__name__}: {error}"[:4000]
+            status=Run.Status.FAILED,
+            finished_at=timezone.now(),
+            error=f"{type(error).__name__}: {error}"[:4000],
         )
         raise
     return run
@@ -208,7 +216,9 @@ def _hits(rule, rows, pack: Pack, snapshot_id: int, titles: dict[str, str]) -> I
 
 def _store(run: Run, hits: list[Hit], pack: Pack, as_of: dt.date) -> dict[str, dict[str, int]]:
     """Save a run's hits; in a live run, suppress those an open or recently unfounded warning covers."""
-    counts: dict[str, dict[str, int]] = {r.id: {"hits": 0, "new": 0, "suppressed": 0} for r in pack.enabled_rules}
+    counts: dict[str, dict[str, int]] = {
+        r.id: {"hits": 0, "new": 0, "suppressed": 0} for r in pack.enabled_rules
+    }
     # Runs take turns here, so two runs at once cannot both raise the same warning.
     RulePack.objects.select_for_update().filter(pk=run.pack_id).exists()
     prior: dict[tuple[str, str], RiskWarning] = {}
@@ -268,8 +278,14 @@ def record_outcome(actor: Actor, warning_id: int, outcome: str, note: str = "") 
     if outcome not in (RiskWarning.Status.FOUNDED, RiskWarning.Status.UNFOUNDED):
         raise ValueError("outcome must be founded or unfounded")
     scope = PersonalDataScope(actor)
+    if not actor.user.caps.verifies_leads:
+        raise PermissionDenied("this role does not verify leads")
     with transaction.atomic():
-        warning = scope.restrict(RiskWarning.objects.select_for_update(), "region_code").filter(pk=warning_id).first()
+        warning = (
+            scope.restrict(RiskWarning.objects.select_for_update(), "region_code")
+            .filter(pk=warning_id)
+            .first()
+        )
         if warning is None:
             raise RiskWarning.DoesNotExist
         if warning.status != RiskWarning.Status.OPEN:
@@ -279,7 +295,14 @@ def record_outcome(actor: Actor, warning_id: int, outcome: str, note: str = "") 
         warning.outcome_by = actor.user.get_username()
         warning.outcome_note = note[:500]
         warning.save(update_fields=["status", "outcome_at", "outcome_by", "outcome_note"])
-        record(actor, "warning_outcome", "warning", str(warning.pk), region_code=warning.region_code, detail=outcome)
+        record(
+            actor,
+            "warning_outcome",
+            "warning",
+            str(warning.pk),
+            region_code=warning.region_code,
+            detail=outcome,
+        )
     return warning
 
 
@@ -302,9 +325,12 @@ class RuleComparison:
 
 def compare_runs(base: Run, candidate: Run) -> list[RuleComparison]:
     """Per rule: what the candidate run adds and drops against the base, and its verified precision."""
+
     def pairs(run: Run) -> dict[str, set[str]]:
         found: dict[str, set[str]] = defaultdict(set)
-        for rule_id, household in run.warnings.values_list("rule_id", "household_id").iterator(chunk_size=20_000):
+        for rule_id, household in run.warnings.values_list("rule_id", "household_id").iterator(
+            chunk_size=20_000
+        ):
             found[rule_id].add(household)
         return found
 
@@ -359,7 +385,7 @@ def run_breakdown(actor: Actor, run: Run) -> dict[str, Any]:
     by_township: Counter[str] = Counter()
     for rule_id, level, region in warnings.values_list("rule_id", "level", "region_code").iterator():
         by_rule_level[rule_id][level] += 1
-        by_township[region[:9]] += 1
+        by_township[region[:9] + "000"] += 1
     return {"by_rule_level": dict(by_rule_level), "by_township": dict(by_township)}
 
 
@@ -388,9 +414,11 @@ def warnings(actor: Actor, filters: WarningFilters, limit: int = 200) -> list[Ri
     if filters.region.isdigit():
         query = query.filter(region_code__startswith=filters.region)
     found = list(query[:limit])
-    scope.audit_read("warning_list", "", region_code=scope.region_code, detail=json.dumps(filters.__dict__)[:500])
+    scope.audit_read(
+        "warning_list", "", region_code=scope.region_code, detail=json.dumps(filters.__dict__)[:500]
+    )
     for w in found:
-        w.id_number = scope.mask_id(w.id_number)
+        _mask(scope, w)
     return found
 
 
@@ -403,8 +431,26 @@ def get_warning(actor: Actor, warning_id: int) -> RiskWarning | None:
     )
     if warning is not None:
         scope.audit_read("warning", str(warning.pk), region_code=warning.region_code)
-        warning.id_number = scope.mask_id(warning.id_number)
+        _mask(scope, warning)
     return warning
+
+
+def _mask(scope: PersonalDataScope, warning: RiskWarning) -> None:
+    """Mask the ID numbers a warning carries (the person, and evidence keyed by ID) for masked roles."""
+    warning.id_number = scope.mask_id(warning.id_number)
+    if warning.id_number and scope.actor.user.caps.sees_full_identifiers:
+        return
+
+    def masked(value: Any) -> Any:
+        if isinstance(value, str):
+            return lake.mask_text(value)
+        if isinstance(value, list):
+            return [masked(v) for v in value]
+        return value
+
+    warning.evidence = [{**e, "key": masked(e.get("key"))} for e in warning.evidence]
+    warning.values = {k: masked(v) for k, v in warning.values.items()}
+    warning.explanation = lake.mask_text(warning.explanation)
 
 
 def household_level(levels: Iterable[str]) -> str | None:
@@ -462,3 +508,59 @@ def export_warnings(path: Path, run_id: int | None = None) -> int:
 def _excel_safe(text: str) -> str:
     # Explanations are ours, but they quote values that came from departments' files.
     return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+
+
+# -- editing ------------------------------------------------------------------------------------------
+
+
+@dataclass
+class RuleEdit:
+    enabled: bool
+    level: str
+    condition: str
+    params: dict[str, str]  # as typed in the form
+
+
+def apply_edits(pack: Pack, windows: dict[str, str], edits: dict[str, RuleEdit]) -> Pack:
+    """A copy of `pack` with the editor's changes, validated whole; PackError lists every problem."""
+    problems: list[str] = []
+
+    def number(text: str, where: str) -> float | None:
+        try:
+            value = float(text)
+        except ValueError:
+            problems.append(f"{where} 应为数字，而不是 {text[:20]!r}")
+            return None
+        if value != value or abs(value) > 1e12:  # NaN or absurd
+            problems.append(f"{where} 超出范围")
+            return None
+        return int(value) if value.is_integer() else value
+
+    data = pack.to_dict()
+    for name, text in windows.items():
+        if name in data["windows"]:
+            value = number(text, f"时间窗口 {name}")
+            if value is not None:
+                data["windows"][name] = value
+    for raw in data["rules"]:
+        edit = edits.get(raw["id"])
+        if edit is None:
+            continue
+        raw["enabled"] = edit.enabled
+        raw["level"] = edit.level
+        raw["condition"] = edit.condition
+        for name, text in edit.params.items():
+            if name in raw.get("params", {}):
+                value = number(text, f"规则 {raw['id']} 的参数 {name}")
+                if value is not None:
+                    raw["params"][name] = value
+    try:
+        import yaml
+
+        edited = parse_pack(yaml.safe_dump(data, allow_unicode=True, sort_keys=False))
+    except PackError as error:
+        problems.extend(error.problems)
+        edited = None
+    if problems or edited is None:
+        raise PackError(problems)
+    return edited

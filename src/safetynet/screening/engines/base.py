@@ -22,11 +22,11 @@ class Engine(ABC):
         """Expose Parquet `paths` (empty: no data yet) as `table.name`, typed as the input declares."""
 
     @abstractmethod
-    def materialise(self, name: str, select: exp.Expression) -> None:
+    def materialise(self, name: str, select: exp.Expr) -> None:
         """Compute `select` once and keep it as table `name` for the steps after it."""
 
     @abstractmethod
-    def fetch(self, select: exp.Expression) -> pa.Table:
+    def fetch(self, select: exp.Expr) -> pa.Table:
         """Run `select` and return its rows."""
 
     def close(self) -> None:  # noqa: B027 - optional hook
@@ -41,5 +41,5 @@ class Engine(ABC):
                 folders = [folder for _, folder in lake.feeds.get(table.source, [])]
                 self.register(table, folders, lake.base.get(table.source))
 
-    def sql(self, tree: exp.Expression) -> str:
+    def sql(self, tree: exp.Expr) -> str:
         return tree.sql(dialect=self.dialect)

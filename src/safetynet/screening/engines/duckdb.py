@@ -38,10 +38,10 @@ class DuckDBEngine(Engine):
             )
         self.db.execute(f"CREATE OR REPLACE TEMP VIEW {table.name} AS {select}")
 
-    def materialise(self, name: str, select: exp.Expression) -> None:
+    def materialise(self, name: str, select: exp.Expr) -> None:
         self.db.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {self.sql(select)}")
 
-    def fetch(self, select: exp.Expression) -> pa.Table:
+    def fetch(self, select: exp.Expr) -> pa.Table:
         return self.db.sql(self.sql(select)).to_arrow_table()
 
     def close(self) -> None:

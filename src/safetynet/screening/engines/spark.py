@@ -70,7 +70,7 @@ class SparkEngine(Engine):
             return f"NULLIF(TRIM(CAST({name} AS STRING)), '') AS {name}"
         return f"CAST({name} AS {sql_type}) AS {name}"
 
-    def materialise(self, name: str, select: exp.Expression) -> None:
+    def materialise(self, name: str, select: exp.Expr) -> None:
         # Computed once, in order, and cut from its lineage: later steps read it from the executors' memory,
         # and their plans stay small (a plan that carries every step before it takes Spark tens of
         # seconds to analyse by the last rule).
@@ -78,7 +78,7 @@ class SparkEngine(Engine):
         frame.createOrReplaceTempView(name)
         self._cached.append(name)
 
-    def fetch(self, select: exp.Expression) -> pa.Table:
+    def fetch(self, select: exp.Expr) -> pa.Table:
         return self.spark.sql(self.sql(select)).toArrow()
 
     def close(self) -> None:

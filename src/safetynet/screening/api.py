@@ -1,0 +1,179 @@
+"""API routes of screening: runs, warnings, verification outcomes (thin; services do the work)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any, Literal
+
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest
+from ninja import Query, Router, Schema
+from ninja.errors import HttpError
+
+from safetynet.access.services import Actor
+from safetynet.screening import services
+from safetynet.screening.models import RiskWarning, Run
+
+router = Router(tags=["screening"])
+
+
+class RunOut(Schema):
+    run_id: int
+    pack_version: int
+    engine: str
+    as_of: dt.date
+    dry_run: bool
+    status: str
+    households: int
+    counts: dict[str, dict[str, int]]
+    timings: dict[str, float]
+    input_batches: dict[str, list[int]]
+    snapshot_id: int | None
+    notes: list[str]
+    seconds: float | None
+
+
+class WarningOut(Schema):
+    warning_id: int
+    run_id: int
+    household_id: str
+    region_code: str
+    id_number: str
+    rule_id: str
+    level: str
+    score: Decimal
+    explanation: str
+    values: dict[str, Any]
+    evidence: list[dict[str, Any]]
+    status: str
+
+
+class StartIn(Schema):
+    as_of: dt.date | None = None
+    engine: Literal["duckdb", "spark"] | None = None
+
+
+class OutcomeIn(Schema):
+    outcome: Literal["founded", "unfounded"]
+    note: str = ""
+
+
+class WarningQuery(Schema):
+    run: int | None = None
+    rule: str = ""
+    level: Literal["", "red", "orange", "yellow"] = ""
+    status: str = "open"
+    region: str = ""
+    limit: int = 200
+
+
+def _run(run: Run) -> RunOut:
+    return RunOut(
+        run_id=run.pk,
+        pack_version=run.pack.version,
+        engine=run.engine,
+        as_of=run.as_of,
+        dry_run=run.dry_run,
+        status=run.status,
+        households=run.households,
+        counts=run.counts,
+        timings=run.timings,
+        input_batches=run.input_batches,
+        snapshot_id=run.snapshot_id,
+        notes=run.notes,
+        seconds=run.seconds,
+    )
+
+
+def _warning(w: RiskWarning) -> WarningOut:
+    return WarningOut(
+        warning_id=w.pk,
+        run_id=w.run_id,
+        household_id=w.household_id,
+        region_code=w.region_code,
+        id_number=w.id_number,
+        rule_id=w.rule_id,
+        level=w.level,
+        score=w.score,
+        explanation=w.explanation,
+        values=w.values,
+        evidence=w.evidence,
+        status=w.status,
+    )
+
+
+@router.get("/runs", response=list[RunOut])
+def list_runs(request: HttpRequest) -> list[RunOut]:
+    try:
+        return [_run(r) for r in services.runs(Actor.from_request(request, "api screening runs"))]
+    except PermissionDenied:
+        raise HttpError(403, "this role may not read screening runs") from None
+
+
+@router.post("/runs", response={201: RunOut})
+def start_run(request: HttpRequest, body: StartIn) -> tuple[int, RunOut]:
+    actor = Actor.from_request(request, "api screening run")
+    try:
+        run = services.screen(actor=actor, as_of=body.as_of, engine=body.engine)
+    except PermissionDenied:
+        raise HttpError(403, "this role may not run data comparison") from None
+    except services.ScreeningError as error:
+        raise HttpError(409, str(error)) from None
+    return 201, _run(run)
+
+
+@router.get("/runs/{run_id}", response=RunOut)
+def get_run(request: HttpRequest, run_id: int) -> RunOut:
+    try:
+        run = services.get_run(Actor.from_request(request, "api screening run"), run_id)
+    except PermissionDenied:
+        raise HttpError(403, "this role may not read screening runs") from None
+    if run is None:
+        raise HttpError(404, "no such run")
+    return _run(run)
+
+
+@router.get("/warnings", response=list[WarningOut])
+def list_warnings(request: HttpRequest, query: Query[WarningQuery]) -> list[WarningOut]:
+    filters = services.WarningFilters(
+        run_id=query.run,
+        rule_id=query.rule[:40],
+        level=query.level,
+        status=query.status,
+        region=query.region[:12],
+    )
+    try:
+        found = services.warnings(
+            Actor.from_request(request, "api warnings"), filters, limit=min(max(query.limit, 1), 1000)
+        )
+    except PermissionDenied:
+        raise HttpError(403, "this role may not read warnings") from None
+    return [_warning(w) for w in found]
+
+
+@router.get("/warnings/{warning_id}", response=WarningOut)
+def get_warning(request: HttpRequest, warning_id: int) -> WarningOut:
+    try:
+        found = services.get_warning(Actor.from_request(request, "api warning"), warning_id)
+    except PermissionDenied:
+        raise HttpError(403, "this role may not read warnings") from None
+    if found is None:
+        raise HttpError(404, "no such warning in your region")
+    return _warning(found)
+
+
+@router.post("/warnings/{warning_id}/outcome", response=WarningOut)
+def set_outcome(request: HttpRequest, warning_id: int, body: OutcomeIn) -> WarningOut:
+    actor = Actor.from_request(request, "api warning verification")
+    try:
+        services.record_outcome(actor, warning_id, body.outcome, body.note)
+        found = services.get_warning(actor, warning_id)
+    except PermissionDenied:
+        raise HttpError(403, "this role may not verify warnings") from None
+    except RiskWarning.DoesNotExist:
+        raise HttpError(404, "no such warning in your region") from None
+    except ValueError as error:
+        raise HttpError(409, str(error)) from None
+    assert found is not None
+    return _warning(found)

@@ -1,0 +1,283 @@
+"""Screening pages: runs, warnings with their explanation and evidence, the rule pack editor (thin)."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from safetynet.access.services import Actor
+from safetynet.regions import services as regions
+from safetynet.screening import services
+from safetynet.screening.features import HOUSEHOLD_FEATURES, PERSON_FEATURES, STAGE_TWO_FEATURES
+from safetynet.screening.models import RiskWarning, RulePack, Run
+from safetynet.screening.packs import LEVELS, PackError, feature
+
+
+def _forbidden(request: HttpRequest) -> HttpResponse:
+    return render(request, "forbidden.html", status=403)
+
+
+def _not_found(request: HttpRequest, what: str) -> HttpResponse:
+    return render(request, "screening/not_found.html", {"what": what}, status=404)
+
+
+def _int(value: str | None) -> int | None:
+    return int(value) if value and value.isdigit() and len(value) < 10 else None
+
+
+@login_required
+def index(request: HttpRequest) -> HttpResponse:
+    try:
+        actor = Actor.from_request(request, "screening runs")
+        recent = services.runs(actor)
+    except PermissionDenied:
+        return _forbidden(request)
+    return render(request, "screening/index.html", {"runs": recent})
+
+
+@login_required
+@require_POST
+def start(request: HttpRequest) -> HttpResponse:
+    """Start a live run now, as of today (the command line and a nightly job do the same)."""
+    actor = Actor.from_request(request, "screening run")
+    try:
+        run = services.screen(actor=actor)
+    except PermissionDenied:
+        return _forbidden(request)
+    except services.ScreeningError as error:
+        messages.error(request, str(error))
+        return redirect("screening:index")
+    return redirect("screening:run", run_id=run.pk)
+
+
+@login_required
+def run(request: HttpRequest, run_id: int) -> HttpResponse:
+    try:
+        actor = Actor.from_request(request, "screening run")
+        found = services.get_run(actor, run_id)
+        if found is None:
+            return _not_found(request, _("run"))
+        breakdown = services.run_breakdown(actor, found)
+    except PermissionDenied:
+        return _forbidden(request)
+    pack = services.load(found.pack)
+    titles = {r.id: r.title for r in pack.rules}
+    rows = []
+    for rule_id, c in found.counts.items():
+        levels = breakdown["by_rule_level"].get(rule_id, {})
+        rows.append({"rule_id": rule_id, "title": titles.get(rule_id, rule_id), **c, "levels": levels})
+    names = regions.names(list(breakdown["by_township"].keys()))
+    townships = sorted(
+        (
+            {"code": code, "name": names.get(code, code), "count": n}
+            for code, n in breakdown["by_township"].items()
+        ),
+        key=lambda t: -t["count"],
+    )
+    return render(
+        request,
+        "screening/run.html",
+        {"run": found, "rules": rows, "townships": townships, "levels": LEVELS},
+    )
+
+
+@login_required
+def warning_list(request: HttpRequest) -> HttpResponse:
+    filters = services.WarningFilters(
+        run_id=_int(request.GET.get("run")),
+        rule_id=request.GET.get("rule", "")[:40],
+        level=request.GET.get("level", ""),
+        status=request.GET.get("status", "open")
+        if "status" in request.GET or not request.GET.get("run")
+        else "",
+        region=request.GET.get("region", "")[:12],
+    )
+    try:
+        actor = Actor.from_request(request, "warning list")
+        found = services.warnings(actor, filters)
+    except PermissionDenied:
+        return _forbidden(request)
+    pack = services.load(services.active_pack())
+    return render(
+        request,
+        "screening/warnings.html",
+        {
+            "warnings": found,
+            "filters": filters,
+            "rules": [(r.id, r.title) for r in pack.rules],
+            "titles": {r.id: r.title for r in pack.rules},
+            "levels": LEVELS,
+            "statuses": RiskWarning.Status.choices,
+            "household_levels": services.household_levels(
+                w for w in found if w.status == RiskWarning.Status.OPEN
+            ),
+        },
+    )
+
+
+@login_required
+def warning(request: HttpRequest, warning_id: int) -> HttpResponse:
+    actor = Actor.from_request(request, "warning review")
+    try:
+        found = services.get_warning(actor, warning_id)
+        if found is None:
+            return _not_found(request, _("warning"))
+        siblings = services.warnings(
+            actor,
+            services.WarningFilters(status=RiskWarning.Status.OPEN, region=found.region_code),
+            limit=1000,
+        )
+    except PermissionDenied:
+        return _forbidden(request)
+    household = [w for w in siblings if w.household_id == found.household_id]
+    pack = services.load(found.run.pack)
+    rule = pack.rule(found.rule_id)
+    values = [
+        {"name": name, "label": (feature(name).label if feature(name) else name), "value": value}  # type: ignore[union-attr]
+        for name, value in sorted(found.values.items())
+        if not name.endswith("_refs")
+    ]
+    return render(
+        request,
+        "screening/warning.html",
+        {
+            "w": found,
+            "rule": rule,
+            "values": values,
+            "household_warnings": household,
+            "household_level": services.household_level(w.level for w in household),
+            "can_verify": actor.user.caps.verifies_leads and found.status == RiskWarning.Status.OPEN,
+        },
+    )
+
+
+@login_required
+@require_POST
+def outcome(request: HttpRequest, warning_id: int) -> HttpResponse:
+    actor = Actor.from_request(request, "warning verification")
+    try:
+        services.record_outcome(
+            actor, warning_id, request.POST.get("outcome", ""), request.POST.get("note", "")
+        )
+    except PermissionDenied:
+        return _forbidden(request)
+    except RiskWarning.DoesNotExist:
+        return _not_found(request, _("warning"))
+    except ValueError as error:
+        messages.error(request, str(error))
+    return redirect("screening:warning", warning_id=warning_id)
+
+
+@login_required
+def rules(request: HttpRequest) -> HttpResponse:
+    """The rule pack editor: enable, disable and tune rules; each save is a new version."""
+    actor = Actor.from_request(request, "rule pack")
+    try:
+        services.require_rule_admin(actor)
+    except PermissionDenied:
+        return _forbidden(request)
+    current = services.active_pack()
+    pack = services.load(current)
+    problems: list[str] = []
+    if request.method == "POST":
+        edits = {
+            r.id: services.RuleEdit(
+                enabled=request.POST.get(f"rule-{r.id}-enabled") == "on",
+                level=request.POST.get(f"rule-{r.id}-level", r.level),
+                condition=request.POST.get(f"rule-{r.id}-condition", r.condition)[:2000],
+                params={
+                    name: request.POST.get(f"rule-{r.id}-param-{name}", str(v))[:40]
+                    for name, v in r.params.items()
+                },
+            )
+            for r in pack.rules
+        }
+        windows = {name: request.POST.get(f"window-{name}", str(v))[:10] for name, v in pack.windows.items()}
+        try:
+            edited = services.apply_edits(pack, windows, edits)
+            saved = services.save_pack(actor, edited, note=request.POST.get("note", ""))
+        except PackError as error:
+            problems = error.problems
+            pack = _as_typed(pack, windows, edits)
+        else:
+            messages.success(request, _("Saved as rule pack version %(v)s.") % {"v": saved.version})
+            return redirect("screening:rules")
+    return render(
+        request,
+        "screening/rules.html",
+        {
+            "current": current,
+            "pack": pack,
+            "problems": problems,
+            "versions": RulePack.objects.all()[:50],
+            "levels": LEVELS,
+            "person_features": PERSON_FEATURES.values(),
+            "household_features": [*HOUSEHOLD_FEATURES.values(), *STAGE_TWO_FEATURES.values()],
+            "live_runs": Run.objects.filter(dry_run=False, status=Run.Status.DONE)[:20],
+        },
+        status=400 if problems else 200,
+    )
+
+
+def _as_typed(pack, windows, edits):  # type: ignore[no-untyped-def]
+    """The pack with what the user typed, to show the form again beside the problems."""
+    for rule in pack.rules:
+        edit = edits[rule.id]
+        rule.enabled, rule.condition = edit.enabled, edit.condition
+        rule.level = edit.level if edit.level in LEVELS else rule.level
+        rule.params = {**rule.params, **edit.params}  # strings: shown back as typed
+    pack.windows = {**pack.windows, **windows}
+    return pack
+
+
+@login_required
+@require_POST
+def backtest(request: HttpRequest) -> HttpResponse:
+    """Dry-run a pack version and compare it with a live run: what each rule adds and drops."""
+    actor = Actor.from_request(request, "rule backtest")
+    version = RulePack.objects.filter(version=_int(request.POST.get("version")) or 0).first()
+    base = Run.objects.filter(pk=_int(request.POST.get("base")) or 0, dry_run=False).first()
+    if version is None or base is None:
+        messages.error(request, _("Choose a pack version and a live run to compare with."))
+        return redirect("screening:rules")
+    try:
+        candidate = services.screen(
+            actor=actor, dry_run=True, pack=version, as_of=base.as_of, engine=base.engine
+        )
+    except PermissionDenied:
+        return _forbidden(request)
+    except services.ScreeningError as error:
+        messages.error(request, str(error))
+        return redirect("screening:rules")
+    return redirect(f"/screening/compare/?base={base.pk}&candidate={candidate.pk}")
+
+
+@login_required
+def compare(request: HttpRequest) -> HttpResponse:
+    actor = Actor.from_request(request, "rule backtest")
+    try:
+        services.require_rule_admin(actor)
+    except PermissionDenied:
+        return _forbidden(request)
+    runs = {
+        r.pk: r
+        for r in Run.objects.select_related("pack").filter(
+            pk__in=[_int(request.GET.get("base")) or 0, _int(request.GET.get("candidate")) or 0]
+        )
+    }
+    base, candidate = (
+        runs.get(_int(request.GET.get("base")) or 0),
+        runs.get(_int(request.GET.get("candidate")) or 0),
+    )
+    if base is None or candidate is None:
+        return _not_found(request, _("run"))
+    return render(
+        request,
+        "screening/compare.html",
+        {"base": base, "candidate": candidate, "rows": services.compare_runs(base, candidate)},
+    )
