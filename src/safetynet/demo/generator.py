@@ -13,6 +13,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from safetynet.demo import near_misses
 from safetynet.demo.context import Calendar, Context, Rates, Rng, Standard, standard_for
 from safetynet.demo.feeds import DisasterPlan, add_application, add_events, plan_disasters
 from safetynet.demo.formats import (
@@ -23,7 +24,6 @@ from safetynet.demo.formats import (
     ChunkWriters,
     assemble,
 )
-from safetynet.demo import near_misses
 from safetynet.demo.households import Household, compose, covered, grant_assistance
 from safetynet.demo.ids import IdAllocator, birthplace_codes, divisions
 from safetynet.demo.regions import DEFAULT_COUNTY, County, Township, build_county

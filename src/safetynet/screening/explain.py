@@ -9,7 +9,7 @@ import re
 from decimal import Decimal
 from typing import Any
 
-from safetynet.screening.features import BOOL, DATE, MONEY, RATIO, REFS
+from safetynet.screening.features import BOOL, DATE, INT, MONEY, RATIO, REFS
 from safetynet.screening.packs import PLACEHOLDER, Rule, feature
 
 # Codes a clerk should not have to decode.
@@ -43,15 +43,25 @@ _AFTER_PUNCTUATION = re.compile(r"([，。；：、（）])\s+")
 _BEFORE_PUNCTUATION = re.compile(r"\s+([，。；：、（）])")
 
 
-def json_value(value: Any) -> Any:
-    """A value as JSON keeps it: decimals as strings (exact), dates as ISO, lists sorted."""
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, list):
+def json_value(kind: str, value: Any) -> Any:
+    """A feature value as JSON keeps it, in the feature's own type whatever the engine returned
+    (DuckDB sums integers into decimals, Spark into longs): money as exact strings, dates as ISO,
+    evidence lists sorted."""
+    if value is None:
+        return None
+    if kind == INT:
+        return int(value)
+    if kind == MONEY:
+        return str(Decimal(value).quantize(Decimal("0.01")))
+    if kind == RATIO:
+        return str(Decimal(value).quantize(Decimal("0.0001")))
+    if kind == BOOL:
+        return bool(value)
+    if kind == DATE:
+        return value.isoformat() if isinstance(value, dt.date) else str(value)
+    if kind == REFS:
         return sorted(str(v) for v in value if v is not None)
-    return value
+    return str(value)
 
 
 def shown(kind: str, value: Any, titles: dict[str, str] | None = None) -> str:

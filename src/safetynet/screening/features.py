@@ -387,8 +387,10 @@ STEPS: list[tuple[str, str]] = [
         "h.area_type, "
         "COALESCE(m.monthly_income, 0) AS monthly_income, "
         "COALESCE(m.monthly_income, 0) * 12 AS annual_income, "
-        "CAST(ROUND(COALESCE(m.monthly_income, 0) / GREATEST(COALESCE(m.members, 0), 1), 2) AS DECIMAL(14, 2))"
-        " AS per_capita_income, "
+        # Shares and per-capita figures in whole cents or basis points with integer division, so every
+        # engine rounds them alike (decimal division returns a double on DuckDB, a decimal on Spark).
+        "CAST((CAST(COALESCE(m.monthly_income, 0) * 100 AS BIGINT) * 2 + COALESCE(m.members, 1))"
+        " // (2 * GREATEST(COALESCE(m.members, 0), 1)) AS DECIMAL(14, 0)) * 0.01 AS per_capita_income, "
         "s.dibao_monthly AS dibao_line, "
         "CAST(s.dibao_monthly * s.edge_multiplier AS DECIMAL(14, 2)) AS low_income_line, "
         "s.dibao_monthly IS NOT NULL AS has_standard, "
@@ -406,8 +408,8 @@ STEPS: list[tuple[str, str]] = [
         "COALESCE(m.adults_18_59, 0) AS adults_18_59, "
         "COALESCE(m.able_adults, 0) AS able_adults, "
         "COALESCE(m.out_of_pocket, 0) AS out_of_pocket, "
-        "CASE WHEN COALESCE(m.monthly_income, 0) > 0 THEN CAST(ROUND(COALESCE(m.out_of_pocket, 0) / (m.monthly_income * 12), 4)"
-        " AS DECIMAL(8, 4)) END AS out_of_pocket_share, "
+        "CASE WHEN COALESCE(m.monthly_income, 0) > 0 THEN CAST(CAST(COALESCE(m.out_of_pocket, 0) * 100 AS BIGINT)"
+        " * 10000 // CAST(m.monthly_income * 1200 AS BIGINT) AS DECIMAL(14, 0)) * 0.0001 END AS out_of_pocket_share, "
         "COALESCE(rd.severity, 0) AS disaster_severity, "
         "rd.loss_level AS disaster_loss, "
         "rd.event_id AS disaster_event, "

@@ -22,7 +22,7 @@ from safetynet.lake import services as lake
 from safetynet.screening import explain
 from safetynet.screening.engines import ENGINES, get_engine
 from safetynet.screening.models import RiskWarning, RulePack, Run
-from safetynet.screening.packs import LEVEL_RANK, Pack, PackError, default_pack_text, parse_pack
+from safetynet.screening.packs import LEVEL_RANK, Pack, PackError, default_pack_text, feature, parse_pack
 from safetynet.screening.plan import Plan, value_column
 
 LEVEL_FACTOR = {"red": Decimal(3), "orange": Decimal(2), "yellow": Decimal(1)}
@@ -197,7 +197,7 @@ def _hits(rule, rows, pack: Pack, snapshot_id: int, titles: dict[str, str]) -> I
     used = sorted(rule.features_used())
     weight = Decimal(str(rule.weight))
     for row in rows.to_pylist():
-        values = {name: explain.json_value(row[value_column(name)]) for name in used}
+        values = {name: explain.json_value(feature(name).kind, row[value_column(name)]) for name in used}  # type: ignore[union-attr]
         refs = [ref for name in rule.evidence for ref in (values.get(name) or [])]
         level = row["level"]
         yield Hit(
@@ -207,7 +207,7 @@ def _hits(rule, rows, pack: Pack, snapshot_id: int, titles: dict[str, str]) -> I
             rule_id=rule.id,
             level=level,
             score=(weight * LEVEL_FACTOR[level]).quantize(Decimal("0.01")),
-            explanation=explain.render(rule, {n: row[value_column(n)] for n in used}, pack.windows, titles),
+            explanation=explain.render(rule, values, pack.windows, titles),
             values=values,
             evidence=explain.evidence(refs, snapshot_id, row["household_id"]),
             fingerprint=explain.fingerprint(rule.id, row["household_id"], row["id_number"], refs),

@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from safetynet.screening.packs import PackError, check_expression, default_pack, default_pack_text, parse_pack, to_sql
+from safetynet.screening.packs import (
+    PackError,
+    check_expression,
+    default_pack,
+    default_pack_text,
+    parse_pack,
+    to_sql,
+)
 
 
 def pack_with(**changes: object) -> str:
@@ -39,7 +46,11 @@ def test_default_pack_has_every_contract_rule_with_its_defaults() -> None:
         "rejected_then_hardship",
         "repeat_hotline",
     ]
-    assert pack.rule("medical_burden").params == {"min_out_of_pocket": 10000, "burden_share": 0.5, "red_share": 1.0}
+    assert pack.rule("medical_burden").params == {
+        "min_out_of_pocket": 10000,
+        "burden_share": 0.5,
+        "red_share": 1.0,
+    }
     assert pack.windows["medical_months"] == 12 and pack.windows["death_days"] == 90
     assert pack.unfounded_days == 180
     assert [r.id for r in pack.rules if r.stage == 2] == ["rejected_then_hardship"]

@@ -37,7 +37,11 @@ def test_default_pack_finds_every_planted_event_and_nothing_else(demo_lake: Path
         hits = {h for (h, r) in warnings if r == rule_id}
         recall = len(hits & households) / len(households)
         assert recall >= 0.99, (rule_id, recall, sorted(households - hits)[:5])
-        assert hits <= households, (rule_id, "fires where the contract says it must not", sorted(hits - households)[:5])
+        assert hits <= households, (
+            rule_id,
+            "fires where the contract says it must not",
+            sorted(hits - households)[:5],
+        )
 
     near = read_csv(demo_lake / "near_misses.csv")
     assert {row["kind"] for row in near} == {
@@ -73,7 +77,9 @@ def test_levels_follow_the_contract(demo_lake: Path) -> None:
         if rule_id in ("breadwinner_death", "child_without_guardian"):
             assert w.level == "red"
         if rule_id == "disaster_loss":
-            assert w.level == ("orange" if "loss_level=moderate;house_damaged=false" in detail else "red"), detail
+            assert w.level == ("orange" if "loss_level=moderate;house_damaged=false" in detail else "red"), (
+                detail
+            )
 
 
 def test_a_second_run_is_identical_and_raises_nothing_new(demo_lake: Path) -> None:
@@ -89,7 +95,9 @@ def test_a_second_run_is_identical_and_raises_nothing_new(demo_lake: Path) -> No
     assert RiskWarning.objects.filter(status=RiskWarning.Status.OPEN).count() == len(a)
 
 
-def test_changed_evidence_warns_again_and_unfounded_stays_quiet_for_180_days(demo_lake: Path, tmp_path: Path) -> None:
+def test_changed_evidence_warns_again_and_unfounded_stays_quiet_for_180_days(
+    demo_lake: Path, tmp_path: Path
+) -> None:
     first = found(services.screen(as_of=AS_OF))
     medical = next(w for (h, r), w in sorted(first.items()) if r == "medical_burden")
     other = next(w for (h, r), w in sorted(first.items()) if r == "medical_burden" and w.pk != medical.pk)
@@ -98,11 +106,15 @@ def test_changed_evidence_warns_again_and_unfounded_stays_quiet_for_180_days(dem
     with path.open("w", encoding="utf-8", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(["claim_id", "id_number", "settle_date", "out_of_pocket"])
-        writer.writerow(["YB-LATE-0001", medical.id_number, (AS_OF - dt.timedelta(days=3)).isoformat(), "5000"])
+        writer.writerow(
+            ["YB-LATE-0001", medical.id_number, (AS_OF - dt.timedelta(days=3)).isoformat(), "5000"]
+        )
     assert lake.ingest("medical_claims", path).accepted == 1
     lake.snapshot_registry(__import__("safetynet.registry.services", fromlist=["x"]).snapshot_tables())
     # The other household's warning was verified: no hardship found.
-    RiskWarning.objects.filter(pk=other.pk).update(status=RiskWarning.Status.UNFOUNDED, outcome_at=timezone.now())
+    RiskWarning.objects.filter(pk=other.pk).update(
+        status=RiskWarning.Status.UNFOUNDED, outcome_at=timezone.now()
+    )
 
     again = found(services.screen(as_of=AS_OF))
     renewed = again[(medical.household_id, "medical_burden")]
@@ -144,8 +156,13 @@ def test_dry_run_of_an_edited_pack_compared_with_the_live_run(demo_lake: Path, m
     assert set(dry.warnings.values_list("status", flat=True)) == {RiskWarning.Status.DRY_RUN}
     assert RiskWarning.objects.filter(status=RiskWarning.Status.OPEN, run=dry).count() == 0
     rows = {r.rule_id: r for r in services.compare_runs(live, dry)}
-    assert rows["repeat_hotline"].candidate == 0 and rows["repeat_hotline"].dropped == rows["repeat_hotline"].base > 0
-    assert rows["medical_burden"].added == 0 and 0 < rows["medical_burden"].dropped < rows["medical_burden"].base
+    assert (
+        rows["repeat_hotline"].candidate == 0
+        and rows["repeat_hotline"].dropped == rows["repeat_hotline"].base > 0
+    )
+    assert (
+        rows["medical_burden"].added == 0 and 0 < rows["medical_burden"].dropped < rows["medical_burden"].base
+    )
     assert rows["child_without_guardian"].added == rows["child_without_guardian"].dropped == 0
     assert rows["tekun_candidate"].precision == 0.75
 
