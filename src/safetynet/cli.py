@@ -166,7 +166,9 @@ def screen(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Backtest: keep the hits for comparison, raise no warnings.")
     ] = False,
-    pack_version: Annotated[int | None, typer.Option(help="Rule pack version (default the active one).")] = None,
+    pack_version: Annotated[
+        int | None, typer.Option(help="Rule pack version (default the active one).")
+    ] = None,
 ) -> None:
     """Run the rule pack over the registry and the lake; new warnings become leads for their village."""
     setup()
@@ -210,7 +212,9 @@ def screen(
 @warnings_app.command("export")
 def warnings_export(
     file: Annotated[Path, typer.Argument(help="CSV to write (UTF-8 with BOM).")],
-    run: Annotated[int | None, typer.Option(help="Only this run's warnings (default every live run).")] = None,
+    run: Annotated[
+        int | None, typer.Option(help="Only this run's warnings (default every live run).")
+    ] = None,
 ) -> None:
     """Write warnings in the contract's CSV: warning_id, run_id, household_id, id_number, rule_id …"""
     setup()
@@ -240,8 +244,14 @@ def warnings_compare(
         raise typer.Exit(2)
     table = Table("rule", "base", "candidate", "added", "dropped", "precision")
     for row in services.compare_runs(runs[base], runs[candidate]):
-        precision = "—" if row.precision is None else f"{row.precision:.2f} ({row.founded}/{row.founded + row.unfounded})"
-        table.add_row(row.rule_id, str(row.base), str(row.candidate), str(row.added), str(row.dropped), precision)
+        precision = (
+            "—"
+            if row.precision is None
+            else f"{row.precision:.2f} ({row.founded}/{row.founded + row.unfounded})"
+        )
+        table.add_row(
+            row.rule_id, str(row.base), str(row.candidate), str(row.added), str(row.dropped), precision
+        )
     console.print(table)
 
 

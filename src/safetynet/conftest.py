@@ -60,3 +60,27 @@ def chromium():  # type: ignore[no-untyped-def]
         )
         yield browser
         browser.close()
+
+
+@pytest.fixture
+def screened_county(county, settings, tmp_path: Path):  # type: ignore[no-untyped-def]
+    """The small county screened today: H001 (东王村) warned for a child without a guardian, H002 (西李村)
+    for a village-wide disaster; the live run that raised them."""
+    import datetime as dt
+
+    from safetynet.lake import services as lake
+    from safetynet.registry import services as registry
+    from safetynet.screening import services as screening
+
+    settings.SAFETYNET_LAKE_URL = str(tmp_path / "lake")
+    day = (dt.date.today() - dt.timedelta(days=5)).isoformat()
+    disasters = testing.write_csv(
+        tmp_path / "disasters.csv",
+        ["event_id", "event_name", "id_number", "region_code", "occurred_on", "loss_level", "house_damaged"],
+        [["ZH-T-001", "暴雨", "", "371522100202", day, "severe", "true"]],
+    )
+    assert lake.ingest("disasters", disasters).accepted == 1
+    lake.snapshot_registry(registry.snapshot_tables())
+    run = screening.screen()
+    assert {w.household_id for w in run.warnings.all()} >= {"H001", "H002"}, list(run.warnings.values())
+    return run

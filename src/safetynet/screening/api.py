@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
-from ninja import Query, Router, Schema
+from ninja import Query, Router, Schema, Status  # Status: django-ninja >= 1.6
 from ninja.errors import HttpError
 
 from safetynet.access.services import Actor
@@ -112,7 +112,7 @@ def list_runs(request: HttpRequest) -> list[RunOut]:
 
 
 @router.post("/runs", response={201: RunOut})
-def start_run(request: HttpRequest, body: StartIn) -> tuple[int, RunOut]:
+def start_run(request: HttpRequest, body: StartIn) -> Status[RunOut]:
     actor = Actor.from_request(request, "api screening run")
     try:
         run = services.screen(actor=actor, as_of=body.as_of, engine=body.engine)
@@ -120,7 +120,7 @@ def start_run(request: HttpRequest, body: StartIn) -> tuple[int, RunOut]:
         raise HttpError(403, "this role may not run data comparison") from None
     except services.ScreeningError as error:
         raise HttpError(409, str(error)) from None
-    return 201, _run(run)
+    return Status(201, _run(run))
 
 
 @router.get("/runs/{run_id}", response=RunOut)

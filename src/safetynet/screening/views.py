@@ -70,7 +70,9 @@ def run(request: HttpRequest, run_id: int) -> HttpResponse:
     rows = []
     for rule_id, c in found.counts.items():
         levels = breakdown["by_rule_level"].get(rule_id, {})
-        rows.append({"rule_id": rule_id, "title": titles.get(rule_id, rule_id), **c, "levels": levels})
+        # A list, not the Counter: templates would read `levels.items` as the count of a level "items".
+        by_level = [levels.get(level, 0) for level in LEVELS]
+        rows.append({"rule_id": rule_id, "title": titles.get(rule_id, rule_id), **c, "by_level": by_level})
     names = regions.names(list(breakdown["by_township"].keys()))
     townships = sorted(
         (

@@ -1,0 +1,200 @@
+"""Screening pages and API: who may see and do what, region scope, masking, CSRF, bad input."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.test import Client
+
+from safetynet.access.models import AuditEntry
+from safetynet.registry.models import Person
+from safetynet.screening.models import RiskWarning, RulePack, Run
+
+pytestmark = pytest.mark.django_db
+
+
+def login(make_user, role: str, region: str, name: str | None = None, csrf: bool = False) -> Client:  # type: ignore[no-untyped-def]
+    client = Client(enforce_csrf_checks=csrf)
+    client.force_login(make_user(name or role, role, region))
+    return client
+
+
+def warning_of(household: str) -> RiskWarning:
+    return RiskWarning.objects.filter(household_id=household).order_by("id").first()  # type: ignore[return-value]
+
+
+def test_county_staff_see_runs_warnings_and_record_outcomes(screened_county, make_user) -> None:  # type: ignore[no-untyped-def]
+    client = login(make_user, "county", "371522000000")
+    run = screened_county
+    assert f"#{run.pk}" in client.get("/screening/").content.decode()
+    page = client.get(f"/screening/runs/{run.pk}/").content.decode()
+    assert "child_without_guardian" in page and "燕店镇" in page
+    listing = client.get("/screening/warnings/").content.decode()
+    assert "H001" in listing and "H002" in listing
+    h001 = warning_of("H001")
+    detail = client.get(f"/screening/warnings/{h001.pk}/").content.decode()
+    assert h001.explanation in detail and "registry" in detail
+    wang = Person.objects.get(name="王建国")
+    assert wang.id_number not in detail or wang.id_number == h001.id_number  # county staff see full IDs
+    response = client.post(
+        f"/screening/warnings/{h001.pk}/outcome/", {"outcome": "founded", "note": "走访属实"}
+    )
+    assert response.status_code == 302
+    h001.refresh_from_db()
+    assert h001.status == "founded" and h001.outcome_note == "走访属实"
+    assert AuditEntry.objects.filter(action="warning_outcome", object_id=str(h001.pk)).exists()
+    # A second verdict on a closed warning is refused with a reason.
+    page = client.post(f"/screening/warnings/{h001.pk}/outcome/", {"outcome": "unfounded"}, follow=True)
+    assert "只有待核实的预警" in page.content.decode()
+    assert (
+        client.post(f"/screening/warnings/{h001.pk}/outcome/", {"outcome": "maybe"}, follow=True).status_code
+        == 200
+    )
+    h001.refresh_from_db()
+    assert h001.status == "founded"
+
+
+def test_a_village_coordinator_sees_only_their_village_masked(screened_county, make_user) -> None:  # type: ignore[no-untyped-def]
+    client = login(make_user, "coordinator", "371522100201")  # 东王村: H001 only
+    listing = client.get("/screening/warnings/").content.decode()
+    assert "H001" in listing and "H002" not in listing
+    h001, h002 = warning_of("H001"), warning_of("H002")
+    assert client.get(f"/screening/warnings/{h002.pk}/").status_code == 404
+    detail = client.get(f"/screening/warnings/{h001.pk}/").content.decode()
+    assert h001.id_number not in detail and h001.id_number[:4] in detail  # masked
+    assert AuditEntry.objects.filter(action="read", object_type="warning", object_id=str(h001.pk)).exists()
+    assert client.post(f"/screening/warnings/{h002.pk}/outcome/", {"outcome": "unfounded"}).status_code == 404
+    assert client.post("/screening/start/").status_code == 403
+    assert client.get("/screening/rules/").status_code == 403
+    runs = client.get("/api/screening/warnings").json()
+    assert {w["household_id"] for w in runs} == {"H001"}
+    assert all("*" in w["id_number"] for w in runs)
+
+
+def test_a_social_organisation_and_a_leader_reach_no_warning(screened_county, make_user) -> None:  # type: ignore[no-untyped-def]
+    h001 = warning_of("H001")
+    for role in ("social_org", "leader", "liaison", "auditor"):
+        client = login(make_user, role, "371522000000")
+        for url in (
+            "/screening/",
+            "/screening/warnings/",
+            f"/screening/warnings/{h001.pk}/",
+            f"/screening/runs/{h001.run_id}/",
+        ):
+            response = client.get(url)
+            assert response.status_code == 403, (role, url)
+            assert h001.household_id not in response.content.decode()
+        for url in ("/api/screening/warnings", f"/api/screening/warnings/{h001.pk}", "/api/screening/runs"):
+            assert client.get(url).status_code == 403, (role, url)
+
+
+def test_rule_editor_saves_versions_and_refuses_bad_rules(screened_county, make_user) -> None:  # type: ignore[no-untyped-def]
+    admin = login(make_user, "county_admin", "371522000000")
+    page = admin.get("/screening/rules/")
+    assert page.status_code == 200 and "medical_burden" in page.content.decode()
+    from safetynet.screening import services
+
+    pack = services.load(services.active_pack())
+    form = {"note": "关闭热线规则，提高医疗阈值"}
+    for r in pack.rules:
+        if r.id != "repeat_hotline":
+            form[f"rule-{r.id}-enabled"] = "on"
+        form[f"rule-{r.id}-level"] = r.level
+        form[f"rule-{r.id}-condition"] = r.condition
+        for name, value in r.params.items():
+            form[f"rule-{r.id}-param-{name}"] = str(value)
+    form["rule-medical_burden-param-min_out_of_pocket"] = "20000"
+    response = admin.post("/screening/rules/", form)
+    assert response.status_code == 302
+    active = services.active_pack()
+    assert active.version == 2 and "20000" in active.body
+    edited = services.load(active)
+    assert (
+        not edited.rule("repeat_hotline").enabled
+        and edited.rule("medical_burden").params["min_out_of_pocket"] == 20000
+    )
+    assert AuditEntry.objects.filter(action="change_rule_pack", object_id="2").exists()
+
+    for field, value, reason in [
+        ("rule-medical_burden-condition", "h.out_of_pocket > 1; DROP TABLE screening_run", "不允许的写法"),
+        ("rule-medical_burden-condition", "h.wealth > 1", "未知的特征"),
+        ("rule-medical_burden-param-min_out_of_pocket", "一万", "应为数字"),
+        ("rule-medical_burden-level", "purple", "level 应为"),
+        ("window-death_days", "-5", "windows.death_days"),
+    ]:
+        response = admin.post("/screening/rules/", {**form, field: value})
+        assert response.status_code == 400, field
+        body = response.content.decode()
+        assert reason in body, (field, reason)
+        assert value.replace(">", "&gt;") in body or field.startswith("rule-medical_burden-level"), (
+            "what was typed is shown back"
+        )
+        assert services.active_pack().version == 2
+
+    # CSRF: a forged form from another site changes nothing.
+    forged = login(make_user, "county_admin", "371522000000", name="admin2", csrf=True)
+    assert forged.post("/screening/rules/", form).status_code == 403
+    assert RulePack.objects.count() == 2
+
+
+def test_backtest_and_compare_pages(screened_county, make_user) -> None:  # type: ignore[no-untyped-def]
+    admin = login(make_user, "county_admin", "371522000000")
+    response = admin.post("/screening/rules/backtest/", {"version": "1", "base": str(screened_county.pk)})
+    assert response.status_code == 302 and "/screening/compare/" in response["Location"]
+    dry = Run.objects.get(dry_run=True)
+    page = admin.get(response["Location"]).content.decode()
+    assert "child_without_guardian" in page and f"run {dry.pk}" in page.replace("运行 ", "run ")
+    assert (
+        admin.post("/screening/rules/backtest/", {"version": "99", "base": "x"}, follow=True).status_code
+        == 200
+    )
+    assert admin.get("/screening/compare/?base=1&candidate=abc").status_code == 404
+    county = login(make_user, "county", "371522000000")
+    assert (
+        county.post(
+            "/screening/rules/backtest/", {"version": "1", "base": str(screened_county.pk)}
+        ).status_code
+        == 403
+    )
+
+
+def test_api_runs_warnings_and_outcomes(screened_county, make_user) -> None:  # type: ignore[no-untyped-def]
+    county = login(make_user, "county", "371522000000")
+    started = county.post("/api/screening/runs", json.dumps({}), content_type="application/json")
+    assert started.status_code == 201, started.content
+    body = started.json()
+    assert body["counts"]["child_without_guardian"] == {"hits": 1, "new": 0, "suppressed": 1}
+    assert county.get(f"/api/screening/runs/{body['run_id']}").json()["run_id"] == body["run_id"]
+    assert county.get("/api/screening/runs/999999").status_code == 404
+    bad = county.post(
+        "/api/screening/runs", json.dumps({"engine": "oracle"}), content_type="application/json"
+    )
+    assert bad.status_code == 422
+    future = county.post(
+        "/api/screening/runs", json.dumps({"as_of": "2999-01-01"}), content_type="application/json"
+    )
+    assert future.status_code == 409 and "晚于今天" in future.json()["detail"]
+    assert county.get("/api/screening/warnings?level=purple").status_code == 422
+    assert county.get("/api/screening/warnings?limit=100000").status_code == 200
+    red = county.get("/api/screening/warnings?level=red").json()
+    assert red and all(w["level"] == "red" for w in red)
+    h002 = warning_of("H002")
+    done = county.post(
+        f"/api/screening/warnings/{h002.pk}/outcome",
+        json.dumps({"outcome": "unfounded", "note": "已核实，无困难"}),
+        content_type="application/json",
+    )
+    assert done.status_code == 200 and done.json()["status"] == "unfounded"
+    again = county.post(
+        f"/api/screening/warnings/{h002.pk}/outcome",
+        json.dumps({"outcome": "founded"}),
+        content_type="application/json",
+    )
+    assert again.status_code == 409
+    coordinator = login(make_user, "coordinator", "371522100201")
+    assert (
+        coordinator.post("/api/screening/runs", json.dumps({}), content_type="application/json").status_code
+        == 403
+    )
+    assert coordinator.get(f"/api/screening/warnings/{h002.pk}").status_code == 404
