@@ -62,17 +62,15 @@ def chromium():  # type: ignore[no-untyped-def]
         browser.close()
 
 
-@pytest.fixture
-def screened_county(county, settings, tmp_path: Path):  # type: ignore[no-untyped-def]
-    """The small county screened today: H001 (东王村) warned for a child without a guardian, H002 (西李村)
-    for a village-wide disaster; the live run that raised them."""
+def screen_small_county(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """Screen the imported small county today: H001 (东王村) is warned for a child without a guardian,
+    H002 (西李村) for a village-wide disaster. Returns the live run that raised them."""
     import datetime as dt
 
     from safetynet.lake import services as lake
     from safetynet.registry import services as registry
     from safetynet.screening import services as screening
 
-    settings.SAFETYNET_LAKE_URL = str(tmp_path / "lake")
     day = (dt.date.today() - dt.timedelta(days=5)).isoformat()
     disasters = testing.write_csv(
         tmp_path / "disasters.csv",
@@ -84,3 +82,9 @@ def screened_county(county, settings, tmp_path: Path):  # type: ignore[no-untype
     run = screening.screen()
     assert {w.household_id for w in run.warnings.all()} >= {"H001", "H002"}, list(run.warnings.values())
     return run
+
+
+@pytest.fixture
+def screened_county(county, settings, tmp_path: Path):  # type: ignore[no-untyped-def]
+    settings.SAFETYNET_LAKE_URL = str(tmp_path / "lake")
+    return screen_small_county(tmp_path)

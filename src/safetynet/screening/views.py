@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 
 from safetynet.access.services import Actor
 from safetynet.regions import services as regions
-from safetynet.screening import services
+from safetynet.screening import explain, services
 from safetynet.screening.features import HOUSEHOLD_FEATURES, PERSON_FEATURES, STAGE_TWO_FEATURES
 from safetynet.screening.models import RiskWarning, RulePack, Run
 from safetynet.screening.packs import LEVELS, PackError, feature
@@ -139,11 +139,12 @@ def warning(request: HttpRequest, warning_id: int) -> HttpResponse:
     household = [w for w in siblings if w.household_id == found.household_id]
     pack = services.load(found.run.pack)
     rule = pack.rule(found.rule_id)
-    values = [
-        {"name": name, "label": (feature(name).label if feature(name) else name), "value": value}  # type: ignore[union-attr]
-        for name, value in sorted(found.values.items())
-        if not name.endswith("_refs")
-    ]
+    titles = {r.id: r.title for r in pack.rules}
+    values = []
+    for name, value in sorted(found.values.items()):
+        f = feature(name)
+        if f is not None and not name.endswith("_refs"):  # source rows are shown as evidence below
+            values.append({"name": name, "label": f.label, "value": explain.shown(f.kind, value, titles)})
     return render(
         request,
         "screening/warning.html",
