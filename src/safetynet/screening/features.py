@@ -183,7 +183,8 @@ STEPS: list[tuple[str, str]] = [
         ),
     ),
     (
-        # A registration counts while its own latest row still says registered (not reemployed).
+        # A registration counts unless a row marks it reemployed ('reemployed' sorts first), whichever
+        # batch that row came in: a job found is not undone by an older list sent again.
         "f_unemployment",
         "SELECT id_number, MAX(registered_on) AS registered_on, MIN(ref) AS ref FROM ("
         + _latest(
@@ -347,14 +348,15 @@ STEPS: list[tuple[str, str]] = [
     ),
     (
         "f_coverage",
-        # Dates decide, not today's status: a record ended since was running then. Living members only.
-        "SELECT a.household_id, "
+        # Dates decide, not today's status: a record ended since was running then. A household is covered
+        # by its own living members' records (the member's household, not the one a record names).
+        "SELECT p.household_id, "
         "MAX(CASE WHEN a.program IN ('dibao', 'tekun') THEN 1 ELSE 0 END) = 1 AS covered, "
         "MAX(CASE WHEN a.program = 'tekun' THEN 1 ELSE 0 END) = 1 AS tekun, "
         "MAX(CASE WHEN a.program = 'housing' THEN 1 ELSE 0 END) = 1 AS housing_assistance "
         "FROM reg_assistance a JOIN f_persons p ON p.id_number = a.id_number AND p.alive "
         "WHERE a.start_date <= :as_of AND (a.end_date IS NULL OR a.end_date >= :as_of) "
-        "GROUP BY a.household_id",
+        "GROUP BY p.household_id",
     ),
     (
         "f_housing",
