@@ -38,7 +38,7 @@ A quick check while developing:
 Spark's driver memory comes from SAFETYNET_SPARK_MEMORY (default 4g); its master is local[--threads].
 """
 
-# Benchmark-only dependency, not one of safetynet's: pandas (`.venv/bin/pip install pandas`).
+# Benchmark-only dependency, not one of safetynet's runtime ones: pandas (`pip install -e '.[bench]'`).
 
 from __future__ import annotations
 

@@ -76,7 +76,8 @@ def save_pack(actor: Actor, pack: Pack, note: str = "", activate: bool = True) -
     body = pack.to_yaml()
     parse_pack(body)  # raises PackError
     with transaction.atomic():
-        RulePack.objects.select_for_update().filter(active=True).exists()
+        # Saves take turns on the active row, so two admins saving at once get consecutive versions.
+        list(RulePack.objects.select_for_update().filter(active=True))
         version = RulePack.objects.create(
             version=_next_version(), body=body, note=note[:200], created_by=actor.user, active=False
         )
@@ -126,8 +127,10 @@ def screen(
     """
     from django.conf import settings
 
-    if actor is not None:
-        require_rule_admin(actor) if dry_run else _require_screening(actor)
+    if actor is not None and dry_run:
+        require_rule_admin(actor)  # a backtest is part of tuning the rules
+    elif actor is not None:
+        _require_screening(actor)
     as_of = as_of or timezone.localdate()
     engine = engine or settings.SAFETYNET_SCREENING_ENGINE
     if engine not in ENGINES:
@@ -220,7 +223,7 @@ def _store(run: Run, hits: list[Hit], pack: Pack, as_of: dt.date) -> dict[str, d
         r.id: {"hits": 0, "new": 0, "suppressed": 0} for r in pack.enabled_rules
     }
     # Runs take turns here, so two runs at once cannot both raise the same warning.
-    RulePack.objects.select_for_update().filter(pk=run.pack_id).exists()
+    list(RulePack.objects.select_for_update().filter(pk=run.pack_id))
     prior: dict[tuple[str, str], RiskWarning] = {}
     if not run.dry_run:
         since = as_of - dt.timedelta(days=pack.unfounded_days)

@@ -90,13 +90,14 @@ def run(request: HttpRequest, run_id: int) -> HttpResponse:
 
 @login_required
 def warning_list(request: HttpRequest) -> HttpResponse:
+    run_id = _int(request.GET.get("run"))
+    # The inbox shows open warnings; a run's own list shows all of them unless filtered.
+    default_status = "" if run_id else RiskWarning.Status.OPEN
     filters = services.WarningFilters(
-        run_id=_int(request.GET.get("run")),
+        run_id=run_id,
         rule_id=request.GET.get("rule", "")[:40],
         level=request.GET.get("level", ""),
-        status=request.GET.get("status", "open")
-        if "status" in request.GET or not request.GET.get("run")
-        else "",
+        status=request.GET.get("status", default_status),
         region=request.GET.get("region", "")[:12],
     )
     try:
