@@ -157,8 +157,7 @@ STEPS: list[tuple[str, str]] = [
     ),
     (
         "f_claims",
-        "SELECT id_number, SUM(out_of_pocket) AS out_of_pocket, "
-        f"LIST({_ref('medical_claims', 'claim_id')}) AS refs FROM feed_medical_claims "
+        "SELECT id_number, SUM(out_of_pocket) AS out_of_pocket FROM feed_medical_claims "
         "WHERE id_number IS NOT NULL AND settle_date BETWEEN :medical_since AND :as_of GROUP BY id_number",
     ),
     (
@@ -331,8 +330,7 @@ STEPS: list[tuple[str, str]] = [
         "CASE WHEN dr.ref IS NULL THEN NULL ELSE [dr.ref] END AS dropout_refs, "
         "CASE WHEN mo.status = 'monitoring' THEN [mo.ref] END AS monitoring_refs, "
         "di.refs AS disaster_refs, "
-        "CASE WHEN ap.ref IS NULL THEN NULL ELSE [ap.ref] END AS application_refs, "
-        "cl.refs AS claim_refs "
+        "CASE WHEN ap.ref IS NULL THEN NULL ELSE [ap.ref] END AS application_refs "
         "FROM reg_persons p "
         "LEFT JOIN f_deaths d ON d.id_number = p.id_number "
         "LEFT JOIN f_pensions pe ON pe.id_number = p.id_number "
@@ -373,7 +371,6 @@ STEPS: list[tuple[str, str]] = [
         "COUNT(*) AS members, "
         "SUM(monthly_income + pension) AS monthly_income, "
         "SUM(out_of_pocket) AS out_of_pocket, "
-        "FLATTEN(LIST(claim_refs)) AS claim_refs, "
         "MIN(age) AS youngest_age, "
         "MAX(CASE WHEN age < 18 THEN 1 ELSE 0 END) = 1 AS has_minor, "
         "MAX(CASE WHEN age >= 60 THEN 1 ELSE 0 END) = 1 AS has_elderly, "
@@ -418,7 +415,6 @@ STEPS: list[tuple[str, str]] = [
         "COALESCE(hs.rating, '') AS housing_rating, "
         "COALESCE(ca.calls, 0) AS calls, "
         "COALESCE(ha.rejected, 0) AS rejected_applications, "
-        "m.claim_refs, "
         "rd.refs AS disaster_refs, "
         "hs.refs AS housing_refs, "
         "ca.refs AS call_refs, "
@@ -435,3 +431,15 @@ STEPS: list[tuple[str, str]] = [
         "WHERE COALESCE(m.members, 0) > 0",
     ),
 ]
+
+
+# Evidence lists too costly to build for every household (a county has millions of claims): each is
+# computed after the rules, only for the households in `{hits}` (a rule's hits table), keyed by household.
+DEFERRED_EVIDENCE: dict[str, str] = {
+    "h.claim_refs": (
+        f"SELECT p.household_id AS household_id, LIST({_ref('medical_claims', 'c.claim_id')}) AS refs "
+        "FROM feed_medical_claims c JOIN f_persons p ON p.id_number = c.id_number AND p.alive "
+        "WHERE c.settle_date BETWEEN :medical_since AND :as_of "
+        "AND p.household_id IN (SELECT household_id FROM {hits}) GROUP BY p.household_id"
+    ),
+}

@@ -110,11 +110,22 @@ FEED_INPUTS = tuple(_feed_input(source) for source in FEEDS)
 INPUTS = (*REGISTRY_INPUTS, *FEED_INPUTS)
 
 
-def typed_select(table: InputTable, relation: str) -> str:
-    """SELECT casting every column of `relation` to the input's type; empty text becomes NULL."""
+def typed_select(table: InputTable, relation: str, actual: dict[str, str] | None = None) -> str:
+    """SELECT every column of `relation` as the input's type.
+
+    `actual` (column -> SQL type of the Parquet, when the engine knows it) lets a column that already has
+    its type pass untouched: the lake's ingest writes typed, trimmed values with NULL for empty, and a
+    cast or trim on every row of a hundred-million-row feed is not free. The registry snapshot keeps ''
+    for a blank text field, which becomes NULL here.
+    """
     parts = []
     for name, sql_type in table.columns:
-        if sql_type == TEXT:
+        found = (actual or {}).get(name, "").replace(" ", "")
+        if found == sql_type.replace(" ", "") and not (table.registry and sql_type == TEXT):
+            parts.append(name)
+        elif found == sql_type.replace(" ", ""):
+            parts.append(f"NULLIF({name}, '') AS {name}")
+        elif sql_type == TEXT:
             parts.append(f"NULLIF(TRIM(CAST({name} AS VARCHAR)), '') AS {name}")
         else:
             parts.append(f"CAST({name} AS {sql_type}) AS {name}")

@@ -17,7 +17,7 @@ import sqlglot
 from sqlglot import exp
 
 from safetynet.screening.engines.base import Engine
-from safetynet.screening.features import STEPS, WINDOWS
+from safetynet.screening.features import DEFERRED_EVIDENCE, STEPS, WINDOWS
 from safetynet.screening.packs import Pack, Rule, to_sql
 
 
@@ -95,7 +95,7 @@ class Plan:
         if rule.raise_:
             whens = " ".join(f"WHEN {to_sql(r.when, rule.params)} THEN '{r.level}'" for r in rule.raise_)
             level = f"CASE {whens} ELSE '{rule.level}' END"
-        values = sorted(rule.features_used())
+        values = sorted(rule.features_used() - DEFERRED_EVIDENCE.keys())
         columns = ", ".join(f"{v} AS {value_column(v)}" for v in values)
         order = ", ".join(
             [*(f"({to_sql(r, rule.params)}) DESC NULLS LAST" for r in rule.rank), "p.id_number ASC"]
@@ -165,9 +165,23 @@ class Plan:
                     lambda r=rule: engine.materialise(f"hits_{r.id}", self.rule_select(r, "f_households_2")),
                 )
         results = []
-        start = time.perf_counter()
+        fetching = evidence = 0.0
         for rule in rules:
+            start = time.perf_counter()
             rows = engine.fetch(sqlglot.parse_one(f"SELECT * FROM hits_{rule.id}", read="duckdb"))
+            fetched = time.perf_counter()
+            for name in sorted(rule.features_used() & DEFERRED_EVIDENCE.keys()):
+                rows = rows.append_column(value_column(name), self._evidence(engine, name, rule, rows))
+            fetching += fetched - start
+            evidence += time.perf_counter() - fetched
             results.append(RuleResult(rule, rows))
-        timings["fetch"] = round(time.perf_counter() - start, 3)
+        timings["fetch"] = round(fetching, 3)
+        timings["evidence"] = round(evidence, 3)
         return PlanResult(results, timings)
+
+    def _evidence(self, engine: Engine, name: str, rule: Rule, rows: pa.Table) -> pa.Array:
+        """A deferred evidence list for each of a rule's hits, in the order of its rows."""
+        sql = DEFERRED_EVIDENCE[name].replace("{hits}", f"hits_{rule.id}")
+        found = engine.fetch(bind(sql, self.values)).to_pylist()
+        refs = {row["household_id"]: row["refs"] for row in found}
+        return pa.array([refs.get(h) for h in rows.column("household_id").to_pylist()], pa.list_(pa.string()))

@@ -33,9 +33,13 @@ class DuckDBEngine(Engine):
             select = empty_select(table)
         else:
             files = ", ".join(_literal(p if p.endswith(".parquet") else f"{p}/*.parquet") for p in paths)
-            select = typed_select(
-                table, f"read_parquet([{files}], hive_partitioning = true, union_by_name = true)"
+            relation = f"read_parquet([{files}], hive_partitioning = true, union_by_name = true)"
+            actual = dict(
+                self.db.execute(
+                    f"SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM {relation})"
+                ).fetchall()
             )
+            select = typed_select(table, relation, actual)
         self.db.execute(f"CREATE OR REPLACE TEMP VIEW {table.name} AS {select}")
 
     def materialise(self, name: str, select: exp.Expr) -> None:

@@ -13,7 +13,9 @@ from safetynet.cli import app
 from safetynet.screening.models import Run
 
 pytestmark = pytest.mark.django_db
-SUMMARY = re.compile(r"^run=(\d+) pack=v1 engine=duckdb as_of=\S+ households=3 warnings=(\d+) new=(\d+) suppressed=(\d+)")
+SUMMARY = re.compile(
+    r"^run=(\d+) pack=v1 engine=duckdb as_of=\S+ households=3 warnings=(\d+) new=(\d+) suppressed=(\d+)"
+)
 
 
 def last_line(output: str) -> str:

@@ -78,7 +78,9 @@ def test_county_admin_reviews_a_warning_and_tunes_the_rules(live_server, screene
 
     page.click("text=规则包")
     page.wait_for_selector("[data-testid=pack-form]")
-    page.fill("input[name=rule-medical_burden-condition]", "h.out_of_pocket >= min_out_of_pocket and h.wealth > 1")
+    page.fill(
+        "input[name=rule-medical_burden-condition]", "h.out_of_pocket >= min_out_of_pocket and h.wealth > 1"
+    )
     page.fill("input[name=note]", "试验一个错误条件")
     page.click("[data-testid=save]")
     page.wait_for_selector("[data-testid=problems]")
