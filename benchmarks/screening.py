@@ -1,19 +1,30 @@
 """Benchmark: a screening run of the default rule pack, against a hand-written query and a pandas script.
 
-Three (four) ways to compute the same warnings, the set of (household_id, rule_id, level), over the same
-lake in Parquet, each in a fresh process so its peak memory is its own:
+Four (five) ways to compute the same warnings over the same lake in Parquet, each in a fresh process so
+its peak memory is its own:
 
-- engine: our DuckDB engine, `Plan(default_pack(), as_of).run(DuckDBEngine())` after `register_lake`:
-  every feature step, each rule with its chosen person, values and evidence lists, fetched as Arrow.
-- floor:  one hand-written DuckDB query (benchmarks/screening_floor.sql) computing only which
-  (household, rule, level) fire: thresholds inlined, no evidence, no explanations. The fastest thing an
-  expert would write; the engine's time over it is the price of its generality.
-- pandas: a straightforward pandas script (read the Parquet, merges and groupbys), what a clerk would write.
-- spark:  with --spark-at N, also the Spark engine (local mode) at that size.
+- engine:     our DuckDB engine, `Plan(default_pack(), as_of).run(DuckDBEngine())` after `register_lake`:
+              every feature step, each rule with its chosen person, values and evidence lists, fetched as
+              Arrow.
+- floor:      one hand-written DuckDB query (benchmarks/screening_floor.sql) computing only the decisions,
+              which (household, rule, level) fire: thresholds inlined, no person, no evidence, no
+              explanations.
+- floor_full: one hand-written DuckDB query (benchmarks/screening_floor_full.sql) computing the warnings
+              as the engine gives them: per (household, rule) the level, the person the rule names
+              (id_number) and the sorted `source:batch:key` references of its evidence; thresholds inlined,
+              no explanations and no other values. The fastest thing an expert would write for the
+              engine's output; the engine's time over it is the price of its generality.
+- pandas:     a straightforward pandas script (read the Parquet, merges and groupbys), what a clerk would
+              write; decisions only.
+- spark:      with --spark-at N, also the Spark engine (local mode) at that size.
 
-All of them must produce the identical set, levels included; the benchmark stops with the differences
-otherwise. The floor and pandas versions are written from DATA-CONTRACT.md, independently of the
-engine's feature SQL, so they double as a check of the engine.
+All of them must produce the identical set of (household_id, rule_id, level); the engine (and Spark) must
+also name the same person as floor_full and give the same evidence references (compared as sorted
+lists, NULL as empty). The benchmark stops with the differences otherwise. The floor and pandas
+versions are written from DATA-CONTRACT.md, independently of the engine's feature SQL, so they double as
+a check of the engine's decisions; floor_full, from the pack's rank: and evidence: lists, checks the
+person each warning names and the rows its evidence lists (which row a reference names, where several
+could be, follows the engine's features.py).
 
 Seconds are wall time inside the fresh process, from after its imports to the warnings in memory (the
 engine and Spark include creating their engine, the Spark session's JVM start included). Peak MiB is
@@ -60,6 +71,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
 FLOOR_SQL = Path(__file__).with_name("screening_floor.sql")
+FLOOR_FULL_SQL = Path(__file__).with_name("screening_floor_full.sql")
 AS_OF = dt.date(2026, 6, 15)
 SEED = 20260615
 REGISTRY_TABLES = ("households", "persons", "assistance", "applications", "standards")
@@ -79,7 +91,7 @@ RULE_IDS = (
     "rejected_then_hardship",
     "repeat_hotline",
 )
-VARIANTS = ("engine", "floor", "pandas", "spark")
+VARIANTS = ("engine", "floor", "floor_full", "pandas", "spark")
 
 # The default pack's windows (DATA-CONTRACT.md), written out here rather than read from the pack so the
 # floor and pandas versions stay independent of it: placeholder -> (unit, length).
@@ -328,18 +340,29 @@ def lake_inputs(lake: Path) -> Any:
 
 
 def plan_warnings(engine: Any, lake: Path) -> tuple[Any, dict[str, float]]:
-    """Run the default pack's plan on `engine`: (household_id, rule_id, level) and the step timings."""
+    """Run the default pack's plan on `engine`: (household_id, rule_id, level, id_number, refs) and the step
+    timings. `refs` is the rule's evidence features' lists one after the other (NULL for a rule without
+    evidence), unsorted, as the engine gives them."""
     import pyarrow as pa
 
     from safetynet.screening.packs import default_pack
-    from safetynet.screening.plan import Plan
+    from safetynet.screening.plan import Plan, value_column
 
     engine.register_lake(lake_inputs(lake))
     result = Plan(default_pack(), AS_OF).run(engine)
-    columns = ["household_id", "rule_id", "level"]
-    tables = [
-        r.rows.select(columns).cast(pa.schema([(c, pa.string()) for c in columns])) for r in result.results
-    ]
+    columns = ["household_id", "rule_id", "level", "id_number"]
+    schema = pa.schema([*((c, pa.string()) for c in columns), ("refs", pa.list_(pa.string()))])
+    tables = []
+    for r in result.results:
+        rows, evidence = r.rows, [value_column(name) for name in r.rule.evidence]
+        if len(evidence) == 1:
+            refs = rows.column(evidence[0]).cast(pa.list_(pa.string()))
+        elif not evidence:
+            refs = pa.nulls(rows.num_rows, pa.list_(pa.string()))
+        else:  # several lists, one after the other (not in the default pack)
+            lists = zip(*(rows.column(c).to_pylist() for c in evidence), strict=True)
+            refs = pa.array([[x for refs in row for x in refs or []] for row in lists], pa.list_(pa.string()))
+        tables.append(pa.table([*(rows.column(c).cast(pa.string()) for c in columns), refs], schema=schema))
     return pa.concat_tables(tables), result.timings
 
 
@@ -374,21 +397,21 @@ def run_spark(lake: Path, args: argparse.Namespace) -> tuple[Any, dict[str, Any]
     }
 
 
-def floor_sql(lake: Path) -> str:
-    """benchmarks/screening_floor.sql with its :placeholders replaced by literals (comments dropped)."""
+def floor_sql(lake: Path, path: Path = FLOOR_SQL) -> str:
+    """A floor's SQL file with its :placeholders replaced by literals (comments dropped)."""
     from safetynet.lake.sources import FEEDS
 
     values = {name: f"DATE '{day.isoformat()}'" for name, day in window_dates(AS_OF).items()}
     values |= {t: sql_text(str(lake / "registry/snapshot=1" / f"{t}.parquet")) for t in REGISTRY_TABLES}
     values |= {source: sql_text(f"{lake}/{source}/batch=*/*.parquet") for source in FEEDS}
-    text = re.sub(r"--[^\n]*", "", FLOOR_SQL.read_text())
+    text = re.sub(r"--[^\n]*", "", path.read_text())
     return re.sub(r"(?<![:\w]):([a-z_]+)", lambda m: values[m.group(1)], text)
 
 
-def run_floor(lake: Path, args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
+def run_floor(lake: Path, args: argparse.Namespace, path: Path = FLOOR_SQL) -> tuple[Any, dict[str, Any]]:
     import duckdb
 
-    sql = floor_sql(lake)
+    sql = floor_sql(lake, path)
     spill = args.out / "data" / "floor-spill"
     start = time.perf_counter()
     con = duckdb.connect(
@@ -404,6 +427,10 @@ def run_floor(lake: Path, args: argparse.Namespace) -> tuple[Any, dict[str, Any]
     seconds = time.perf_counter() - start
     shutil.rmtree(spill, ignore_errors=True)
     return warnings, {"seconds": seconds}
+
+
+def run_floor_full(lake: Path, args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
+    return run_floor(lake, args, FLOOR_FULL_SQL)
 
 
 def pandas_warnings(lake: Path, threads: int) -> Any:
@@ -673,7 +700,13 @@ def run_pandas(lake: Path, args: argparse.Namespace) -> tuple[Any, dict[str, Any
     return pa.Table.from_pandas(warnings, preserve_index=False), {"seconds": seconds}
 
 
-RUNNERS = {"engine": run_engine, "floor": run_floor, "pandas": run_pandas, "spark": run_spark}
+RUNNERS = {
+    "engine": run_engine,
+    "floor": run_floor,
+    "floor_full": run_floor_full,
+    "pandas": run_pandas,
+    "spark": run_spark,
+}
 
 
 def peak_mib() -> float:
@@ -732,7 +765,7 @@ def measure(variant: str, lake: Path, result: Path, args: argparse.Namespace) ->
         "--memory-limit",
         args.memory_limit,
     ]
-    print(f"  {variant:<7}", end="", flush=True)
+    print(f"  {variant:<10}", end="", flush=True)
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     if done.returncode:
         raise SystemExit(f"\n{variant} failed:\n{done.stdout}\n{done.stderr}")
@@ -742,12 +775,14 @@ def measure(variant: str, lake: Path, result: Path, args: argparse.Namespace) ->
     )
     if args.verbose and report.get("steps"):
         slowest = sorted(report["steps"].items(), key=lambda kv: -kv[1])[:8]
-        print("          slowest steps: " + ", ".join(f"{k} {v:.2f}s" for k, v in slowest))
+        print("             slowest steps: " + ", ".join(f"{k} {v:.2f}s" for k, v in slowest))
     return report
 
 
 def compare(results: dict[str, Path]) -> list[str]:
-    """Differences between each variant and the floor: missing, extra or other-level warnings."""
+    """Differences between each variant and the floors: missing, extra or other-level warnings against the
+    floor; for the variants that name a person and evidence (engine, spark), other persons or other
+    evidence references against floor_full."""
     import duckdb
 
     con = duckdb.connect()
@@ -778,6 +813,68 @@ def compare(results: dict[str, Path]) -> list[str]:
             problems += [
                 f"    {rule} {household}: floor={a} {variant}={b}" for rule, household, a, b in diff[:20]
             ]
+        columns = {row[0] for row in con.execute(f"DESCRIBE SELECT * FROM read_parquet({table})").fetchall()}
+        if variant != "floor_full" and "floor_full" in results and {"id_number", "refs"} <= columns:
+            problems += compare_full(con, results["floor_full"], variant, path)
+    return problems
+
+
+def compare_full(con: Any, floor_full: Path, variant: str, path: Path) -> list[str]:
+    """Differences between a variant and floor_full on (household_id, rule_id) -> (level, id_number, refs),
+    the evidence references compared as sorted lists (NULL as empty)."""
+
+    def rows(table: Path) -> str:
+        return (
+            "SELECT household_id, rule_id, level, id_number, "
+            "list_sort(COALESCE(refs, CAST([] AS VARCHAR[]))) AS refs "
+            f"FROM read_parquet({sql_text(str(table))})"
+        )
+
+    differs = (
+        "f.level IS DISTINCT FROM v.level OR f.id_number IS DISTINCT FROM v.id_number "
+        "OR f.refs IS DISTINCT FROM v.refs"
+    )
+    joined = f"({rows(floor_full)}) f FULL OUTER JOIN ({rows(path)}) v USING (household_id, rule_id)"
+    counts = con.execute(f"""
+        SELECT rule_id, COUNT(*) FILTER (WHERE f.level IS DISTINCT FROM v.level),
+               COUNT(*) FILTER (WHERE f.id_number IS DISTINCT FROM v.id_number),
+               COUNT(*) FILTER (WHERE f.refs IS DISTINCT FROM v.refs)
+        FROM {joined} WHERE {differs} GROUP BY rule_id ORDER BY rule_id
+    """).fetchall()
+    if not counts:
+        return []
+    total = con.execute(f"SELECT COUNT(*) FROM {joined} WHERE {differs}").fetchone()[0]
+    fields = ("level", "id_number", "refs")
+    summary = ", ".join(
+        rule + " " + " ".join(f"{n:,} {what}" for n, what in zip(ns, fields, strict=True) if n)
+        for rule, *ns in counts
+    )
+    problems = [
+        f"{variant} differs from floor_full on {total:,} (household_id, rule_id) "
+        f"in level, id_number or evidence: {summary}"
+    ]
+    first = con.execute(f"""
+        SELECT rule_id, household_id, f.level, v.level, f.id_number, v.id_number, f.refs, v.refs
+        FROM {joined} WHERE {differs} ORDER BY rule_id, household_id LIMIT 20
+    """).fetchall()
+
+    def shown(refs: list[str]) -> str:
+        return "[" + ", ".join(refs[:4]) + (f", … {len(refs) - 4} more" if len(refs) > 4 else "") + "]"
+
+    for rule, household, level_f, level_v, id_f, id_v, refs_f, refs_v in first:
+        parts = []
+        if level_f != level_v:
+            parts.append(f"level floor_full={level_f} {variant}={level_v}")
+        if id_f != id_v:
+            parts.append(f"id_number floor_full={id_f} {variant}={id_v}")
+        if refs_f != refs_v:
+            only_f, only_v = list(refs_f or []), list(refs_v or [])
+            for ref in refs_f or []:
+                if ref in only_v:
+                    only_f.remove(ref)
+                    only_v.remove(ref)
+            parts.append(f"refs only in floor_full {shown(only_f)}, only in {variant} {shown(only_v)}")
+        problems.append(f"    {rule} {household}: " + "; ".join(parts))
     return problems
 
 
@@ -806,36 +903,32 @@ def ground_truth_check(county: Path, path: Path) -> str:
     return f"ground truth: {found:,} of {found + missed:,} planted warnings found, {extra:,} not planted"
 
 
+def ratio(a: dict[str, Any] | None, b: dict[str, Any] | None) -> str:
+    return f"{a['seconds'] / b['seconds']:.1f}×" if a and b else "—"
+
+
 def markdown(rows: list[dict[str, Any]], spark: bool) -> str:
     def cell(report: dict[str, Any] | None, key: str) -> str:
         if not report:
             return "—"
         return f"{report[key]:,.1f}" if key == "seconds" else f"{report[key]:,.0f}"
 
-    def ratio(a: dict[str, Any] | None, b: dict[str, Any] | None) -> str:
-        return f"{a['seconds'] / b['seconds']:.1f}×" if a and b else "—"
-
-    head = [
-        "persons",
-        "households",
-        "claims",
-        "engine s",
-        "engine MiB",
-        "floor s",
-        "floor MiB",
-        "pandas s",
-        "pandas MiB",
-    ]
-    if spark:
-        head += ["spark s", "spark MiB"]
-    head += ["engine / floor", "pandas / floor"]
+    variants = ("engine", "floor", "floor_full", "pandas", *(("spark",) if spark else ()))
+    head = ["persons", "households", "claims"]
+    for variant in variants:
+        head += [f"{variant} s", f"{variant} MiB"]
+    head += ["engine / floor", "engine / floor_full", "pandas / floor"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---:|" * len(head)]
     for row in rows:
         m, r = row["manifest"], row["reports"]
         cells = [f"{m['persons']:,}", f"{m['households']:,}", f"{m['claims']:,}"]
-        for variant in ("engine", "floor", "pandas", *(("spark",) if spark else ())):
+        for variant in variants:
             cells += [cell(r.get(variant), "seconds"), cell(r.get(variant), "peak_mib")]
-        cells += [ratio(r.get("engine"), r.get("floor")), ratio(r.get("pandas"), r.get("floor"))]
+        cells += [
+            ratio(r.get("engine"), r.get("floor")),
+            ratio(r.get("engine"), r.get("floor_full")),
+            ratio(r.get("pandas"), r.get("floor")),
+        ]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -875,7 +968,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--memory-limit",
         default="8GB",
-        help="DuckDB memory limit for the engine and the floor (default 8GB); beyond it they spill",
+        help="DuckDB memory limit for the engine and the floors (default 8GB); beyond it they spill",
     )
     parser.add_argument(
         "--threads", type=int, default=2, help="threads for DuckDB, pyarrow and Spark (default 2)"
@@ -917,7 +1010,7 @@ def main() -> None:
             f"{manifest['claims']:,} claims ({manifest['synthetic_claims']:,} synthetic)",
             flush=True,
         )
-        variants = ["floor", "engine"]
+        variants = ["floor", "floor_full", "engine"]
         if persons <= args.skip_pandas_above:
             variants.append("pandas")
         if persons == args.spark_at:
@@ -926,6 +1019,11 @@ def main() -> None:
         for variant in variants:
             results[variant] = results_dir / f"{lake.name}-{variant}.parquet"
             reports[variant] = measure(variant, lake, results[variant], args)
+        print(
+            f"  engine / floor {ratio(reports['engine'], reports['floor'])}, "
+            f"engine / floor_full {ratio(reports['engine'], reports['floor_full'])}",
+            flush=True,
+        )
         print("  warnings per rule: " + rule_counts(results["floor"]))
         if not manifest["synthetic_claims"]:
             print("  " + ground_truth_check(Path(manifest["county"]), results["engine"]))
@@ -934,7 +1032,12 @@ def main() -> None:
             failures.append(persons)
             print("  DISAGREEMENT\n  " + "\n  ".join(problems), flush=True)
         else:
-            print(f"  all {len(variants)} agree on every (household_id, rule_id, level)", flush=True)
+            full = [v for v in variants if v in ("engine", "spark")]
+            print(
+                f"  all {len(variants)} agree on every (household_id, rule_id, level); "
+                f"{' and '.join(full)} and floor_full also on every id_number and evidence list",
+                flush=True,
+            )
         rows.append({"manifest": manifest, "reports": reports})
 
     print(

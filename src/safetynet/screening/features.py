@@ -121,7 +121,14 @@ WINDOWS = {
 
 
 def _ref(source: str, key: str) -> str:
+    """A lake row as `source:batch:key`, for a feed whose rows have a key of their own."""
     return f"'{source}:' || CAST(batch AS VARCHAR) || ':' || {key}"
+
+
+def _row_ref(source: str, prefix: str = "") -> str:
+    """A lake row as `source:batch:#record` (its ordinal in the batch), for a feed without a key: an ID
+    number would not tell a person's rows apart, and would put the ID into every evidence list."""
+    return f"'{source}:' || CAST({prefix}batch AS VARCHAR) || ':#' || CAST({prefix}_record AS VARCHAR)"
 
 
 def _latest(table: str, partition: str, order: str, where: str, columns: str) -> str:
@@ -136,14 +143,17 @@ def _latest(table: str, partition: str, order: str, where: str, columns: str) ->
 STEPS: list[tuple[str, str]] = [
     (
         "f_deaths",
-        # The registry's own death date and the deaths feed: the earliest on or before as-of wins.
-        "SELECT id_number, MIN(death_date) AS death_date, MIN(ref) AS ref FROM ("
-        f"  SELECT id_number, death_date, {_ref('deaths', 'id_number')} AS ref FROM feed_deaths"
-        "   WHERE id_number IS NOT NULL AND death_date <= :as_of"
-        "  UNION ALL"
-        "  SELECT id_number, death_date, 'registry:0:' || id_number AS ref FROM reg_persons"
-        "   WHERE death_date IS NOT NULL AND death_date <= :as_of"
-        ") d GROUP BY id_number",
+        # The registry's own death date and the deaths feed: the earliest on or before as-of wins, and
+        # its row is the evidence (the registry's on a tie).
+        "SELECT id_number, death_date, ref FROM ("
+        "  SELECT *, ROW_NUMBER() OVER (PARTITION BY id_number ORDER BY death_date, batch, _record) AS _rn FROM ("
+        f"   SELECT id_number, death_date, batch, _record, {_row_ref('deaths')} AS ref FROM feed_deaths"
+        "    WHERE id_number IS NOT NULL AND death_date <= :as_of"
+        "   UNION ALL"
+        "   SELECT id_number, death_date, 0 AS batch, 0 AS _record, 'registry:0:' || id_number AS ref"
+        "    FROM reg_persons WHERE death_date IS NOT NULL AND death_date <= :as_of"
+        "  ) d"
+        ") t WHERE _rn = 1",
     ),
     (
         "f_pensions",
@@ -178,22 +188,29 @@ STEPS: list[tuple[str, str]] = [
             "id_number",
             "issued_on DESC NULLS LAST",
             "id_number IS NOT NULL AND (issued_on IS NULL OR issued_on <= :as_of)",
-            f"id_number, level, disability_type, status, {_ref('disability', 'id_number')} AS ref",
+            f"id_number, level, disability_type, status, {_row_ref('disability')} AS ref",
         ),
     ),
     (
         # A registration counts unless a row marks it reemployed ('reemployed' sorts first), whichever
         # batch that row came in: a job found is not undone by an older list sent again.
         "f_unemployment",
-        "SELECT id_number, MAX(registered_on) AS registered_on, MIN(ref) AS ref FROM ("
-        + _latest(
-            "feed_unemployment",
-            "id_number, registered_on",
-            "status ASC",
-            "id_number IS NOT NULL AND registered_on BETWEEN :unemployment_since AND :as_of",
-            f"id_number, registered_on, status, {_ref('unemployment', 'id_number')} AS ref",
-        )
-        + ") u WHERE status = 'registered' GROUP BY id_number",
+        # The latest registration still counting is shown, with its row as evidence.
+        _latest(
+            "("
+            + _latest(
+                "feed_unemployment",
+                "id_number, registered_on",
+                "status ASC",
+                "id_number IS NOT NULL AND registered_on BETWEEN :unemployment_since AND :as_of",
+                f"id_number, registered_on, status, batch, _record, {_row_ref('unemployment')} AS ref",
+            )
+            + ") u",
+            "id_number",
+            "registered_on DESC",
+            "status = 'registered'",
+            "id_number, registered_on, ref",
+        ),
     ),
     (
         "f_dropouts",
@@ -202,7 +219,7 @@ STEPS: list[tuple[str, str]] = [
             "id_number",
             "as_of DESC",
             "id_number IS NOT NULL AND status = 'dropped_out' AND as_of BETWEEN :dropout_since AND :as_of",
-            f"id_number, stage, as_of, {_ref('students', 'id_number')} AS ref",
+            f"id_number, stage, as_of, {_row_ref('students')} AS ref",
         ),
     ),
     (
@@ -212,7 +229,7 @@ STEPS: list[tuple[str, str]] = [
             "id_number",
             "as_of DESC",
             "id_number IS NOT NULL AND as_of <= :as_of",
-            f"id_number, status, risk_type, {_ref('relapse_monitoring', 'id_number')} AS ref",
+            f"id_number, status, risk_type, {_row_ref('relapse_monitoring')} AS ref",
         ),
     ),
     (
@@ -221,7 +238,8 @@ STEPS: list[tuple[str, str]] = [
         "SELECT id_number, region_code, event_id, loss_level, "
         "CASE WHEN loss_level IN ('severe', 'total') OR COALESCE(house_damaged, FALSE) THEN 2 "
         "WHEN loss_level = 'moderate' THEN 1 ELSE 0 END AS severity, "
-        f"{_ref('disasters', 'event_id')} AS ref FROM feed_disasters "
+        # A disaster row's key is event, person and region together: the event and the row number say it.
+        f"{_ref('disasters', 'event_id')} || '#' || CAST(_record AS VARCHAR) AS ref FROM feed_disasters "
         "WHERE occurred_on BETWEEN :disaster_since AND :as_of",
     ),
     (
@@ -360,7 +378,7 @@ STEPS: list[tuple[str, str]] = [
         "f_housing",
         # Housing ratings are per person (the owner) in the feed; the household takes its worst.
         "SELECT p.household_id, MAX(r.rating) AS rating, "
-        f"LIST({_ref('housing_safety', 'r.id_number')}) AS refs FROM feed_housing_safety r "
+        f"LIST({_row_ref('housing_safety', 'r.')}) AS refs FROM feed_housing_safety r "
         "JOIN reg_persons p ON p.id_number = r.id_number "
         "WHERE r.rating IN ('C', 'D') AND r.assessed_on BETWEEN :housing_since AND :as_of "
         "GROUP BY p.household_id",

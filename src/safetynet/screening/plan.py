@@ -151,12 +151,16 @@ class Plan:
         # A step read by one later step only is left to that step's plan (a view on DuckDB); the rest
         # are computed once. Rules and deferred evidence read f_persons and the household tables.
         readers: Counter[str] = Counter(
-            table.name for _, select in steps for table in {t.name: t for t in select.find_all(exp.Table)}.values()
+            table.name
+            for _, select in steps
+            for table in {t.name: t for t in select.find_all(exp.Table)}.values()
         )
         readers.update({"f_persons": len(rules) + 1, "f_households": len(rules) + 1})
         for name, select in steps:
             shared = readers[name] > 1
-            timed(name, lambda name=name, select=select, shared=shared: engine.materialise(name, select, shared))
+            timed(
+                name, lambda name=name, select=select, shared=shared: engine.materialise(name, select, shared)
+            )
         for rule in first:
             timed(
                 f"rule:{rule.id}",
