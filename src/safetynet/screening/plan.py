@@ -9,7 +9,6 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import time
-from collections import Counter
 from dataclasses import dataclass, field
 from functools import cache
 
@@ -144,23 +143,11 @@ class Plan:
             if progress:
                 progress(name)
 
-        steps = self.feature_steps()
+        for name, select in self.feature_steps():
+            timed(name, lambda name=name, select=select: engine.materialise(name, select))
         rules = self.pack.enabled_rules
         first = [r for r in rules if r.stage == 1]
         second = [r for r in rules if r.stage == 2]
-        # A step read by one later step only is left to that step's plan (a view on DuckDB); the rest
-        # are computed once. Rules and deferred evidence read f_persons and the household tables.
-        readers: Counter[str] = Counter(
-            table.name
-            for _, select in steps
-            for table in {t.name: t for t in select.find_all(exp.Table)}.values()
-        )
-        readers.update({"f_persons": len(rules) + 1, "f_households": len(rules) + 1})
-        for name, select in steps:
-            shared = readers[name] > 1
-            timed(
-                name, lambda name=name, select=select, shared=shared: engine.materialise(name, select, shared)
-            )
         for rule in first:
             timed(
                 f"rule:{rule.id}",

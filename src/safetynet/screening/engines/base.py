@@ -22,9 +22,8 @@ class Engine(ABC):
         """Expose Parquet `paths` (empty: no data yet) as `table.name`, typed as the input declares."""
 
     @abstractmethod
-    def materialise(self, name: str, select: exp.Expr, shared: bool = True) -> None:
-        """Make `select` available as table `name` for the steps after it: computed once when `shared`
-        (several steps read it), else as a view the one step reading it can fuse into its own plan."""
+    def materialise(self, name: str, select: exp.Expr) -> None:
+        """Compute `select` once and keep it as table `name` for the steps after it."""
 
     @abstractmethod
     def fetch(self, select: exp.Expr) -> pa.Table:

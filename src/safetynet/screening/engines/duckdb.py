@@ -42,9 +42,10 @@ class DuckDBEngine(Engine):
             select = typed_select(table, relation, actual)
         self.db.execute(f"CREATE OR REPLACE TEMP VIEW {table.name} AS {select}")
 
-    def materialise(self, name: str, select: exp.Expr, shared: bool = True) -> None:
-        kind = "TABLE" if shared else "VIEW"
-        self.db.execute(f"CREATE OR REPLACE TEMP {kind} {name} AS {self.sql(select)}")
+    def materialise(self, name: str, select: exp.Expr) -> None:
+        # Every step is a table, computed once: fusing single-use steps into their reader as views was
+        # tried and measured no faster at 1,000,000 persons and 13 % slower at 10,000,000.
+        self.db.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {self.sql(select)}")
 
     def fetch(self, select: exp.Expr) -> pa.Table:
         return self.db.sql(self.sql(select)).to_arrow_table()

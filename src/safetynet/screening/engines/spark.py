@@ -70,13 +70,11 @@ class SparkEngine(Engine):
             return f"NULLIF(TRIM(CAST({name} AS STRING)), '') AS {name}"
         return f"CAST({name} AS {sql_type}) AS {name}"
 
-    def materialise(self, name: str, select: exp.Expr, shared: bool = True) -> None:
-        # A shared step is computed once, in order, and cut from its lineage: later steps read it from the
-        # executors' memory, and their plans stay small (a plan that carries every step before it takes
-        # Spark tens of seconds to analyse by the last rule).
-        frame = self.spark.sql(self.sql(select))
-        if shared:
-            frame = frame.localCheckpoint(eager=True)
+    def materialise(self, name: str, select: exp.Expr) -> None:
+        # Computed once, in order, and cut from its lineage: later steps read it from the executors' memory,
+        # and their plans stay small (a plan that carries every step before it takes Spark tens of
+        # seconds to analyse by the last rule).
+        frame = self.spark.sql(self.sql(select)).localCheckpoint(eager=True)
         frame.createOrReplaceTempView(name)
         self._cached.append(name)
 
