@@ -281,6 +281,7 @@ ZH = {
     "warning": "预警",
     "Saved as rule pack version %(v)s.": "已保存为规则包第 %(v)s 版。",
     "Choose a pack version and a live run to compare with.": "请选择规则包版本和要比较的正式运行。",
+    "All townships": "全部乡镇（街道）",
 }
 PLURALS = {
     "%(n)s person found in your region": "辖区内找到 %(n)s 人",

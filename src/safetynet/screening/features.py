@@ -89,7 +89,8 @@ HOUSEHOLD_FEATURES = _features(
     ("out_of_pocket_share", RATIO, "医疗自付占年收入比例"),
     ("disaster_severity", INT, "受灾程度"),
     ("disaster_loss", TEXT, "灾损等级"),
-    ("disaster_event", TEXT, "灾害事件"),
+    ("disaster_event", TEXT, "灾害事件编号"),
+    ("disaster_event_name", TEXT, "灾害名称"),
     ("housing_rating", TEXT, "房屋安全等级"),
     ("calls", INT, "近期热线来电次数"),
     ("rejected_applications", INT, "近期被驳回或撤回的申请数"),
@@ -235,7 +236,7 @@ STEPS: list[tuple[str, str]] = [
     (
         "f_disaster_rows",
         # Severity 2 fires red (severe or total loss, or a damaged house), 1 orange (moderate).
-        "SELECT id_number, region_code, event_id, loss_level, "
+        "SELECT id_number, region_code, event_id, event_name, loss_level, "
         "CASE WHEN loss_level IN ('severe', 'total') OR COALESCE(house_damaged, FALSE) THEN 2 "
         "WHEN loss_level = 'moderate' THEN 1 ELSE 0 END AS severity, "
         # A disaster row's key is event, person and region together: the event and the row number say it.
@@ -252,10 +253,10 @@ STEPS: list[tuple[str, str]] = [
         # person, which covers the region's households (village, township or county: the code without its
         # trailing zero groups is the prefix).
         "f_disaster_hits",
-        "SELECT p.household_id, d.severity, d.loss_level, d.event_id, d.ref FROM f_disaster_rows d "
+        "SELECT p.household_id, d.severity, d.loss_level, d.event_id, d.event_name, d.ref FROM f_disaster_rows d "
         "JOIN reg_persons p ON p.id_number = d.id_number WHERE d.severity > 0 "
         "UNION ALL "
-        "SELECT h.household_id, d.severity, d.loss_level, d.event_id, d.ref FROM ("
+        "SELECT h.household_id, d.severity, d.loss_level, d.event_id, d.event_name, d.ref FROM ("
         "  SELECT *, CASE WHEN SUBSTR(region_code, 10, 3) <> '000' THEN 12"
         "   WHEN SUBSTR(region_code, 7, 3) <> '000' THEN 9 ELSE 6 END AS prefix_length"
         "  FROM f_disaster_rows WHERE id_number IS NULL AND region_code IS NOT NULL AND severity > 0"
@@ -266,7 +267,8 @@ STEPS: list[tuple[str, str]] = [
         "f_household_disasters",
         "SELECT household_id, MAX(severity) AS severity, "
         "MAX(CASE WHEN _rn = 1 THEN loss_level END) AS loss_level, "
-        "MAX(CASE WHEN _rn = 1 THEN event_id END) AS event_id, LIST(ref) AS refs FROM ("
+        "MAX(CASE WHEN _rn = 1 THEN event_id END) AS event_id, "
+        "MAX(CASE WHEN _rn = 1 THEN event_name END) AS event_name, LIST(ref) AS refs FROM ("
         "  SELECT *, ROW_NUMBER() OVER (PARTITION BY household_id ORDER BY severity DESC,"
         "   CASE loss_level WHEN 'total' THEN 4 WHEN 'severe' THEN 3 WHEN 'moderate' THEN 2 ELSE 1 END DESC,"
         "   event_id ASC, ref ASC) AS _rn FROM f_disaster_hits"
@@ -430,6 +432,7 @@ STEPS: list[tuple[str, str]] = [
         "COALESCE(rd.severity, 0) AS disaster_severity, "
         "rd.loss_level AS disaster_loss, "
         "rd.event_id AS disaster_event, "
+        "rd.event_name AS disaster_event_name, "
         "COALESCE(hs.rating, '') AS housing_rating, "
         "COALESCE(ca.calls, 0) AS calls, "
         "COALESCE(ha.rejected, 0) AS rejected_applications, "

@@ -119,8 +119,17 @@ def warning_list(request: HttpRequest) -> HttpResponse:
             "household_levels": services.household_levels(
                 w for w in found if w.status == RiskWarning.Status.OPEN
             ),
+            "townships": _townships(actor),
         },
     )
+
+
+def _townships(actor: Actor) -> list[tuple[str, str]]:
+    """(code prefix, name) of the townships a county reader may narrow the list to."""
+    region = actor.user.region
+    if region is None or region.level != "county":
+        return []
+    return [(t.code[:9], t.name) for t in regions.children(region)]
 
 
 @login_required

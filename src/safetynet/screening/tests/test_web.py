@@ -31,7 +31,11 @@ def test_county_staff_see_runs_warnings_and_record_outcomes(screened_county, mak
     page = client.get(f"/screening/runs/{run.pk}/").content.decode()
     assert "child_without_guardian" in page and "燕店镇" in page
     listing = client.get("/screening/warnings/").content.decode()
-    assert "H001" in listing and "H002" in listing
+    assert "H001" in listing and "H002" in listing and "燕店镇" in listing  # the township filter
+    assert "H001" in client.get("/screening/warnings/?region=371522100").content.decode()
+    assert "H001" not in client.get("/screening/warnings/?region=371522101").content.decode()
+    hostile = client.get("/screening/warnings/?region=' OR 1=1 --&level=<script>&rule=x%00y")
+    assert hostile.status_code == 200 and "<script>" not in hostile.content.decode()
     h001 = warning_of("H001")
     detail = client.get(f"/screening/warnings/{h001.pk}/").content.decode()
     assert h001.explanation in detail and "registry" in detail
