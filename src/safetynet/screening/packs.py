@@ -156,6 +156,8 @@ def default_pack() -> Pack:
 
 def parse_pack(text: str) -> Pack:
     """Parse and validate a pack; raise PackError with every problem found."""
+    if any(not (ch.isprintable() or ch in "\n\t\r") for ch in text):
+        raise PackError(["规则包中有不可见的控制字符（如 NUL），请删除后再保存"])
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as error:
@@ -340,6 +342,8 @@ def _kind_name(kind: str) -> str:
 def parse_expression(text: str) -> exp.Expr:
     if len(text) > MAX_EXPRESSION:
         raise PackError([f"表达式过长（超过 {MAX_EXPRESSION} 个字符）"])
+    if any(not (ch.isprintable() or ch in "\n\t\r") for ch in text):
+        raise PackError(["表达式中有不可见的控制字符（如 NUL），请删除"])
     try:
         tree = sqlglot.parse_one(text, read="duckdb")
     except (ParseError, TokenError) as error:

@@ -22,7 +22,15 @@ from safetynet.lake import services as lake
 from safetynet.screening import explain
 from safetynet.screening.engines import ENGINES, get_engine
 from safetynet.screening.models import RiskWarning, RulePack, Run
-from safetynet.screening.packs import LEVEL_RANK, Pack, PackError, default_pack_text, feature, parse_pack
+from safetynet.screening.packs import (
+    LEVEL_RANK,
+    RULE_ID,
+    Pack,
+    PackError,
+    default_pack_text,
+    feature,
+    parse_pack,
+)
 from safetynet.screening.plan import Plan, value_column
 
 LEVEL_FACTOR = {"red": Decimal(3), "orange": Decimal(2), "yellow": Decimal(1)}
@@ -79,14 +87,19 @@ def save_pack(actor: Actor, pack: Pack, note: str = "", activate: bool = True) -
         # Saves take turns on the active row, so two admins saving at once get consecutive versions.
         list(RulePack.objects.select_for_update().filter(active=True))
         version = RulePack.objects.create(
-            version=_next_version(), body=body, note=note[:200], created_by=actor.user, active=False
+            version=_next_version(), body=body, note=printable(note, 200), created_by=actor.user, active=False
         )
         if activate:
             RulePack.objects.filter(active=True).update(active=False)
             version.active = True
             version.save(update_fields=["active"])
-        record(actor, "change_rule_pack", "rule_pack", str(version.version), detail=note[:200])
+        record(actor, "change_rule_pack", "rule_pack", str(version.version), detail=version.note)
     return version
+
+
+def printable(text: str, limit: int) -> str:
+    """Free text as stored: control characters (a NUL byte PostgreSQL refuses, terminal escapes) dropped."""
+    return "".join(ch for ch in text if ch.isprintable() or ch in "\n\t")[:limit]
 
 
 def load(pack: RulePack) -> Pack:
@@ -296,7 +309,7 @@ def record_outcome(actor: Actor, warning_id: int, outcome: str, note: str = "") 
         warning.status = outcome
         warning.outcome_at = timezone.now()
         warning.outcome_by = actor.user.get_username()
-        warning.outcome_note = note[:500]
+        warning.outcome_note = printable(note, 500)
         warning.save(update_fields=["status", "outcome_at", "outcome_by", "outcome_note"])
         record(
             actor,
@@ -408,7 +421,7 @@ def warnings(actor: Actor, filters: WarningFilters, limit: int = 200) -> list[Ri
         query = query.filter(run_id=filters.run_id)
     else:
         query = query.exclude(status=RiskWarning.Status.DRY_RUN)
-    if filters.rule_id:
+    if RULE_ID.match(filters.rule_id):
         query = query.filter(rule_id=filters.rule_id)
     if filters.level in LEVEL_RANK:
         query = query.filter(level=filters.level)
