@@ -151,7 +151,10 @@ def screen(
     if as_of > timezone.localdate():
         raise ScreeningError(f"比对日期 {as_of} 晚于今天")
     pack = pack or active_pack()
-    rules = load(pack)
+    try:
+        rules = load(pack)
+    except PackError as error:  # e.g. a version saved before a feature it names was renamed
+        raise ScreeningError(f"规则包第 {pack.version} 版无法使用：{error}") from None
     try:
         inputs = lake.current_inputs()
     except LookupError:
