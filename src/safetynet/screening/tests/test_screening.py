@@ -214,11 +214,15 @@ def test_registry_without_feeds_and_refusals(db, lake_dir: Path, county) -> None
         services.screen(as_of=AS_OF, engine="oracle")
 
 
-def test_a_stored_pack_that_no_longer_validates_is_refused_with_its_version(db, lake_dir: Path, county) -> None:  # type: ignore[no-untyped-def]
+def test_a_stored_pack_that_no_longer_validates_is_refused_with_its_version(
+    db, lake_dir: Path, county
+) -> None:  # type: ignore[no-untyped-def]
     from safetynet.registry import services as registry
     from safetynet.screening.models import RulePack
 
     lake.snapshot_registry(registry.snapshot_tables())
-    broken = RulePack.objects.create(version=9, body=services.default_pack_text().replace("h.covered", "h.insured"))
+    broken = RulePack.objects.create(
+        version=9, body=services.default_pack_text().replace("h.covered", "h.insured")
+    )
     with pytest.raises(services.ScreeningError, match="第 9 版无法使用.*h.insured"):
         services.screen(as_of=AS_OF, pack=broken)
