@@ -26,6 +26,10 @@ app.add_typer(users_app, name="users")
 app.add_typer(lake_app, name="lake")
 lake_app.add_typer(token_app, name="token")
 app.add_typer(warnings_app, name="warnings")
+linkage_app = typer.Typer(
+    help="Identity resolution: the index, training, evaluation, hotline feeds.", no_args_is_help=True
+)
+app.add_typer(linkage_app, name="linkage")
 console = Console()
 err = Console(stderr=True)
 
@@ -255,6 +259,124 @@ def warnings_compare(
     console.print(table)
 
 
+@app.command()
+def link(
+    in_file: Annotated[
+        Path,
+        typer.Argument(
+            help="CSV with any of record_id, name, id_number, phone, birth_date, age, gender, region_code, address_text."
+        ),
+    ],
+    out_file: Annotated[
+        Path,
+        typer.Argument(
+            help="CSV to write: record_id, id_number, household_id, probability, decision, explanation."
+        ),
+    ],
+    as_of: Annotated[
+        str | None, typer.Option(help="Ages count to this date YYYY-MM-DD (default today).")
+    ] = None,
+    queue_reviews: Annotated[
+        bool, typer.Option("--queue-reviews", help="Put uncertain rows in the review queue.")
+    ] = False,
+) -> None:
+    """Resolve records to registry persons: match, review (a person should look) or unknown."""
+    setup()
+    from safetynet.linkage.batch import link_file
+    from safetynet.tabular import FileRejected
+
+    try:
+        with console.status("匹配中…"):
+            summary = link_file(in_file, out_file, as_of=_date_option(as_of), queue=queue_reviews)
+    except FileRejected as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+    print(summary.line())
+
+
+@linkage_app.command("index")
+def linkage_index() -> None:
+    """Rebuild the blocking index from the registry (done after every registry import)."""
+    setup()
+    from safetynet.linkage.services import rebuild_index
+
+    with console.status("建立匹配索引…"):
+        keys = rebuild_index()
+    print(f"keys={keys}")
+
+
+@linkage_app.command("train")
+def linkage_train(
+    records: Annotated[
+        Path | None,
+        typer.Argument(
+            help="CSV of records to learn from (no labels needed); default: the hotline calls in the lake."
+        ),
+    ] = None,
+    as_of: Annotated[str | None, typer.Option(help="Ages count to this date YYYY-MM-DD.")] = None,
+) -> None:
+    """Estimate the matcher's parameters: u from random registry pairs, m by EM on blocked pairs."""
+    setup()
+    from safetynet.linkage import services
+    from safetynet.linkage.batch import hotline_records
+    from safetynet.tabular import FileRejected
+
+    try:
+        raws = _csv_records(records) if records else hotline_records()
+        with console.status("估计匹配参数…"):
+            training = services.train(raws, as_of=_date_option(as_of), created_by="cli")
+    except (FileRejected, ValueError) as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+    print(
+        f"model={training.model.pk} records={training.records} pairs={training.pairs} prior={training.model.params['prior']:.4f}"
+    )
+
+
+def _csv_records(path: Path) -> list[dict[str, str]]:
+    from safetynet.linkage.services import FIELDS
+    from safetynet.tabular import RaggedRow, iter_rows, open_csv
+
+    source = open_csv(path, required=[], known=list(FIELDS))
+    columns = list(FIELDS)
+    return [
+        dict(zip(columns, row[1], strict=True))
+        for row in iter_rows(source, columns)
+        if not isinstance(row, RaggedRow)
+    ]
+
+
+@linkage_app.command("evaluate")
+def linkage_evaluate(
+    leads: Annotated[Path, typer.Argument(help="Labelled leads (the demo's linkage_leads.csv).")],
+    truth: Annotated[Path, typer.Argument(help="Who each lead is (linkage_truth.csv).")],
+    as_of: Annotated[str | None, typer.Option(help="Ages count to this date YYYY-MM-DD.")] = None,
+) -> None:
+    """Precision and recall of automatic matches on a labelled set, and the precision-recall curve."""
+    setup()
+    from safetynet.linkage.batch import evaluate
+
+    result = evaluate(leads, truth, _date_option(as_of) or dt.date.today())
+    table = Table("threshold", "precision", "recall")
+    step = max(1, len(result.curve) // 25)
+    for threshold, precision, recall in result.curve[::step]:
+        table.add_row(f"{threshold:.4f}", f"{precision:.4f}", f"{recall:.4f}")
+    console.print(table)
+    print(
+        f"records={result.records} in_registry={result.in_registry} auto_precision={result.auto_precision:.4f} "
+        f"auto_recall={result.auto_recall:.4f} recall_at_precision_0.98={result.best_recall_at(0.98):.4f}"
+    )
+
+
+@linkage_app.command("resolve-hotline")
+def linkage_resolve_hotline() -> None:
+    """Resolve hotline calls to persons for screening (screening also does this before each run)."""
+    setup()
+    from safetynet.linkage.batch import resolve_hotline
+
+    print(f"batches={resolve_hotline()}")
+
+
 def ingest_demo_feeds(folder: Path) -> None:
     """Land every departmental feed of a demo county folder, then snapshot the registry."""
     from safetynet.lake import services as lake
@@ -396,6 +518,8 @@ def demo(
     registry_import(out, report=data_dir() / "demo-import-errors.csv")
     console.print("导入部门数据到数据湖：")
     ingest_demo_feeds(out)
+    console.print("训练身份匹配参数：")
+    linkage_train(None, as_of=_demo_as_of(out))
     console.print("数据比对：")
     screen(as_of=_demo_as_of(out), engine="duckdb", dry_run=False, pack_version=None)
     print_logins(create_demo_users())

@@ -29,6 +29,7 @@ INSTALLED_APPS = [
     "safetynet.registry",
     "safetynet.lake",
     "safetynet.screening",
+    "safetynet.linkage",
 ]
 
 MIDDLEWARE = [

@@ -17,6 +17,11 @@ SAMPLE_BYTES = 1 << 20
 MAX_FIELD_CHARS = 10_000  # a longer field is a broken file (an unclosed quote), not data
 
 
+def excel_safe(text: str) -> str:
+    """A cell that a spreadsheet would run as a formula (=, +, -, @) is written as text instead."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
 class FileRejected(Exception):
     """The whole file cannot be read: wrong encoding, no header, a missing column."""
 

@@ -13,7 +13,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from safetynet.demo import near_misses
+from safetynet.demo import leads, near_misses
 from safetynet.demo.context import Calendar, Context, Rates, Rng, Standard, standard_for
 from safetynet.demo.feeds import DisasterPlan, add_application, add_events, plan_disasters
 from safetynet.demo.formats import (
@@ -185,6 +185,7 @@ def generate(
         for rule_id, count in result.ground_truth.items():
             counts[rule_id] = counts.get(rule_id, 0) + count
     summary.ground_truth = {rule: counts[rule] for rule in RULE_IDS if rule in counts}
+    summary.files[leads.LEADS] = leads.write_labelled_leads(out_dir, seed, as_of, min(2000, max(20, persons // 25)))
     _write_readme(summary, county, {urban: standard_for(as_of.year, urban) for urban in (False, True)})
     return summary
 
@@ -396,6 +397,11 @@ def _write_readme(summary: GenerationSummary, county: County, standards: dict[bo
         f"near_misses.csv: {summary.files['near_misses.csv']} households planted just outside one rule (costs just",
         "under the threshold, already covered, an elderly death with no dependants, income exactly at the line);",
         "the rule named must not fire for them.",
+        "",
+        f"{leads.LEADS}: {summary.files[leads.LEADS]} leads as reported by hotline and village staff, with their",
+        "errors (homophone names, missing, mistyped or masked ID numbers, a wrong phone digit, age instead of birth",
+        f"date, village misspelled or only the township); {leads.TRUTH} says who each is (empty: not registered).",
+        "Link them with `safetynet link linkage_leads.csv OUT.csv --as-of` this file's as_of.",
         "",
         f"Standards {summary.as_of.year}: dibao rural {standards[False].dibao}, urban {standards[True].dibao} "
         "yuan/month; tekun 1.3 x dibao; edge multiplier 1.5.",

@@ -23,6 +23,7 @@ from safetynet.registry.models import (
     Person,
     Standard,
 )
+from safetynet.registry.signals import registry_imported
 
 SEARCH_LIMIT = 50
 ID_NUMBER = re.compile(r"^\d{17}[\dXx]$")
@@ -34,7 +35,10 @@ PHONE = re.compile(r"^\+?\d[\d-]{6,19}$")
 
 def import_registry(directory: Path, imported_by: str = "", progress: Progress | None = None) -> ImportResult:
     """Load a folder of registry files, all or nothing; re-importing the same content is a no-op."""
-    return RegistryImport(directory, imported_by=imported_by, progress=progress).run()
+    result = RegistryImport(directory, imported_by=imported_by, progress=progress).run()
+    if not result.errors and not result.already_imported:
+        registry_imported.send(sender=RegistryImport, result=result)
+    return result
 
 
 # -- derived facts (DATA-CONTRACT "Default rule pack") ------------------------------------------------

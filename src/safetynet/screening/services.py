@@ -32,6 +32,7 @@ from safetynet.screening.packs import (
     parse_pack,
 )
 from safetynet.screening.plan import Plan, value_column
+from safetynet.tabular import excel_safe
 
 LEVEL_FACTOR = {"red": Decimal(3), "orange": Decimal(2), "yellow": Decimal(1)}
 EXPORT_COLUMNS = [
@@ -515,18 +516,13 @@ def export_warnings(path: Path, run_id: int | None = None) -> int:
                     w.rule_id,
                     w.level,
                     w.score,
-                    _excel_safe(w.explanation),
+                    excel_safe(w.explanation),
                     json.dumps(w.evidence, ensure_ascii=False),
                     w.status,
                 ]
             )
             rows += 1
     return rows
-
-
-def _excel_safe(text: str) -> str:
-    # Explanations are ours, but they quote values that came from departments' files.
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
 
 
 # -- editing ------------------------------------------------------------------------------------------

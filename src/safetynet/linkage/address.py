@@ -1,0 +1,106 @@
+"""Free address text ("夏津县新盛店镇王庄", "新盛店汪庄村") resolved to a village or township code.
+
+People say where they live loosely: the township without 镇, the village without 村, a homophone
+character, or only the township. Names are compared as written and as fuzzy pinyin.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from rapidfuzz import fuzz
+
+from safetynet.linkage.chinese import base_name, fuzzy_spellings
+from safetynet.regions.models import Level, Region
+
+
+@dataclass(frozen=True, slots=True)
+class Place:
+    code: str
+    level: str  # village or township
+    how: str  # how the text was read, for the explanation
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    code: str
+    parent: str
+    base: str
+
+
+class AddressResolver:
+    def __init__(self, townships: list[_Entry], villages: list[_Entry], strip: list[str]):
+        self.townships = townships
+        self.villages = villages
+        self.strip = sorted(strip, key=len, reverse=True)
+
+    @classmethod
+    def for_regions(cls, prefix: str = "") -> AddressResolver:
+        rows = Region.objects.filter(
+            code__startswith=prefix, level__in=[Level.TOWNSHIP, Level.VILLAGE]
+        ).values_list("code", "name", "level", "parent_id")
+        townships = [_Entry(c, p or "", base_name(n)) for c, n, lv, p in rows if lv == Level.TOWNSHIP]
+        villages = [_Entry(c, p or "", base_name(n)) for c, n, lv, p in rows if lv == Level.VILLAGE]
+        upper = Region.objects.filter(level__in=[Level.PROVINCE, Level.CITY, Level.COUNTY]).values_list(
+            "name", flat=True
+        )
+        strip = [n for name in upper for n in {name, base_name(name)} if len(n) >= 2]
+        return cls(townships, villages, strip)
+
+    def resolve(self, text: str) -> Place | None:
+        text = re.sub(r"\s", "", unicodedata.normalize("NFKC", text or ""))
+        for name in self.strip:
+            text = text.replace(name, "")
+        if len(text) < 2:
+            return None
+        township = self._best(text, self.townships)
+        rest = text
+        pool = self.villages
+        if township is not None:
+            entry, start, end = township
+            rest = text[:start] + text[end:]
+            pool = [v for v in self.villages if v.parent == entry.code]
+        rest_base = base_name(rest) if rest else ""
+        village = self._best(rest, pool) if rest else None
+        if village is not None:
+            return Place(village[0].code, Level.VILLAGE, "村名一致")
+        guess = self._sounds_like(rest_base, pool) if len(rest_base) >= 2 else None
+        if guess is not None:
+            return Place(guess.code, Level.VILLAGE, "村名近似")
+        if township is not None:
+            return Place(township[0].code, Level.TOWNSHIP, "仅到乡镇")
+        return None
+
+    @staticmethod
+    def _best(text: str, entries: list[_Entry]) -> tuple[_Entry, int, int] | None:
+        """The name said first (people name the township before the village), the longest at one place;
+        two places of one name are not guessed between."""
+        hits = [(e, text.find(e.base)) for e in entries if len(e.base) >= 2 and e.base in text]
+        if not hits:
+            return None
+        first = min(at for _, at in hits)
+        longest = max(len(e.base) for e, at in hits if at == first)
+        top = [(e, at) for e, at in hits if at == first and len(e.base) == longest]
+        if len({e.code for e, _ in top}) > 1:
+            return None
+        entry, at = top[0]
+        return entry, at, at + len(entry.base)
+
+    @staticmethod
+    def _sounds_like(text: str, entries: list[_Entry]) -> _Entry | None:
+        """A misspelt village: the same fuzzy pinyin, or one character off, and no rival as close."""
+        sounds = set(fuzzy_spellings(text))
+        scored = []
+        for entry in entries:
+            if sounds & set(fuzzy_spellings(entry.base)):
+                scored.append((100.0, entry))
+            elif len(entry.base) == len(text):
+                scored.append((fuzz.ratio(text, entry.base), entry))
+        scored.sort(key=lambda s: -s[0])
+        if not scored or scored[0][0] < 60:
+            return None
+        if len(scored) > 1 and scored[1][0] == scored[0][0]:
+            return None
+        return scored[0][1]

@@ -1,0 +1,100 @@
+"""The blocking index over the registry, the model versions, and the review queue of uncertain matches."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+
+class PersonKey(models.Model):
+    """One blocking key of one registry person: a lookup reads the persons filed under its own keys."""
+
+    key = models.CharField(max_length=80)
+    id_number = models.CharField(max_length=18)
+    region_code = models.CharField(max_length=12)  # the person's household village, for region scope
+
+    class Meta:
+        indexes = [models.Index(fields=["key", "region_code"], name="linkage_key_region")]
+
+    def __str__(self) -> str:
+        return f"{self.key} -> {self.id_number}"
+
+
+class LinkageModel(models.Model):
+    """A version of the Fellegi–Sunter parameters and the thresholds a county admin chose."""
+
+    params = models.JSONField()
+    match_threshold = models.FloatField(default=0.95)  # at or above: the same person, decided automatically
+    review_threshold = models.FloatField(default=0.5)  # at or above: a person should look
+    note = models.CharField(max_length=200, blank=True)
+    created_by = models.CharField(max_length=150, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"linkage model {self.pk}"
+
+
+class Review(models.Model):
+    """A record the model could not decide alone, waiting for a person to confirm or reject a candidate."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "待审核"
+        CONFIRMED = "confirmed", "已确认"
+        REJECTED = "rejected", "均不是"
+
+    source = models.CharField(max_length=20)  # hotline, link, lead …
+    source_ref = models.CharField(max_length=120, blank=True)
+    fingerprint = models.CharField(max_length=64, db_index=True)
+    record = models.JSONField()  # the fields as given
+    candidates = models.JSONField()  # [{id_number, probability, explanation}], best first
+    region_code = models.CharField(max_length=12, db_index=True)  # the best candidate's village
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    id_number = models.CharField(max_length=18, blank=True)  # the person confirmed
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    version = models.PositiveIntegerField(default=0)  # optimistic lock: two reviewers, one decision
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["source", "source_ref"], name="linkage_review_once_per_record")
+        ]
+
+    def __str__(self) -> str:
+        return f"review {self.pk} ({self.status})"
+
+
+class Decision(models.Model):
+    """What a person decided about one record and one candidate; later links of the same record obey it."""
+
+    fingerprint = models.CharField(max_length=64)
+    id_number = models.CharField(max_length=18)
+    same = models.BooleanField()
+    review = models.ForeignKey(Review, null=True, on_delete=models.SET_NULL)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
+    decided_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["fingerprint"], name="linkage_decision_fp")]
+
+    def __str__(self) -> str:
+        return f"{self.fingerprint[:8]} {'=' if self.same else '!='} {self.id_number}"
+
+
+class ResolvedBatch(models.Model):
+    """A hotline batch resolved to persons, with the model and the human decisions it was resolved under."""
+
+    batch = models.OneToOneField("lake.Batch", on_delete=models.CASCADE, related_name="resolution")
+    model = models.ForeignKey(LinkageModel, on_delete=models.PROTECT)
+    decisions_upto = models.BigIntegerField(default=0)  # the newest Decision id taken into account
+    rows = models.IntegerField(default=0)
+    matched = models.IntegerField(default=0)
+    review = models.IntegerField(default=0)
+    resolved_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"hotline batch {self.batch_id} resolved by model {self.model_id}"

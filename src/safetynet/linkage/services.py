@@ -1,0 +1,556 @@
+"""Who is this? Ranked registry candidates for a partial record, online and in batch.
+
+Candidates come from the blocking index (`PersonKey`), are scored by the active Fellegi–Sunter model
+and limited to the caller's region before anything is read. Human decisions on earlier reviews of the
+same record win over the model.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import random
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from django.core.exceptions import PermissionDenied
+from django.db import connection, transaction
+from django.utils import timezone
+
+from safetynet.access.services import Actor, PersonalDataScope, record
+from safetynet.linkage import persons as schema_module
+from safetynet.linkage.address import AddressResolver
+from safetynet.linkage.engine import (
+    Model,
+    level_shares,
+    Scorer,
+    estimate_u,
+    expectation_maximisation,
+    explanation_text,
+)
+from safetynet.linkage.models import Decision, LinkageModel, PersonKey, Review
+from safetynet.linkage.persons import InvalidRecord, PersonRecord, person_schema, registry_record
+from safetynet.regions import services as regions
+from safetynet.registry.models import Person
+
+FIELDS = ("name", "id_number", "phone", "birth_date", "age", "gender", "region_code", "address_text")
+MAX_BLOCK = 300  # a key shared by more persons than this says too little to be worth reading
+MAX_FIELD = 200
+MIN_ANCHORS = 30  # fewer anchor pairs than this for a field: keep its default m
+QUERY_CHUNK = 500  # records whose keys are read in one query (SQLite allows 32,766 parameters)
+
+
+class DecisionKind:
+    MATCH = "match"
+    REVIEW = "review"
+    UNKNOWN = "unknown"
+
+
+@dataclass
+class Candidate:
+    id_number: str
+    name: str
+    gender: str
+    birth_date: dt.date
+    household_id: str
+    region_code: str
+    probability: float
+    explanation: list[dict[str, Any]]
+    decided_by_person: bool = False
+
+    @property
+    def text(self) -> str:
+        if self.decided_by_person:
+            return "人工已确认为同一人"
+        return explanation_text(self.explanation)
+
+
+@dataclass
+class Result:
+    decision: str
+    candidates: list[Candidate]
+    fingerprint: str
+    place_how: str = ""
+    error: str = ""
+
+    @property
+    def best(self) -> Candidate | None:
+        return self.candidates[0] if self.candidates else None
+
+    @property
+    def explanation(self) -> str:
+        if self.error:
+            return self.error
+        best = self.best
+        if best is None:
+            return "登记库中没有可能的对象"
+        text = f"最可能：{best.text}（概率 {best.probability:.3f}）"
+        if self.decision == DecisionKind.REVIEW and len(self.candidates) > 1:
+            text += f"；另有 {len(self.candidates) - 1} 个候选，需人工确认"
+        return text
+
+
+def clean(raw: dict[str, Any]) -> dict[str, str]:
+    """Only the known fields, as text, trimmed and capped: a record is evidence, never instructions."""
+    return {f: str(raw.get(f) or "").replace("\x00", "").strip()[:MAX_FIELD] for f in FIELDS}
+
+
+def fingerprint(raw: dict[str, str]) -> str:
+    """Names the record as given, so a person's decision about it applies when it comes again."""
+    text = json.dumps([raw.get(f, "") for f in FIELDS], ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+# ---------------------------------------------------------------------------------------------
+# The model
+
+
+DEFAULT_NOTE = "默认参数（未训练）"
+
+
+def active_model() -> LinkageModel:
+    model = LinkageModel.objects.first()
+    if model is None:
+        model = LinkageModel.objects.create(params=default_model().to_json(), note=DEFAULT_NOTE)
+    return model
+
+
+def default_model() -> Model:
+    return Model(
+        "person",
+        dict(schema_module.DEFAULT_M),
+        dict(schema_module.DEFAULT_U),
+        schema_module.DEFAULT_PRIOR,
+    )
+
+
+def set_thresholds(actor: Actor, match: float, review: float) -> LinkageModel:
+    """A county admin's thresholds become a new version with the same parameters."""
+    if not actor.user.caps.tunes_rules:
+        raise PermissionDenied("only a county administrator may change matching thresholds")
+    if not (0 < review < match <= 1):
+        raise ValueError("阈值须满足 0 < 人工审核阈值 < 自动认定阈值 ≤ 1")
+    current = active_model()
+    model = LinkageModel.objects.create(
+        params=current.params,
+        match_threshold=match,
+        review_threshold=review,
+        note=f"阈值调整：自动认定 {match:g}，人工审核 {review:g}",
+        created_by=actor.user.get_username(),
+    )
+    record(actor, "linkage_thresholds", "linkage_model", str(model.pk), detail=model.note)
+    return model
+
+
+# ---------------------------------------------------------------------------------------------
+# The index
+
+
+def registry_rows(id_numbers: Iterable[str] | None = None) -> Iterator[PersonRecord]:
+    persons = Person.objects.all()
+    if id_numbers is not None:
+        persons = persons.filter(id_number__in=list(id_numbers))
+    rows = persons.values_list(
+        "id_number", "name", "gender", "birth_date", "phone", "household_id", "household__region_code"
+    ).order_by()
+    for row in rows.iterator(chunk_size=5000):
+        yield registry_record(*row)
+
+
+def rebuild_index() -> int:
+    """The blocking keys of every registry person, replaced in one transaction; returns the key count."""
+    batch: list[tuple[str, str, str]] = []
+    total = 0
+    with transaction.atomic():
+        PersonKey.objects.all().delete()
+        for person in registry_rows():
+            batch.extend(
+                (key[:80], person.id_number, person.region_code)
+                for key in dict.fromkeys(schema_module.registry_keys(person))
+            )
+            if len(batch) >= 50_000:
+                total += _write_keys(batch)
+                batch = []
+        total += _write_keys(batch)
+    return total
+
+
+def _write_keys(rows: list[tuple[str, str, str]]) -> int:
+    if not rows:
+        return 0
+    table = PersonKey._meta.db_table
+    if connection.vendor == "postgresql":
+        with (
+            connection.cursor() as cursor,
+            cursor.cursor.copy(f"COPY {table} (key, id_number, region_code) FROM STDIN") as copy,
+        ):
+            for row in rows:
+                copy.write_row(row)
+    else:
+        PersonKey.objects.bulk_create(
+            [PersonKey(key=k, id_number=i, region_code=r) for k, i, r in rows], 5000
+        )
+    return len(rows)
+
+
+# ---------------------------------------------------------------------------------------------
+# Linking
+
+
+@dataclass
+class Linker:
+    """Links records against the registry within a region range (the whole registry when None)."""
+
+    as_of: dt.date = field(default_factory=dt.date.today)
+    scope: tuple[str, str] | None = None
+    limit: int = 5
+    model: LinkageModel = field(default_factory=active_model)
+
+    def __post_init__(self) -> None:
+        prefix = ""
+        if self.scope is not None:
+            prefix = _common_prefix(*self.scope)
+        self.resolver = AddressResolver.for_regions(prefix)
+        self.schema = person_schema(self.as_of, self.resolver)
+        self.scorer = Scorer(self.schema, Model.from_json(self.model.params))
+        self._persons: dict[str, PersonRecord] = {}
+
+    @classmethod
+    def for_scope(cls, scope: PersonalDataScope, **kwargs: Any) -> Linker:
+        return cls(scope=(scope.low, scope.high), **kwargs)
+
+    def link(self, raw: dict[str, Any]) -> Result:
+        return self.link_many([raw])[0]
+
+    def link_many(self, raws: Sequence[dict[str, Any]]) -> list[Result]:
+        results: list[Result] = []
+        for start in range(0, len(raws), QUERY_CHUNK):
+            results.extend(self._link_chunk(raws[start : start + QUERY_CHUNK]))
+        return results
+
+    def prepare(self, raw: dict[str, str]) -> PersonRecord:
+        return self.schema.prepare(raw)
+
+    def _link_chunk(self, raws: Sequence[dict[str, Any]]) -> list[Result]:
+        cleaned = [clean(r) for r in raws]
+        prepared: list[PersonRecord | InvalidRecord] = []
+        for raw in cleaned:
+            try:
+                prepared.append(self.prepare(raw))
+            except InvalidRecord as exc:
+                prepared.append(exc)
+        keys_of = [self.schema.lookup_keys(p) if isinstance(p, PersonRecord) else [] for p in prepared]
+        blocks = self._blocks({k for keys in keys_of for k in keys})
+        prints = [fingerprint(raw) for raw in cleaned]
+        decisions = _decisions(prints)
+        wanted = {i for keys in keys_of for k in keys for i in blocks.get(k, ())}
+        wanted.update(i for d in decisions.values() for i, same in d.items() if same)
+        self._load(wanted)
+        results = []
+        for query, keys, print_ in zip(prepared, keys_of, prints, strict=True):
+            if isinstance(query, InvalidRecord):
+                results.append(Result(DecisionKind.UNKNOWN, [], print_, error=str(query)))
+                continue
+            ids = {i for k in keys for i in blocks.get(k, ())}
+            results.append(self._decide(query, ids, decisions.get(print_, {}), print_))
+        return results
+
+    def _blocks(self, keys: set[str]) -> dict[str, list[str]]:
+        found: dict[str, list[str]] = {}
+        ordered = sorted(keys)
+        for start in range(0, len(ordered), 5000):
+            rows = PersonKey.objects.filter(key__in=ordered[start : start + 5000])
+            if self.scope is not None:
+                rows = rows.filter(region_code__gte=self.scope[0], region_code__lte=self.scope[1])
+            for key, id_number in rows.values_list("key", "id_number").order_by():
+                found.setdefault(key, []).append(id_number)
+        return {k: v for k, v in found.items() if len(v) <= MAX_BLOCK}
+
+    def _load(self, ids: set[str]) -> None:
+        missing = sorted(ids - self._persons.keys())
+        for start in range(0, len(missing), 5000):
+            for person in registry_rows(missing[start : start + 5000]):
+                if self.scope is None or self.scope[0] <= person.region_code <= self.scope[1]:
+                    self._persons[person.id_number] = person
+        if len(self._persons) > 200_000:  # a long batch: keep memory flat
+            self._persons = {i: self._persons[i] for i in ids if i in self._persons}
+
+    def _decide(self, query: PersonRecord, ids: set[str], decided: dict[str, bool], print_: str) -> Result:
+        scored: list[Candidate] = []
+        for id_number in ids | {i for i, same in decided.items() if same}:
+            person = self._persons.get(id_number)
+            if person is None or decided.get(id_number) is False:
+                continue
+            probability, vector = self.scorer.score(query, person)
+            candidate = Candidate(
+                person.id_number,
+                person.name,
+                person.gender,
+                person.birth,  # type: ignore[arg-type]
+                person.household_id,
+                person.region_code,
+                probability,
+                self.scorer.explain(vector),
+            )
+            if decided.get(id_number):
+                candidate.probability = 1.0
+                candidate.decided_by_person = True
+            scored.append(candidate)
+        scored.sort(key=lambda c: (-c.probability, c.id_number))
+        top = scored[: self.limit]
+        decision = DecisionKind.UNKNOWN
+        if top and top[0].decided_by_person:
+            decision = DecisionKind.MATCH
+        elif top and top[0].probability >= self.model.review_threshold:
+            runner_up = top[1].probability if len(top) > 1 else 0.0
+            # Two plausible people (namesakes in one village) are never decided by the machine.
+            clear = runner_up < self.model.review_threshold
+            decision = (
+                DecisionKind.MATCH
+                if top[0].probability >= self.model.match_threshold and clear
+                else (DecisionKind.REVIEW)
+            )
+        return Result(decision, top, print_, query.place_how)
+
+
+def _common_prefix(low: str, high: str) -> str:
+    prefix = ""
+    for a, b in zip(low, high, strict=False):
+        if a != b:
+            break
+        prefix += a
+    return prefix
+
+
+def _decisions(prints: list[str]) -> dict[str, dict[str, bool]]:
+    found: dict[str, dict[str, bool]] = {}
+    rows = Decision.objects.filter(fingerprint__in=set(prints)).order_by("decided_at", "id")
+    for print_, id_number, same in rows.values_list("fingerprint", "id_number", "same"):
+        found.setdefault(print_, {})[id_number] = same  # the latest decision wins
+    return found
+
+
+# ---------------------------------------------------------------------------------------------
+# Online lookup, for people
+
+
+def lookup(actor: Actor, raw: dict[str, Any], limit: int = 5, as_of: dt.date | None = None) -> Result:
+    """Candidates for a form as the user types: within the caller's region, audited, masked by role."""
+    scope = PersonalDataScope(actor)
+    linker = Linker.for_scope(scope, limit=min(max(limit, 1), 20), as_of=as_of or dt.date.today())
+    result = linker.link(raw)
+    ids = ",".join(c.id_number for c in result.candidates)
+    scope.audit_read("linkage_lookup", ids[:64], scope.region_code, detail=f"{len(result.candidates)} 个候选")
+    return result
+
+
+def known_to_us(actor: Actor, raw: dict[str, Any]) -> bool:
+    """For a social organisation: whether the registry knows this person, and nothing else."""
+    user = actor.user
+    if not user.is_active or user.region_id is None:
+        raise PermissionDenied("user is bound to no region")
+    low, high = regions.subtree_range(user.region_id, user.region.level)  # type: ignore[union-attr]
+    result = Linker(scope=(low, high), limit=2).link(raw)
+    known = result.decision == DecisionKind.MATCH
+    record(actor, "linkage_known", "linkage_lookup", "", region_code=user.region_id, detail=str(known))
+    return known
+
+
+# ---------------------------------------------------------------------------------------------
+# Reviews
+
+
+def queue_reviews(source: str, items: Iterable[tuple[str, dict[str, Any], Result]]) -> int:
+    """Uncertain results wait for a person; each source record is queued once."""
+    created = 0
+    for ref, raw, result in items:
+        if result.decision != DecisionKind.REVIEW or result.best is None:
+            continue
+        _, made = Review.objects.get_or_create(
+            source=source,
+            source_ref=ref[:120],
+            defaults={
+                "fingerprint": result.fingerprint,
+                "record": clean(raw),
+                "candidates": [
+                    {"id_number": c.id_number, "probability": round(c.probability, 4), "explanation": c.text}
+                    for c in result.candidates
+                ],
+                "region_code": result.best.region_code,
+            },
+        )
+        created += made
+    return created
+
+
+class Conflict(Exception):
+    """Someone else decided this review first."""
+
+
+def pending_reviews(actor: Actor, limit: int = 100) -> list[Review]:
+    scope = PersonalDataScope(actor)
+    rows = scope.restrict(Review.objects.filter(status=Review.Status.PENDING), "region_code")
+    return list(rows.order_by("id")[:limit])
+
+
+def get_review(actor: Actor, review_id: int) -> Review | None:
+    scope = PersonalDataScope(actor)
+    review = scope.restrict(Review.objects.all(), "region_code").filter(pk=review_id).first()
+    if review is not None:
+        scope.audit_read("linkage_review", str(review.pk), review.region_code)
+    return review
+
+
+def decide_review(actor: Actor, review_id: int, version: int, id_number: str | None) -> Review:
+    """Confirm one candidate (id_number) or reject them all (None). Kept as decisions the linker obeys."""
+    if not actor.user.caps.verifies_leads:
+        raise PermissionDenied("this role may not decide matches")
+    scope = PersonalDataScope(actor)
+    with transaction.atomic():
+        review = (
+            scope.restrict(Review.objects.select_for_update(), "region_code").filter(pk=review_id).first()
+        )
+        if review is None:
+            raise PermissionDenied("no such review in your region")
+        if review.version != version or review.status != Review.Status.PENDING:
+            raise Conflict("该记录已由他人处理，请刷新后查看结果")
+        offered = [c["id_number"] for c in review.candidates]
+        if id_number is not None and id_number not in offered:
+            raise ValueError("所选人员不在候选名单中")
+        review.status = Review.Status.CONFIRMED if id_number else Review.Status.REJECTED
+        review.id_number = id_number or ""
+        review.decided_by = actor.user
+        review.decided_at = timezone.now()
+        review.version += 1
+        review.save()
+        for candidate in offered:
+            if id_number is None or candidate == id_number:
+                Decision.objects.create(
+                    fingerprint=review.fingerprint,
+                    id_number=candidate,
+                    same=candidate == id_number,
+                    review=review,
+                    decided_by=actor.user,
+                )
+        record(
+            actor,
+            "linkage_review",
+            "linkage_review",
+            str(review.pk),
+            region_code=review.region_code,
+            detail=f"{review.status} {scope.mask_id(review.id_number)}",
+        )
+    return review
+
+
+# ---------------------------------------------------------------------------------------------
+# Training
+
+
+@dataclass
+class Training:
+    model: LinkageModel
+    records: int
+    pairs: int
+    u_pairs: int
+
+
+def _fit(linker: Linker, vectors: np.ndarray, u: dict[str, list[float]], comparable_pairs: float) -> Model:
+    """m from anchor pairs, then the prior by EM over every blocked pair.
+
+    A pair whose valid ID number agrees exactly is the same person; a pair agreeing on phone and name is
+    too. Among such anchors, how often each other field agrees, or how it disagrees, is m for that field.
+    Plain EM over blocked pairs was tried first and learns households instead of persons: relatives share
+    a village, a surname and often a phone, which breaks the model's independence assumption.
+    """
+    names = [c.name for c in linker.schema.comparisons]
+    sizes = [len(c.levels) for c in linker.schema.comparisons]
+    start = default_model()
+    m: dict[str, list[float]] = {}
+    for j, name in enumerate(names):
+        anchors = np.zeros(len(vectors), dtype=bool)
+        for field_name, strongest in schema_module.ANCHORS:
+            column = names.index(field_name)
+            if column != j:
+                anchors |= np.all(vectors[:, column : column + 1] <= strongest, axis=1) & (
+                    vectors[:, column] >= 0
+                )
+        for field_name, strongest in schema_module.JOINT_ANCHORS:
+            if name not in field_name:
+                both = np.ones(len(vectors), dtype=bool)
+                for f, level in zip(field_name, strongest, strict=True):
+                    column = names.index(f)
+                    both &= (vectors[:, column] >= 0) & (vectors[:, column] <= level)
+                anchors |= both
+        rows = vectors[anchors]
+        seen = rows[:, j] >= 0
+        if seen.sum() < MIN_ANCHORS:
+            m[name] = start.m[name]
+            continue
+        m[name] = level_shares(rows[:, j : j + 1], np.ones(len(rows)), [sizes[j]])[0]
+    combined = Model(start.schema, m, u, start.prior)
+    return expectation_maximisation(
+        linker.schema, vectors, combined, fix_m=True, comparable_pairs=comparable_pairs
+    )
+
+
+def train(
+    records: Sequence[dict[str, Any]],
+    *,
+    as_of: dt.date | None = None,
+    u_pairs: int = 200_000,
+    sample: int = 50_000,
+    note: str = "",
+    created_by: str = "",
+) -> Training:
+    """u from random registry pairs, m and the prior by EM over the records' blocked candidate pairs.
+
+    The records need no labels: EM finds the matches' pattern itself, as Splink does.
+    """
+    linker = Linker(as_of=as_of or dt.date.today())
+    ids = list(Person.objects.values_list("id_number", flat=True).order_by("id_number"))
+    if len(ids) < 2:
+        raise ValueError("登记库人数太少，无法估计参数")
+    chosen = random.Random(11).sample(ids, min(sample, len(ids)))
+    reference = list(registry_rows(chosen))
+    vectors: list[list[int]] = []
+    every_query: list[PersonRecord] = []
+    for start in range(0, len(records), QUERY_CHUNK):
+        queries = []
+        for raw in records[start : start + QUERY_CHUNK]:
+            try:
+                queries.append(linker.prepare(clean(raw)))
+            except InvalidRecord:
+                continue
+        every_query.extend(queries)
+        keys_of = [linker.schema.lookup_keys(q) for q in queries]
+        blocks = linker._blocks({k for keys in keys_of for k in keys})
+        linker._load({i for keys in keys_of for k in keys for i in blocks.get(k, ())})
+        for query, keys in zip(queries, keys_of, strict=True):
+            for id_number in {i for k in keys for i in blocks.get(k, ())}:
+                person = linker._persons.get(id_number)
+                if person is not None:
+                    vectors.append(linker.schema.vector(query, person))
+    if not vectors:
+        raise ValueError("训练记录在登记库中没有任何候选，无法估计参数")
+    u = estimate_u(linker.schema, every_query, reference, u_pairs)
+    array = np.array(vectors, dtype=np.int64)
+    fitted = _fit(linker, array, u, float(len(every_query)) * len(ids))
+    fitted.trained_on = {
+        "records": len(records),
+        "pairs": len(vectors),
+        "u_pairs": u_pairs,
+        "persons": len(ids),
+    }
+    current = active_model()
+    model = LinkageModel.objects.create(
+        params=fitted.to_json(),
+        match_threshold=current.match_threshold,
+        review_threshold=current.review_threshold,
+        note=note or f"训练：{len(records)} 条记录，{len(vectors)} 对候选",
+        created_by=created_by,
+    )
+    return Training(model, len(records), len(vectors), u_pairs)
