@@ -9,6 +9,7 @@ urlpatterns = [
     path("registry/", include("safetynet.registry.urls")),
     path("lake/", include("safetynet.lake.urls")),
     path("screening/", include("safetynet.screening.urls")),
+    path("linkage/", include("safetynet.linkage.urls")),
     path("api/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
 ]

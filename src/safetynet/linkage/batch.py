@@ -143,6 +143,14 @@ def _hotline_raws(calls: list[dict[str, str]]) -> list[dict[str, str]]:
     ]
 
 
+def resolved_folders() -> tuple[list[tuple[int, str]], str]:
+    """The resolved hotline batches as screening input: [(hotline batch id, folder)], and their base."""
+    _, root = storage.filesystem()
+    base = f"{root}/{RESOLVED_SOURCE}"
+    ids = ResolvedBatch.objects.order_by("batch_id").values_list("batch_id", flat=True)
+    return [(batch_id, f"{base}/batch={batch_id}") for batch_id in ids], base
+
+
 def resolve_hotline() -> int:
     """Resolve every hotline batch not yet resolved with the active model and the latest human decisions.
 

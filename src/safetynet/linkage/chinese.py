@@ -200,7 +200,10 @@ class Phone:
     @property
     def local(self) -> str:
         """The number without its area code: what a caller gives when they leave it off."""
-        return self.digits if self.mobile else self.digits[-8:]
+        if self.mobile:
+            return self.digits
+        area = _AREA_CODE.match(self.digits)
+        return self.digits[area.end() :] if area and len(self.digits) - area.end() >= 7 else self.digits
 
 
 _AREA_CODE = re.compile(r"^0(10|2\d|[3-9]\d\d)")

@@ -298,6 +298,7 @@ def registry_keys(p: PersonRecord) -> list[str]:
         keys.append(f"p:{p.phone.local}")
     year = p.birth.year if p.birth else 0
     for sound in p.fuzzy:
+        keys.append(f"f:{sound}")
         keys.append(f"n:{sound}|{year}")
         keys.append(f"r:{sound}|{p.township}")
     for sound in p.surname_fuzzy:
@@ -323,6 +324,7 @@ def query_keys(q: PersonRecord) -> list[str]:
         keys.append(f"p:{q.phone.local}")
     years = range(q.birth_years[0], q.birth_years[1] + 1) if q.birth_years else range(0)
     for sound in q.fuzzy:
+        keys.append(f"f:{sound}")  # the name alone: read only while its block is small (a rare name)
         keys.extend(f"n:{sound}|{y}" for y in years)
         if q.township:
             keys.append(f"r:{sound}|{q.township}")

@@ -25,11 +25,11 @@ from safetynet.linkage import persons as schema_module
 from safetynet.linkage.address import AddressResolver
 from safetynet.linkage.engine import (
     Model,
-    level_shares,
     Scorer,
     estimate_u,
     expectation_maximisation,
     explanation_text,
+    level_shares,
 )
 from safetynet.linkage.models import Decision, LinkageModel, PersonKey, Review
 from safetynet.linkage.persons import InvalidRecord, PersonRecord, person_schema, registry_record
@@ -393,7 +393,10 @@ class Conflict(Exception):
 def pending_reviews(actor: Actor, limit: int = 100) -> list[Review]:
     scope = PersonalDataScope(actor)
     rows = scope.restrict(Review.objects.filter(status=Review.Status.PENDING), "region_code")
-    return list(rows.order_by("id")[:limit])
+    found = list(rows.order_by("id")[:limit])
+    if found:
+        scope.audit_read("linkage_reviews", "", scope.region_code, detail=f"{len(found)} 条待审核")
+    return found
 
 
 def get_review(actor: Actor, review_id: int) -> Review | None:

@@ -121,9 +121,9 @@ WINDOWS = {
 }
 
 
-def _ref(source: str, key: str) -> str:
+def _ref(source: str, key: str, prefix: str = "") -> str:
     """A lake row as `source:batch:key`, for a feed whose rows have a key of their own."""
-    return f"'{source}:' || CAST(batch AS VARCHAR) || ':' || {key}"
+    return f"'{source}:' || CAST({prefix}batch AS VARCHAR) || ':' || {key}"
 
 
 def _row_ref(source: str, prefix: str = "") -> str:
@@ -291,8 +291,8 @@ STEPS: list[tuple[str, str]] = [
         "GROUP BY household_id",
     ),
     (
-        # A call is resolved to a person by its ID number, else by a phone number only one registered
-        # person has (+86, spaces and dashes ignored). Linkage adds fuzzier matches later.
+        # A call is resolved to a person by its ID number, else by the linkage app's match (name, phone,
+        # place, a mistyped ID), else by a phone number only one registered person has.
         "f_calls",
         "WITH phones AS ("
         "  SELECT phone, MIN(id_number) AS id_number FROM reg_persons WHERE phone IS NOT NULL"
@@ -304,9 +304,10 @@ STEPS: list[tuple[str, str]] = [
         "   FROM feed_hotline WHERE CAST(called_at AS DATE) BETWEEN :hotline_since AND :as_of) c"
         ") "
         "SELECT p.household_id, COUNT(*) AS calls, "
-        f"LIST({_ref('hotline', 'c.call_id')}) AS refs FROM calls c "
+        f"LIST({_ref('hotline', 'c.call_id', 'c.')}) AS refs FROM calls c "
         "LEFT JOIN phones ph ON ph.phone = c.phone "
-        "JOIN reg_persons p ON p.id_number = COALESCE(c.id_number, ph.id_number) "
+        "LEFT JOIN link_hotline lk ON lk.call_id = c.call_id AND lk.batch = c.batch AND lk.decision = 'match' "
+        "JOIN reg_persons p ON p.id_number = COALESCE(c.id_number, lk.id_number, ph.id_number) "
         "GROUP BY p.household_id",
     ),
     (

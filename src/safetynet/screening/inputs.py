@@ -107,7 +107,21 @@ def _feed_input(source: str) -> InputTable:
 
 
 FEED_INPUTS = tuple(_feed_input(source) for source in FEEDS)
-INPUTS = (*REGISTRY_INPUTS, *FEED_INPUTS)
+# Hotline calls resolved to persons by the linkage app (call_id -> id_number when decided "match").
+LINKED_INPUTS = (
+    InputTable(
+        "link_hotline",
+        (
+            ("call_id", TEXT),
+            ("id_number", TEXT),
+            ("probability", "DOUBLE"),
+            ("decision", TEXT),
+            ("batch", "BIGINT"),
+        ),
+        "linkage_hotline",
+    ),
+)
+INPUTS = (*REGISTRY_INPUTS, *FEED_INPUTS, *LINKED_INPUTS)
 
 
 def typed_select(table: InputTable, relation: str, actual: dict[str, str] | None = None) -> str:

@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from safetynet.access.services import Actor, PersonalDataScope, record
 from safetynet.lake import services as lake
+from safetynet.linkage import batch as linkage
 from safetynet.screening import explain
 from safetynet.screening.engines import ENGINES, get_engine
 from safetynet.screening.models import RiskWarning, RulePack, Run
@@ -160,6 +161,9 @@ def screen(
         inputs = lake.current_inputs()
     except LookupError:
         raise ScreeningError("数据湖中还没有户籍快照：请先运行 safetynet lake snapshot") from None
+    # Hotline callers are found by the linkage app (ID, name, phone, place); repeat_hotline counts them.
+    linkage.resolve_hotline()
+    inputs.feeds[linkage.RESOLVED_SOURCE], inputs.base[linkage.RESOLVED_SOURCE] = linkage.resolved_folders()
     run = Run.objects.create(
         pack=pack,
         engine=engine,

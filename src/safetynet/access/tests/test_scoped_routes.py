@@ -44,23 +44,42 @@ def identifiers(person: Person) -> list[str]:
 def fill(route: str, household_id: str) -> str:
     # Lake pages and the department push API: data admins and department tokens only (lake/tests).
     # Screening: the run, and a warning of the household asked for.
+    # Linkage: a review whose best candidate lives in the household's village.
+    from safetynet.linkage.models import Review
+    from safetynet.registry.models import Household
     from safetynet.screening.models import RiskWarning
 
     warning = RiskWarning.objects.filter(household_id=household_id).order_by("id").first()
+    village = Household.objects.get(pk=household_id).region_code
+    review = Review.objects.filter(region_code=village).first()
     samples = {
         "household_id": household_id,
         "batch_id": "1",
         "source": "medical_claims",
         "run_id": str(warning.run_id if warning else 1),
         "warning_id": str(warning.pk if warning else 1),
+        "review_id": str(review.pk if review else 1),
     }
     missing = [p for p in PARAM.findall(route) if p not in samples]
     assert not missing, f"route {route!r} has parameters {missing}: add samples and decide its scoping"
     return "/" + PARAM.sub(lambda m: samples[m.group(1)], route)
 
 
+def queue_review_for(person: Person) -> None:
+    from safetynet.linkage.services import Linker, queue_reviews
+
+    raw = {"name": person.name, "address_text": person.household.region_code}
+    result = Linker().link(raw)
+    result.decision = "review"  # whatever the model says: the page must be scoped either way
+    if result.best is None:
+        raw = {"name": person.name, "id_number": person.id_number}
+        result = Linker().link(raw)
+        result.decision = "review"
+    queue_reviews("test", [(person.id_number, raw, result)])
+
+
 def get(client: Client, url: str, query: str) -> tuple[int, str]:
-    response = client.get(url, {"q": query, "object_id": query})
+    response = client.get(url, {"q": query, "object_id": query, "name": query})
     return response.status_code, response.content.decode()
 
 
@@ -71,6 +90,9 @@ def test_every_route_is_scoped_audited_and_masked(screened_county, make_user) ->
     coordinator.force_login(make_user("coord", "coordinator", "371522100201"))
     ngo = Client()
     ngo.force_login(make_user("ngo", "social_org", "371522000000"))
+
+    for person in (wang, zhang):  # a review waiting for each, so the review pages have something to show
+        queue_review_for(person)
 
     routes = [r for r in all_routes() if r not in PUBLIC]
     assert any("households" in r for r in routes) and any("persons" in r for r in routes)

@@ -1,0 +1,112 @@
+"""Linkage pages: who-is-this lookup as a form is typed, the review queue, thresholds (thin)."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from safetynet.access.services import Actor, PersonalDataScope
+from safetynet.linkage import services
+from safetynet.linkage.models import LinkageModel
+from safetynet.regions import services as regions
+
+
+def _forbidden(request: HttpRequest) -> HttpResponse:
+    return render(request, "forbidden.html", status=403)
+
+
+@login_required
+def lookup(request: HttpRequest) -> HttpResponse:
+    """The form hotline and village staff type into; candidates come from the API as they type."""
+    user = request.user
+    if not (user.caps.reads_registry or user.role == "social_org"):  # type: ignore[union-attr]
+        return _forbidden(request)
+    return render(request, "linkage/lookup.html", {"known_only": not user.caps.reads_registry})  # type: ignore[union-attr]
+
+
+@login_required
+def reviews(request: HttpRequest) -> HttpResponse:
+    try:
+        actor = Actor.from_request(request, "linkage reviews")
+        pending = services.pending_reviews(actor)
+    except PermissionDenied:
+        return _forbidden(request)
+    return render(request, "linkage/reviews.html", {"reviews": pending})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def review(request: HttpRequest, review_id: int) -> HttpResponse:
+    try:
+        actor = Actor.from_request(request, "linkage review")
+        scope = PersonalDataScope(actor)
+        found = services.get_review(actor, review_id)
+    except PermissionDenied:
+        return _forbidden(request)
+    if found is None:
+        return render(request, "forbidden.html", status=404)
+    if request.method == "POST":
+        choice = request.POST.get("choice", "")
+        version = request.POST.get("version", "")
+        offered = [c["id_number"] for c in found.candidates]
+        if not version.isdigit() or len(version) > 9 or not (choice == "none" or choice.isdigit()):
+            messages.error(request, _("Choose one candidate or 'none of them'."))
+            return redirect("linkage:review", review_id=review_id)
+        chosen = None if choice == "none" else (offered[int(choice)] if int(choice) < len(offered) else "")
+        try:
+            services.decide_review(actor, review_id, int(version), chosen)
+        except PermissionDenied:
+            return _forbidden(request)
+        except services.Conflict as error:
+            messages.error(request, str(error))
+            return redirect("linkage:review", review_id=review_id)
+        except ValueError as error:
+            messages.error(request, str(error))
+            return redirect("linkage:review", review_id=review_id)
+        messages.success(request, _("Decision saved: later records like this one follow it."))
+        return redirect("linkage:reviews")
+    candidates = [
+        {**c, "shown_id": scope.mask_id(c["id_number"]), "index": i} for i, c in enumerate(found.candidates)
+    ]
+    record = {k: v for k, v in found.record.items() if v}
+    if "id_number" in record and len(record["id_number"]) == 18:
+        record["id_number"] = scope.mask_id(record["id_number"])
+    return render(
+        request,
+        "linkage/review.html",
+        {
+            "review": found,
+            "record": record,
+            "candidates": candidates,
+            "village": regions.names([found.region_code]).get(found.region_code, found.region_code),
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def settings_page(request: HttpRequest) -> HttpResponse:
+    actor = Actor.from_request(request, "linkage thresholds")
+    if not actor.user.caps.tunes_rules:
+        return _forbidden(request)
+    if request.method == "POST":
+        try:
+            match = float(request.POST.get("match", ""))
+            review_threshold = float(request.POST.get("review", ""))
+            services.set_thresholds(actor, match, review_threshold)
+        except ValueError as error:
+            text = str(error) if "阈值" in str(error) else _("Thresholds must be numbers between 0 and 1.")
+            messages.error(request, text)
+        else:
+            messages.success(request, _("Thresholds saved as a new model version."))
+        return redirect("linkage:settings")
+    return render(
+        request,
+        "linkage/settings.html",
+        {"model": services.active_model(), "versions": LinkageModel.objects.all()[:20]},
+    )
