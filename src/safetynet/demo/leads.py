@@ -98,8 +98,17 @@ def _phone_text(rng: random.Random, phone: str) -> str:
     return phone
 
 
-def write_labelled_leads(out_dir: Path, seed: int, as_of: date, count: int, with_ids: bool = True) -> int:
-    """Write `count` leads (fewer for a tiny county); returns how many were written."""
+def write_labelled_leads(
+    out_dir: Path,
+    seed: int,
+    as_of: date,
+    count: int,
+    with_ids: bool = True,
+    leads_name: str = LEADS,
+    truth_name: str = TRUTH,
+) -> int:
+    """Write `count` leads (fewer for a tiny county); returns how many were written. Without IDs: the
+    ID-less feed rows and hotline calls that batch linkage resolves."""
     rng = random.Random(seed * 7919 + 17)
     regions = {r["code"]: r for r in _read(out_dir / "regions.csv")}
     households = {h["household_id"]: h["region_code"] for h in _read(out_dir / "households.csv")}
@@ -115,8 +124,8 @@ def write_labelled_leads(out_dir: Path, seed: int, as_of: date, count: int, with
     count = min(count, len(persons))
     chosen = rng.sample(persons, count)
     with (
-        (out_dir / LEADS).open("w", encoding="utf-8", newline="") as leads_file,
-        (out_dir / TRUTH).open("w", encoding="utf-8", newline="") as truth_file,
+        (out_dir / leads_name).open("w", encoding="utf-8", newline="") as leads_file,
+        (out_dir / truth_name).open("w", encoding="utf-8", newline="") as truth_file,
     ):
         leads = csv.writer(leads_file)
         truth = csv.writer(truth_file)
@@ -146,7 +155,14 @@ def _outsider(rng: random.Random, like: dict[str, str], persons: list[dict[str, 
     body = like["id_number"][:6] + birth.strftime("%Y%m%d") + f"{rng.randint(0, 999):03d}"
     phone = f"1{rng.choice('3589')}{rng.randrange(10**9):09d}"
     gender = rng.choice("MF")
-    return {**like, "name": name, "id_number": body + check_char(body), "birth_date": birth.isoformat(), "phone": phone, "gender": gender}
+    return {
+        **like,
+        "name": name,
+        "id_number": body + check_char(body),
+        "birth_date": birth.isoformat(),
+        "phone": phone,
+        "gender": gender,
+    }
 
 
 def _lead(

@@ -30,11 +30,29 @@ class _Entry:
     base: str
 
 
+_CACHE: dict[str, tuple[int, AddressResolver]] = {}
+
+
 class AddressResolver:
     def __init__(self, townships: list[_Entry], villages: list[_Entry], strip: list[str]):
         self.townships = townships
         self.villages = villages
         self.strip = sorted(strip, key=len, reverse=True)
+
+    @classmethod
+    def cached(cls, prefix: str = "") -> AddressResolver:
+        """One resolver per region subtree and registry import: regions change only by an import, and
+        reading a county's thousands of villages on every keystroke would cost more than the lookup."""
+        from safetynet.registry.models import ImportBatch
+
+        stamp = ImportBatch.objects.order_by("-id").values_list("id", flat=True).first() or 0
+        found = _CACHE.get(prefix)
+        if found is None or found[0] != stamp:
+            if len(_CACHE) > 64:
+                _CACHE.clear()
+            found = (stamp, cls.for_regions(prefix))
+            _CACHE[prefix] = found
+        return found[1]
 
     @classmethod
     def for_regions(cls, prefix: str = "") -> AddressResolver:

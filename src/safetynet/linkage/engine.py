@@ -40,6 +40,9 @@ class Schema(Generic[P]):
     prepare: Callable[[dict[str, Any]], P]
     keys: Callable[[P], Iterable[str]]
     query_keys: Callable[[P], Iterable[str]] | None = None  # defaults to keys
+    # Pairs that are surely the same person: each anchor is fields with the weakest level each may have
+    # (all must hold). m of a field is learned from anchors that do not involve it.
+    anchors: Sequence[tuple[tuple[str, ...], tuple[int, ...]]] = ()
 
     def lookup_keys(self, record: P) -> list[str]:
         return list(dict.fromkeys((self.query_keys or self.keys)(record)))
@@ -219,6 +222,47 @@ def expectation_maximisation(
         prior,
         dict(start.trained_on),
     )
+
+
+MIN_ANCHORS = 30  # fewer anchor pairs than this for a field: keep its starting m
+
+
+def estimate_m(
+    schema: Schema[Any], vectors: np.ndarray, start: dict[str, list[float]]
+) -> dict[str, list[float]]:
+    """m of each field from the anchor pairs that do not involve it.
+
+    Plain EM over blocked pairs was tried first and learnt households instead of persons: relatives
+    share a village, a surname and often a phone, which breaks the model's independence assumption, and
+    EM happily calls them matches. Anchors are pairs no household resemblance produces.
+    """
+    names = [c.name for c in schema.comparisons]
+    sizes = [len(c.levels) for c in schema.comparisons]
+    m: dict[str, list[float]] = {}
+    for j, name in enumerate(names):
+        anchors = np.zeros(len(vectors), dtype=bool)
+        for fields, weakest in schema.anchors:
+            if name in fields:
+                continue
+            holds = np.ones(len(vectors), dtype=bool)
+            for field_name, level in zip(fields, weakest, strict=True):
+                column = vectors[:, names.index(field_name)]
+                holds &= (column >= 0) & (column <= level)
+            anchors |= holds
+        rows = vectors[anchors]
+        if int((rows[:, j] >= 0).sum()) < MIN_ANCHORS:
+            m[name] = start[name]
+            continue
+        m[name] = level_shares(rows[:, j : j + 1], np.ones(len(rows)), [sizes[j]])[0]
+    return m
+
+
+def fit(
+    schema: Schema[Any], vectors: np.ndarray, u: dict[str, list[float]], start: Model, comparable_pairs: float
+) -> Model:
+    """u (given, from random pairs), m from anchors, then the prior by EM over every blocked pair."""
+    model = Model(schema.name, estimate_m(schema, vectors, start.m), u, start.prior)
+    return expectation_maximisation(schema, vectors, model, fix_m=True, comparable_pairs=comparable_pairs)
 
 
 def blocked_pairs(

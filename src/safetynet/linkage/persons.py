@@ -343,13 +343,13 @@ def person_schema(as_of: dt.date, resolver: AddressResolver | None) -> Schema[Pe
         prepare=lambda raw: prepare_query(raw, as_of, resolver),
         keys=registry_keys,
         query_keys=query_keys,
+        anchors=ANCHORS,
     )
 
 
 # Anchors for estimating m: pairs that are the same person whatever else they say. A valid ID number
 # given in full and agreeing exactly; or the same phone with the same name (as written or as heard).
-ANCHORS = (("id_number", 0),)
-JOINT_ANCHORS = ((("phone", "name"), (0, 1)),)
+ANCHORS = ((("id_number",), (0,)), (("phone", "name"), (0, 1)))
 
 
 # Starting values before any training: what an experienced matcher would guess. EM replaces m.

@@ -23,14 +23,7 @@ from django.utils import timezone
 from safetynet.access.services import Actor, PersonalDataScope, record
 from safetynet.linkage import persons as schema_module
 from safetynet.linkage.address import AddressResolver
-from safetynet.linkage.engine import (
-    Model,
-    Scorer,
-    estimate_u,
-    expectation_maximisation,
-    explanation_text,
-    level_shares,
-)
+from safetynet.linkage.engine import Model, Scorer, estimate_u, explanation_text, fit
 from safetynet.linkage.models import Decision, LinkageModel, PersonKey, Review
 from safetynet.linkage.persons import InvalidRecord, PersonRecord, person_schema, registry_record
 from safetynet.regions import services as regions
@@ -39,7 +32,6 @@ from safetynet.registry.models import Person
 FIELDS = ("name", "id_number", "phone", "birth_date", "age", "gender", "region_code", "address_text")
 MAX_BLOCK = 300  # a key shared by more persons than this says too little to be worth reading
 MAX_FIELD = 200
-MIN_ANCHORS = 30  # fewer anchor pairs than this for a field: keep its default m
 QUERY_CHUNK = 500  # records whose keys are read in one query (SQLite allows 32,766 parameters)
 
 
@@ -213,7 +205,7 @@ class Linker:
         prefix = ""
         if self.scope is not None:
             prefix = _common_prefix(*self.scope)
-        self.resolver = AddressResolver.for_regions(prefix)
+        self.resolver = AddressResolver.cached(prefix)
         self.schema = person_schema(self.as_of, self.resolver)
         self.scorer = Scorer(self.schema, Model.from_json(self.model.params))
         self._persons: dict[str, PersonRecord] = {}
@@ -461,45 +453,6 @@ class Training:
     u_pairs: int
 
 
-def _fit(linker: Linker, vectors: np.ndarray, u: dict[str, list[float]], comparable_pairs: float) -> Model:
-    """m from anchor pairs, then the prior by EM over every blocked pair.
-
-    A pair whose valid ID number agrees exactly is the same person; a pair agreeing on phone and name is
-    too. Among such anchors, how often each other field agrees, or how it disagrees, is m for that field.
-    Plain EM over blocked pairs was tried first and learns households instead of persons: relatives share
-    a village, a surname and often a phone, which breaks the model's independence assumption.
-    """
-    names = [c.name for c in linker.schema.comparisons]
-    sizes = [len(c.levels) for c in linker.schema.comparisons]
-    start = default_model()
-    m: dict[str, list[float]] = {}
-    for j, name in enumerate(names):
-        anchors = np.zeros(len(vectors), dtype=bool)
-        for field_name, strongest in schema_module.ANCHORS:
-            column = names.index(field_name)
-            if column != j:
-                anchors |= np.all(vectors[:, column : column + 1] <= strongest, axis=1) & (
-                    vectors[:, column] >= 0
-                )
-        for field_name, strongest in schema_module.JOINT_ANCHORS:
-            if name not in field_name:
-                both = np.ones(len(vectors), dtype=bool)
-                for f, level in zip(field_name, strongest, strict=True):
-                    column = names.index(f)
-                    both &= (vectors[:, column] >= 0) & (vectors[:, column] <= level)
-                anchors |= both
-        rows = vectors[anchors]
-        seen = rows[:, j] >= 0
-        if seen.sum() < MIN_ANCHORS:
-            m[name] = start.m[name]
-            continue
-        m[name] = level_shares(rows[:, j : j + 1], np.ones(len(rows)), [sizes[j]])[0]
-    combined = Model(start.schema, m, u, start.prior)
-    return expectation_maximisation(
-        linker.schema, vectors, combined, fix_m=True, comparable_pairs=comparable_pairs
-    )
-
-
 def train(
     records: Sequence[dict[str, Any]],
     *,
@@ -541,7 +494,7 @@ def train(
         raise ValueError("训练记录在登记库中没有任何候选，无法估计参数")
     u = estimate_u(linker.schema, every_query, reference, u_pairs)
     array = np.array(vectors, dtype=np.int64)
-    fitted = _fit(linker, array, u, float(len(every_query)) * len(ids))
+    fitted = fit(linker.schema, array, u, default_model(), float(len(every_query)) * len(ids))
     fitted.trained_on = {
         "records": len(records),
         "pairs": len(vectors),
