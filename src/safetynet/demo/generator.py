@@ -185,7 +185,9 @@ def generate(
         for rule_id, count in result.ground_truth.items():
             counts[rule_id] = counts.get(rule_id, 0) + count
     summary.ground_truth = {rule: counts[rule] for rule in RULE_IDS if rule in counts}
-    summary.files[leads.LEADS] = leads.write_labelled_leads(out_dir, seed, as_of, min(2000, max(20, persons // 25)))
+    summary.files[leads.LEADS] = leads.write_labelled_leads(
+        out_dir, seed, as_of, min(2000, max(20, persons // 25))
+    )
     _write_readme(summary, county, {urban: standard_for(as_of.year, urban) for urban in (False, True)})
     return summary
 

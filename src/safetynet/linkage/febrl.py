@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from rapidfuzz.distance import JaroWinkler, OSA
+from rapidfuzz.distance import OSA, JaroWinkler
 
 from safetynet.linkage.engine import Model, Schema, Scorer, blocked_pairs, estimate_u, fit
 
@@ -109,7 +109,10 @@ SCHEMA: Schema[Record] = Schema(
 
 START = Model(
     "febrl",
-    {c.name: list(np.linspace(0.9, 0.02, len(c.levels)) / np.linspace(0.9, 0.02, len(c.levels)).sum()) for c in COMPARISONS},
+    {
+        c.name: list(np.linspace(0.9, 0.02, len(c.levels)) / np.linspace(0.9, 0.02, len(c.levels)).sum())
+        for c in COMPARISONS
+    },
     {c.name: [0.01] * (len(c.levels) - 1) + [1 - 0.01 * (len(c.levels) - 1)] for c in COMPARISONS},
     1e-4,
 )

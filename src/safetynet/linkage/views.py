@@ -8,12 +8,25 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
 from safetynet.access.services import Actor, PersonalDataScope
 from safetynet.linkage import services
 from safetynet.linkage.models import LinkageModel
 from safetynet.regions import services as regions
+from safetynet.registry.models import Person
+
+FIELD_LABELS = {
+    "name": gettext_lazy("Name"),
+    "id_number": gettext_lazy("ID number"),
+    "phone": gettext_lazy("Phone"),
+    "birth_date": gettext_lazy("Birth date"),
+    "age": gettext_lazy("Age"),
+    "gender": gettext_lazy("Gender"),
+    "region_code": gettext_lazy("Region code"),
+    "address_text": gettext_lazy("Where they live"),
+}
 
 
 def _forbidden(request: HttpRequest) -> HttpResponse:
@@ -70,12 +83,28 @@ def review(request: HttpRequest, review_id: int) -> HttpResponse:
             return redirect("linkage:review", review_id=review_id)
         messages.success(request, _("Decision saved: later records like this one follow it."))
         return redirect("linkage:reviews")
+    offered = [c["id_number"] for c in found.candidates]
+    persons = {
+        p.id_number: p
+        for p in scope.restrict(Person.objects.select_related("household"), "household__region_code").filter(
+            id_number__in=offered
+        )
+    }
+    villages = regions.names([p.household.region_code for p in persons.values()])
     candidates = [
-        {**c, "shown_id": scope.mask_id(c["id_number"]), "index": i} for i, c in enumerate(found.candidates)
+        {
+            **c,
+            "shown_id": scope.mask_id(c["id_number"]),
+            "index": i,
+            "person": persons.get(c["id_number"]),
+            "village": villages.get(persons[c["id_number"]].household.region_code, "")
+            if c["id_number"] in persons
+            else "",
+        }
+        for i, c in enumerate(found.candidates)
     ]
-    record = {k: v for k, v in found.record.items() if v}
-    if "id_number" in record and len(record["id_number"]) == 18:
-        record["id_number"] = scope.mask_id(record["id_number"])
+    record = [(FIELD_LABELS.get(k, k), v) for k, v in found.record.items() if v]
+    record = [(k, scope.mask_id(v) if len(v) == 18 and v[:17].isdigit() else v) for k, v in record]
     return render(
         request,
         "linkage/review.html",
@@ -83,7 +112,6 @@ def review(request: HttpRequest, review_id: int) -> HttpResponse:
             "review": found,
             "record": record,
             "candidates": candidates,
-            "village": regions.names([found.region_code]).get(found.region_code, found.region_code),
         },
     )
 
