@@ -104,7 +104,7 @@ def char_readings(char: str) -> tuple[str, ...]:
     """Toneless pinyin of one character: its usual reading, or its name readings; a non-Han char is itself."""
     if char in NAME_HETERONYMS:
         return NAME_HETERONYMS[char]
-    return (pinyin(char, style=Style.NORMAL, errors=lambda c: [c.lower()])[0][0] or char,)
+    return ((pinyin(char, style=Style.NORMAL, errors="default")[0][0] or char).lower(),)
 
 
 def fuzzy_syllable(syllable: str) -> str:

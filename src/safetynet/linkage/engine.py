@@ -23,14 +23,22 @@ from typing import Any, Generic, Protocol, TypeVar
 import numpy as np
 
 P = TypeVar("P")
+R = TypeVar("R", contravariant=True)
 
 
-class Comparison(Protocol[P]):  # type: ignore[misc]
-    name: str
-    label: str  # what a clerk calls the field: 姓名, 身份证号 …
-    levels: tuple[str, ...]  # a short description of each level, strongest agreement first
+class Comparison(Protocol[R]):
+    @property
+    def name(self) -> str: ...
 
-    def level(self, query: P, candidate: P) -> int | None: ...
+    @property
+    def label(self) -> str:  # what a clerk calls the field: 姓名, 身份证号 …
+        ...
+
+    @property
+    def levels(self) -> tuple[str, ...]:  # a short description of each level, strongest agreement first
+        ...
+
+    def level(self, query: R, candidate: R) -> int | None: ...
 
 
 @dataclass
