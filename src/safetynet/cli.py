@@ -519,7 +519,10 @@ def demo(
     console.print("导入部门数据到数据湖：")
     ingest_demo_feeds(out)
     console.print("训练身份匹配参数：")
-    linkage_train(None, as_of=_demo_as_of(out))
+    try:
+        linkage_train(None, as_of=_demo_as_of(out))
+    except typer.Exit:
+        console.print("[yellow]热线记录不足，身份匹配沿用默认参数[/yellow]")
     console.print("数据比对：")
     screen(as_of=_demo_as_of(out), engine="duckdb", dry_run=False, pack_version=None)
     print_logins(create_demo_users())

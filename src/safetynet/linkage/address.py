@@ -30,7 +30,7 @@ class _Entry:
     base: str
 
 
-_CACHE: dict[str, tuple[int, AddressResolver]] = {}
+_CACHE: dict[str, tuple[tuple[int, str], AddressResolver]] = {}
 
 
 class AddressResolver:
@@ -45,7 +45,8 @@ class AddressResolver:
         reading a county's thousands of villages on every keystroke would cost more than the lookup."""
         from safetynet.registry.models import ImportBatch
 
-        stamp = ImportBatch.objects.order_by("-id").values_list("id", flat=True).first() or 0
+        # The newest import names the regions' version; its hash too, as a rolled-back id can come again.
+        stamp = ImportBatch.objects.order_by("-id").values_list("id", "content_hash").first() or (0, "")
         found = _CACHE.get(prefix)
         if found is None or found[0] != stamp:
             if len(_CACHE) > 64:

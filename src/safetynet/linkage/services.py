@@ -226,28 +226,36 @@ class Linker:
     def prepare(self, raw: dict[str, str]) -> PersonRecord:
         return self.schema.prepare(raw)
 
+    def candidates(self, queries: Sequence[PersonRecord], also: Iterable[str] = ()) -> list[list[PersonRecord]]:
+        """The registry persons each query's blocking keys find, in scope; `also` loads more by ID."""
+        keys_of = [self.schema.lookup_keys(q) for q in queries]
+        blocks = self._blocks({k for keys in keys_of for k in keys})
+        self._load({i for keys in keys_of for k in keys for i in blocks.get(k, ())} | set(also))
+        found = []
+        for keys in keys_of:
+            ids = {i for k in keys for i in blocks.get(k, ())}
+            found.append([self._persons[i] for i in sorted(ids) if i in self._persons])
+        return found
+
     def _link_chunk(self, raws: Sequence[dict[str, Any]]) -> list[Result]:
         cleaned = [clean(r) for r in raws]
+        prints = [fingerprint(raw) for raw in cleaned]
+        decisions = _decisions(prints)
         prepared: list[PersonRecord | InvalidRecord] = []
         for raw in cleaned:
             try:
                 prepared.append(self.prepare(raw))
             except InvalidRecord as exc:
                 prepared.append(exc)
-        keys_of = [self.schema.lookup_keys(p) if isinstance(p, PersonRecord) else [] for p in prepared]
-        blocks = self._blocks({k for keys in keys_of for k in keys})
-        prints = [fingerprint(raw) for raw in cleaned]
-        decisions = _decisions(prints)
-        wanted = {i for keys in keys_of for k in keys for i in blocks.get(k, ())}
-        wanted.update(i for d in decisions.values() for i, same in d.items() if same)
-        self._load(wanted)
+        queries = [p for p in prepared if isinstance(p, PersonRecord)]
+        confirmed = {i for d in decisions.values() for i, same in d.items() if same}
+        found = iter(self.candidates(queries, also=confirmed))
         results = []
-        for query, keys, print_ in zip(prepared, keys_of, prints, strict=True):
+        for query, print_ in zip(prepared, prints, strict=True):
             if isinstance(query, InvalidRecord):
                 results.append(Result(DecisionKind.UNKNOWN, [], print_, error=str(query)))
                 continue
-            ids = {i for k in keys for i in blocks.get(k, ())}
-            results.append(self._decide(query, ids, decisions.get(print_, {}), print_))
+            results.append(self._decide(query, next(found), decisions.get(print_, {}), print_))
         return results
 
     def _blocks(self, keys: set[str]) -> dict[str, list[str]]:
@@ -270,11 +278,14 @@ class Linker:
         if len(self._persons) > 200_000:  # a long batch: keep memory flat
             self._persons = {i: self._persons[i] for i in ids if i in self._persons}
 
-    def _decide(self, query: PersonRecord, ids: set[str], decided: dict[str, bool], print_: str) -> Result:
+    def _decide(
+        self, query: PersonRecord, found: list[PersonRecord], decided: dict[str, bool], print_: str
+    ) -> Result:
         scored: list[Candidate] = []
-        for id_number in ids | {i for i, same in decided.items() if same}:
-            person = self._persons.get(id_number)
-            if person is None or decided.get(id_number) is False:
+        confirmed = [self._persons[i] for i, same in decided.items() if same and i in self._persons]
+        for person in {p.id_number: p for p in [*found, *confirmed]}.values():
+            id_number = person.id_number
+            if decided.get(id_number) is False:
                 continue
             probability, vector = self.scorer.score(query, person)
             candidate = Candidate(
@@ -482,14 +493,8 @@ def train(
             except InvalidRecord:
                 continue
         every_query.extend(queries)
-        keys_of = [linker.schema.lookup_keys(q) for q in queries]
-        blocks = linker._blocks({k for keys in keys_of for k in keys})
-        linker._load({i for keys in keys_of for k in keys for i in blocks.get(k, ())})
-        for query, keys in zip(queries, keys_of, strict=True):
-            for id_number in {i for k in keys for i in blocks.get(k, ())}:
-                person = linker._persons.get(id_number)
-                if person is not None:
-                    vectors.append(linker.schema.vector(query, person))
+        for query, persons in zip(queries, linker.candidates(queries), strict=True):
+            vectors.extend(linker.schema.vector(query, person) for person in persons)
     if not vectors:
         raise ValueError("训练记录在登记库中没有任何候选，无法估计参数")
     u = estimate_u(linker.schema, every_query, reference, u_pairs)
