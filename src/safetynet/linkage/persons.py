@@ -324,7 +324,6 @@ def query_keys(q: PersonRecord) -> list[str]:
         keys.append(f"p:{q.phone.local}")
     years = range(q.birth_years[0], q.birth_years[1] + 1) if q.birth_years else range(0)
     for sound in q.fuzzy:
-        keys.append(f"f:{sound}")  # the name alone: read only while its block is small (a rare name)
         keys.extend(f"n:{sound}|{y}" for y in years)
         if q.township:
             keys.append(f"r:{sound}|{q.township}")
@@ -333,6 +332,10 @@ def query_keys(q: PersonRecord) -> list[str]:
             keys.extend(f"v:{sound}|{q.village}|{y}" for y in years)
         if q.phone is not None:
             keys.append(f"s:{sound}|{q.phone.local[-4:]}")
+    if not keys:
+        # The name alone (a form as its first field is typed): read only while its block is small, a
+        # rare name; with anything else given, the other keys find the person with far fewer candidates.
+        keys.extend(f"f:{sound}" for sound in q.fuzzy)
     return keys
 
 
