@@ -187,6 +187,7 @@ def batch(county: Path, records: int) -> dict[str, Any]:
 
 
 def quality(county: Path) -> dict[str, Any]:
+    from safetynet.cli import CURVE_THRESHOLDS
     from safetynet.linkage import services
     from safetynet.linkage.batch import evaluate
 
@@ -195,7 +196,6 @@ def quality(county: Path) -> dict[str, Any]:
     training = services.train(leads, as_of=AS_OF, note="benchmark")
     train_s = time.perf_counter() - start
     result = evaluate(county / "linkage_leads.csv", county / "linkage_truth.csv", AS_OF)
-    step = max(1, len(result.curve) // 30)
     return {
         "records": result.records,
         "in_registry": result.in_registry,
@@ -206,9 +206,7 @@ def quality(county: Path) -> dict[str, Any]:
         "auto_precision": result.auto_precision,
         "auto_recall": result.auto_recall,
         "recall_at_precision_0.98": result.best_recall_at(0.98),
-        "curve": [
-            (round(t, 6), round(p, 4), round(r, 4)) for t, p, r in result.curve[::step] + result.curve[-1:]
-        ],
+        "curve": [(t, *(round(x, 4) for x in result.at(t))) for t in CURVE_THRESHOLDS],
     }
 
 

@@ -346,6 +346,9 @@ def _csv_records(path: Path) -> list[dict[str, str]]:
     ]
 
 
+CURVE_THRESHOLDS = (0.9999, 0.999, 0.99, 0.95, 0.9, 0.8, 0.5, 0.2, 0.05, 0.01, 0.0)
+
+
 @linkage_app.command("evaluate")
 def linkage_evaluate(
     leads: Annotated[Path, typer.Argument(help="Labelled leads (the demo's linkage_leads.csv).")],
@@ -358,9 +361,9 @@ def linkage_evaluate(
 
     result = evaluate(leads, truth, _date_option(as_of) or dt.date.today())
     table = Table("threshold", "precision", "recall")
-    step = max(1, len(result.curve) // 25)
-    for threshold, precision, recall in result.curve[::step]:
-        table.add_row(f"{threshold:.4f}", f"{precision:.4f}", f"{recall:.4f}")
+    for threshold in CURVE_THRESHOLDS:
+        precision, recall = result.at(threshold)
+        table.add_row(f"{threshold:g}", f"{precision:.4f}", f"{recall:.4f}")
     console.print(table)
     print(
         f"records={result.records} in_registry={result.in_registry} auto_precision={result.auto_precision:.4f} "

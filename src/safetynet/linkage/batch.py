@@ -222,6 +222,11 @@ class Evaluation:
     def best_recall_at(self, precision: float) -> float:
         return max((r for _, p, r in self.curve if p >= precision), default=0.0)
 
+    def at(self, threshold: float) -> tuple[float, float]:
+        """(precision, recall) when every best candidate at or above `threshold` is taken as the person."""
+        taken = [(p, r) for t, p, r in self.curve if t >= threshold]
+        return taken[-1] if taken else (1.0, 0.0)
+
 
 def evaluate(leads_path: Path, truth_path: Path, as_of: dt.date, linker: Linker | None = None) -> Evaluation:
     """Precision and recall of the automatic decisions, and the curve over every probability threshold.

@@ -235,7 +235,9 @@ class Linker:
     def prepare(self, raw: dict[str, str]) -> PersonRecord:
         return self.schema.prepare(raw)
 
-    def candidates(self, queries: Sequence[PersonRecord], also: Iterable[str] = ()) -> list[list[PersonRecord]]:
+    def candidates(
+        self, queries: Sequence[PersonRecord], also: Iterable[str] = ()
+    ) -> list[list[PersonRecord]]:
         """The registry persons each query's blocking keys find, in scope; `also` loads more by ID."""
         keys_of = [self.schema.lookup_keys(q) for q in queries]
         blocks = self._blocks({k for keys in keys_of for k in keys})
