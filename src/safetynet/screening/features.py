@@ -294,14 +294,16 @@ STEPS: list[tuple[str, str]] = [
         # A call is resolved to a person by its ID number, else by the linkage app's match (name, phone,
         # place, a mistyped ID), else by a phone number only one registered person has.
         "f_calls",
-        "WITH phones AS ("
-        "  SELECT phone, MIN(id_number) AS id_number FROM reg_persons WHERE phone IS NOT NULL"
-        "  GROUP BY phone HAVING COUNT(*) = 1"
-        "), calls AS ("
+        "WITH calls AS ("
         "  SELECT call_id, id_number, batch, CASE WHEN LENGTH(digits) = 13 AND SUBSTR(digits, 1, 2) = '86'"
         "   THEN SUBSTR(digits, 3) ELSE digits END AS phone FROM ("
         "   SELECT call_id, id_number, batch, REGEXP_REPLACE(caller_phone, '[^0-9]', '', 'g') AS digits"
         "   FROM feed_hotline WHERE CAST(called_at AS DATE) BETWEEN :hotline_since AND :as_of) c"
+        "), phones AS ("
+        # Only the callers' numbers are counted: a semi-join instead of grouping every registered phone.
+        "  SELECT phone, MIN(id_number) AS id_number FROM reg_persons"
+        "  WHERE phone IN (SELECT phone FROM calls)"
+        "  GROUP BY phone HAVING COUNT(*) = 1"
         ") "
         "SELECT p.household_id, COUNT(*) AS calls, "
         f"LIST({_ref('hotline', 'c.call_id', 'c.')}) AS refs FROM calls c "

@@ -168,20 +168,26 @@ class Plan:
         fetching = evidence = 0.0
         for rule in rules:
             start = time.perf_counter()
-            rows = engine.fetch(sqlglot.parse_one(f"SELECT * FROM hits_{rule.id}", read="duckdb"))
-            fetched = time.perf_counter()
-            for name in sorted(rule.features_used() & DEFERRED_EVIDENCE.keys()):
-                rows = rows.append_column(value_column(name), self._evidence(engine, name, rule, rows))
-            fetching += fetched - start
-            evidence += time.perf_counter() - fetched
+            deferred = sorted(rule.features_used() & DEFERRED_EVIDENCE.keys())
+            rows = engine.fetch(self._hits_with_evidence(rule, deferred))
+            if deferred:
+                evidence += time.perf_counter() - start
+            else:
+                fetching += time.perf_counter() - start
             results.append(RuleResult(rule, rows))
         timings["fetch"] = round(fetching, 3)
         timings["evidence"] = round(evidence, 3)
         return PlanResult(results, timings)
 
-    def _evidence(self, engine: Engine, name: str, rule: Rule, rows: pa.Table) -> pa.Array:
-        """A deferred evidence list for each of a rule's hits, in the order of its rows."""
-        sql = DEFERRED_EVIDENCE[name].replace("{hits}", f"hits_{rule.id}")
-        found = engine.fetch(bind(sql, self.values)).to_pylist()
-        refs = {row["household_id"]: row["refs"] for row in found}
-        return pa.array([refs.get(h) for h in rows.column("household_id").to_pylist()], pa.list_(pa.string()))
+    def _hits_with_evidence(self, rule: Rule, deferred: list[str]) -> exp.Expr:
+        """A rule's hits, each with its deferred evidence lists joined on in the engine: the lists are
+        built only for the households that fired, in the query that fetches them."""
+        if not deferred:
+            return sqlglot.parse_one(f"SELECT * FROM hits_{rule.id}", read="duckdb")
+        columns = ", ".join(f"e{i}.refs AS {value_column(name)}" for i, name in enumerate(deferred))
+        joins = " ".join(
+            f"LEFT JOIN ({DEFERRED_EVIDENCE[name].replace('{hits}', f'hits_{rule.id}')}) e{i} "
+            f"ON e{i}.household_id = h.household_id"
+            for i, name in enumerate(deferred)
+        )
+        return bind(f"SELECT h.*, {columns} FROM hits_{rule.id} h {joins}", self.values)
