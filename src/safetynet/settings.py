@@ -30,6 +30,8 @@ INSTALLED_APPS = [
     "safetynet.lake",
     "safetynet.screening",
     "safetynet.linkage",
+    "safetynet.cases",
+    "safetynet.leads",
 ]
 
 MIDDLEWARE = [

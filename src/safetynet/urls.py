@@ -10,6 +10,7 @@ urlpatterns = [
     path("lake/", include("safetynet.lake.urls")),
     path("screening/", include("safetynet.screening.urls")),
     path("linkage/", include("safetynet.linkage.urls")),
+    path("leads/", include("safetynet.leads.urls")),
     path("api/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
 ]

@@ -33,6 +33,7 @@ from safetynet.screening.packs import (
     parse_pack,
 )
 from safetynet.screening.plan import Plan, value_column
+from safetynet.screening.signals import run_finished
 from safetynet.tabular import excel_safe
 
 LEVEL_FACTOR = {"red": Decimal(3), "orange": Decimal(2), "yellow": Decimal(1)}
@@ -209,6 +210,8 @@ def screen(
             error=f"{type(error).__name__}: {error}"[:4000],
         )
         raise
+    if not dry_run:
+        run_finished.send(sender=Run, run=run)
     return run
 
 

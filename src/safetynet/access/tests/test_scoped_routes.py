@@ -52,6 +52,9 @@ def fill(route: str, household_id: str) -> str:
     warning = RiskWarning.objects.filter(household_id=household_id).order_by("id").first()
     village = Household.objects.get(pk=household_id).region_code
     review = Review.objects.filter(region_code=village).first()
+    from safetynet.leads.models import Lead
+
+    lead = Lead.objects.filter(household_id=household_id).first()
     samples = {
         "household_id": household_id,
         "batch_id": "1",
@@ -59,6 +62,7 @@ def fill(route: str, household_id: str) -> str:
         "run_id": str(warning.run_id if warning else 1),
         "warning_id": str(warning.pk if warning else 1),
         "review_id": str(review.pk if review else 1),
+        "lead_id": str(lead.pk if lead else 1),
     }
     missing = [p for p in PARAM.findall(route) if p not in samples]
     assert not missing, f"route {route!r} has parameters {missing}: add samples and decide its scoping"

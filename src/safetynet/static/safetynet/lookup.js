@@ -2,7 +2,7 @@
 // the answer with textContent only, so nothing typed or returned is ever parsed as HTML.
 (function () {
   const form = document.getElementById("lookup");
-  if (!form) return;
+  if (!form || form.dataset.knownOnly === "1" && form.dataset.submits) return; // reporters see no registry
   const status = document.getElementById("status");
   const table = document.querySelector("[data-testid=candidates]");
   const body = table.querySelector("tbody");
@@ -61,5 +61,6 @@
     clearTimeout(timer);
     timer = setTimeout(ask, 250);
   });
-  form.addEventListener("submit", (event) => { event.preventDefault(); ask(); });
+  // A lookup-only form asks on Enter; a form that submits (reporting a lead) posts as usual.
+  if (!form.dataset.submits) form.addEventListener("submit", (event) => { event.preventDefault(); ask(); });
 })();

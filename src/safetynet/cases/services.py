@@ -1,0 +1,27 @@
+"""Cases: the open case of a household, found or opened in the same transaction as the lead that needs it."""
+
+from __future__ import annotations
+
+from django.db import IntegrityError, transaction
+
+from safetynet.cases.models import Case
+
+
+def open_case_for(household_id: str, region_code: str, urgent: bool = False) -> tuple[Case, bool]:
+    """The household's open case, or a new one; (case, created). Safe when two leads arrive at once: the
+    partial unique index lets one insert win and the other find it."""
+    existing = (
+        Case.objects.select_for_update().filter(household_id=household_id, status=Case.Status.OPEN).first()
+    )
+    if existing is not None:
+        if urgent and not existing.urgent:
+            existing.urgent = True
+            existing.save(update_fields=["urgent"])
+        return existing, False
+    try:
+        with transaction.atomic():
+            return Case.objects.create(
+                household_id=household_id, region_code=region_code, urgent=urgent
+            ), True
+    except IntegrityError:
+        return Case.objects.get(household_id=household_id, status=Case.Status.OPEN), False

@@ -1,0 +1,18 @@
+from django.apps import AppConfig
+
+
+class LeadsConfig(AppConfig):
+    name = "safetynet.leads"
+    verbose_name = "Leads"
+
+    def ready(self) -> None:
+        from safetynet.screening.signals import run_finished
+
+        run_finished.connect(_warnings_to_leads, dispatch_uid="leads_from_warnings")
+
+
+def _warnings_to_leads(run, **_: object) -> None:  # type: ignore[no-untyped-def]
+    """A live screening run's new warnings are leads for their households' villages."""
+    from safetynet.leads.services import leads_from_warnings
+
+    leads_from_warnings(run.pk)

@@ -1,0 +1,215 @@
+"""Leads from every channel: matched to a household (linkage), merged into its open case, assigned by region.
+
+A lead is kept whatever the matcher says: matched leads join their household's open case; the others stay
+"unidentified" with what is known, in the inbox of the township (or village) the place text points to.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+
+from safetynet.access.roles import Role
+from safetynet.access.services import Actor, PersonalDataScope, record
+from safetynet.cases import services as cases
+from safetynet.leads.models import Channel, Lead
+from safetynet.linkage import services as linkage
+from safetynet.regions import services as regions
+from safetynet.screening.models import RiskWarning
+
+# Which channels each role reports through; data-comparison warnings come only from screening runs.
+CHANNELS_BY_ROLE: dict[str, tuple[str, ...]] = {
+    Role.COORDINATOR: (Channel.VISIT, Channel.SELF_REPORT),
+    Role.TOWNSHIP: (Channel.PATROL, Channel.VISIT, Channel.SELF_REPORT),
+    Role.COUNTY: (Channel.HOTLINE, Channel.PATROL, Channel.REFERRAL, Channel.SELF_REPORT),
+    Role.COUNTY_ADMIN: (Channel.HOTLINE, Channel.PATROL, Channel.REFERRAL, Channel.SELF_REPORT),
+    Role.HOTLINE: (Channel.HOTLINE,),
+    Role.SOCIAL_ORG: (Channel.SOCIAL_ORG,),
+    Role.LIAISON: (Channel.REFERRAL,),
+}
+MAX_SUMMARY = 1000
+
+
+class LeadRejected(ValueError):
+    """Input a clerk can correct, said in Chinese."""
+
+
+@dataclass
+class LeadInput:
+    channel: str
+    summary: str
+    details: dict[str, Any] = field(default_factory=dict)  # any of linkage.FIELDS
+    urgent: bool = False
+    reporter_name: str = ""
+
+
+def _text(value: str, limit: int) -> str:
+    """Printable text only (no control characters), trimmed and capped."""
+    cleaned = "".join(ch for ch in str(value or "") if unicodedata.category(ch)[0] != "C" or ch in "\n\t")
+    return cleaned.strip()[:limit]
+
+
+def allowed_channels(actor: Actor) -> tuple[str, ...]:
+    return CHANNELS_BY_ROLE.get(actor.user.role, ())
+
+
+def report(actor: Actor, data: LeadInput) -> Lead:
+    """Record a lead: match it, place it, join or open its household's case; one transaction."""
+    user = actor.user
+    if not user.is_active or user.region_id is None:
+        raise PermissionDenied("user is bound to no region")
+    if data.channel not in allowed_channels(actor):
+        raise PermissionDenied(f"role {user.role} may not report through channel {data.channel}")
+    summary = _text(data.summary, MAX_SUMMARY + 1)
+    if not summary:
+        raise LeadRejected("请填写困难情况")
+    if len(summary) > MAX_SUMMARY:
+        raise LeadRejected(f"困难情况请控制在 {MAX_SUMMARY} 字以内")
+    details = {k: v for k, v in linkage.clean(data.details).items() if v}
+    if not any(details.get(f) for f in ("name", "phone", "id_number", "address_text", "region_code")):
+        raise LeadRejected("请至少填写姓名、电话、身份证号或住址中的一项，以便核实")
+    low, high = regions.subtree_range(user.region_id, user.region.level)  # type: ignore[union-attr]
+    linker = linkage.Linker(scope=(low, high), limit=5)
+    result = linker.link(details)
+    if result.error:
+        raise LeadRejected(result.error)
+    lead = Lead(
+        channel=data.channel,
+        summary=summary,
+        details=details,
+        urgent=bool(data.urgent),
+        reported_by=user,
+        reporter_name=_text(data.reporter_name, 100),
+    )
+    best = result.best
+    if result.decision == linkage.DecisionKind.MATCH and best is not None:
+        lead.match = Lead.Match.MATCHED
+        lead.household_id = best.household_id
+        lead.id_number = best.id_number
+        lead.probability = best.probability
+        lead.region_code = best.region_code
+    else:
+        lead.region_code = _place(linker, details, low, high) or user.region_id
+    with transaction.atomic():
+        if lead.match == Lead.Match.MATCHED:
+            lead.case, _ = cases.open_case_for(lead.household_id, lead.region_code, urgent=lead.urgent)
+        lead.save()
+        if result.decision == linkage.DecisionKind.REVIEW:
+            linkage.queue_reviews("lead", [(f"lead:{lead.pk}", details, result)])
+        record(actor, "report_lead", "lead", str(lead.pk), region_code=lead.region_code, detail=data.channel)
+    return lead
+
+
+def _place(linker: linkage.Linker, details: dict[str, str], low: str, high: str) -> str:
+    """The village, else the township (its 12-digit code), the place text points to, inside the scope."""
+    try:
+        prepared = linker.prepare(details)
+    except ValueError:
+        return ""
+    code = prepared.village or (prepared.township + "000" if prepared.township else "")
+    return code if code and low <= code <= high else ""
+
+
+def leads_from_warnings(run_id: int) -> int:
+    """Each open warning of a run becomes a lead for its household, once; returns how many were new."""
+    warnings = RiskWarning.objects.filter(run_id=run_id, status=RiskWarning.Status.OPEN).order_by("id")
+    existing = set(
+        Lead.objects.filter(
+            channel=Channel.WARNING,
+            source_ref__in=[f"warning:{w}" for w in warnings.values_list("id", flat=True)],
+        ).values_list("source_ref", flat=True)
+    )
+    created = 0
+    with transaction.atomic():
+        for warning in warnings:
+            ref = f"warning:{warning.pk}"
+            if ref in existing:
+                continue
+            urgent = warning.level == RiskWarning.Level.RED
+            case, _ = cases.open_case_for(warning.household_id, warning.region_code, urgent=urgent)
+            Lead.objects.create(
+                channel=Channel.WARNING,
+                summary=warning.explanation[:MAX_SUMMARY],
+                details={"rule_id": warning.rule_id, "level": warning.level},
+                urgent=urgent,
+                match=Lead.Match.MATCHED,
+                household_id=warning.household_id,
+                id_number=warning.id_number,
+                probability=1.0,
+                region_code=warning.region_code,
+                case=case,
+                source_ref=ref,
+                reporter_name="数据比对",
+            )
+            created += 1
+    return created
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading
+
+
+def inbox(
+    actor: Actor, *, status: str = "", channel: str = "", unidentified: bool = False, limit: int = 200
+) -> list[Lead]:
+    """Leads in the actor's region, newest and urgent first; audited like every personal-data read."""
+    scope = PersonalDataScope(actor)
+    rows = scope.restrict(Lead.objects.all(), "region_code")
+    if status in Lead.Status.values:
+        rows = rows.filter(status=status)
+    if channel in Channel.values:
+        rows = rows.filter(channel=channel)
+    if unidentified:
+        rows = rows.filter(match=Lead.Match.UNIDENTIFIED)
+    found = list(rows.order_by("-urgent", "-id")[: min(max(limit, 1), 1000)])
+    if found:
+        scope.audit_read("leads", "", scope.region_code, detail=f"{len(found)} 条线索")
+    return found
+
+
+def get_lead(actor: Actor, lead_id: int) -> Lead | None:
+    scope = PersonalDataScope(actor)
+    lead = scope.restrict(Lead.objects.select_related("case"), "region_code").filter(pk=lead_id).first()
+    if lead is not None:
+        scope.audit_read("lead", str(lead.pk), lead.region_code)
+    return lead
+
+
+def case_leads(actor: Actor, case_id: int) -> list[Lead]:
+    """Every source of one case, as its page shows them."""
+    scope = PersonalDataScope(actor)
+    return list(scope.restrict(Lead.objects.filter(case_id=case_id), "region_code").order_by("id"))
+
+
+@dataclass(frozen=True)
+class OwnLead:
+    """What a reporter outside the civil-affairs system sees of a lead they sent: their own words and its
+    status, nothing the registry knows."""
+
+    lead_id: int
+    channel: str
+    summary: str
+    details: dict[str, str]
+    status: str
+    status_label: str
+    created_at: Any
+
+
+def my_leads(actor: Actor, limit: int = 200) -> list[OwnLead]:
+    rows = Lead.objects.filter(reported_by=actor.user).order_by("-id")[: min(max(limit, 1), 1000)]
+    return [
+        OwnLead(
+            lead.pk,
+            lead.channel,
+            lead.summary,
+            {k: v for k, v in lead.details.items() if k in linkage.FIELDS},
+            lead.status,
+            lead.get_status_display(),
+            lead.created_at,
+        )
+        for lead in rows
+    ]

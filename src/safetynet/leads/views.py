@@ -1,0 +1,108 @@
+"""Lead pages: the report form (with live matching), the scoped inbox, a lead, a reporter's own leads (thin)."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from safetynet.access.services import Actor
+from safetynet.leads import services
+from safetynet.leads.models import Channel, Lead
+from safetynet.linkage.services import FIELDS
+from safetynet.regions import services as regions
+
+
+def _forbidden(request: HttpRequest) -> HttpResponse:
+    return render(request, "forbidden.html", status=403)
+
+
+@login_required
+def inbox(request: HttpRequest) -> HttpResponse:
+    try:
+        actor = Actor.from_request(request, "leads inbox")
+        found = services.inbox(
+            actor,
+            status=request.GET.get("status", "")[:12],
+            channel=request.GET.get("channel", "")[:12],
+            unidentified=request.GET.get("unidentified") == "1",
+        )
+    except PermissionDenied:
+        return _forbidden(request)
+    names = regions.names(sorted({lead.region_code for lead in found}))
+    return render(
+        request,
+        "leads/inbox.html",
+        {
+            "leads": [(lead, names.get(lead.region_code, lead.region_code)) for lead in found],
+            "channels": Channel.choices,
+            "statuses": Lead.Status.choices,
+            "filters": request.GET,
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def new(request: HttpRequest) -> HttpResponse:
+    actor = Actor.from_request(request, "report lead")
+    channels = [(c, label) for c, label in Channel.choices if c in services.allowed_channels(actor)]
+    if not channels:
+        return _forbidden(request)
+    form = {k: request.POST.get(k, "")[:1100] for k in ("channel", "summary", "reporter_name", *FIELDS)}
+    if request.method == "POST":
+        details = {k: form[k] for k in FIELDS}
+        data = services.LeadInput(
+            channel=form["channel"],
+            summary=form["summary"],
+            details=details,
+            urgent=request.POST.get("urgent") == "on",
+            reporter_name=form["reporter_name"],
+        )
+        try:
+            lead = services.report(actor, data)
+        except PermissionDenied:
+            return _forbidden(request)
+        except services.LeadRejected as error:
+            messages.error(request, str(error))
+        else:
+            messages.success(request, _("Lead %(id)s received.") % {"id": lead.pk})
+            if actor.user.caps.reads_registry:
+                return redirect("leads:lead", lead_id=lead.pk)
+            return redirect("leads:mine")
+    return render(
+        request,
+        "leads/new.html",
+        {"channels": channels, "form": form, "live": actor.user.caps.reads_registry},
+    )
+
+
+@login_required
+def lead(request: HttpRequest, lead_id: int) -> HttpResponse:
+    try:
+        actor = Actor.from_request(request, "lead")
+        found = services.get_lead(actor, lead_id)
+        if found is None:
+            return render(request, "forbidden.html", status=404)
+        sources = services.case_leads(actor, found.case_id) if found.case_id else [found]
+    except PermissionDenied:
+        return _forbidden(request)
+    place = regions.names([found.region_code]).get(found.region_code, found.region_code)
+    details = dict(found.details)
+    if len(details.get("id_number", "")) == 18:
+        from safetynet.access.services import PersonalDataScope
+
+        details["id_number"] = PersonalDataScope(actor).mask_id(details["id_number"])
+    return render(
+        request, "leads/lead.html", {"lead": found, "place": place, "sources": sources, "details": details}
+    )
+
+
+@login_required
+def mine(request: HttpRequest) -> HttpResponse:
+    actor = Actor.from_request(request, "own leads")
+    return render(request, "leads/mine.html", {"leads": services.my_leads(actor)})
