@@ -10,7 +10,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from safetynet.access.services import Actor
+from safetynet.access.services import Actor, PersonalDataScope
 from safetynet.leads import services
 from safetynet.leads.models import Channel, Lead
 from safetynet.linkage.services import FIELDS
@@ -94,8 +94,6 @@ def lead(request: HttpRequest, lead_id: int) -> HttpResponse:
     place = regions.names([found.region_code]).get(found.region_code, found.region_code)
     details = dict(found.details)
     if len(details.get("id_number", "")) == 18:
-        from safetynet.access.services import PersonalDataScope
-
         details["id_number"] = PersonalDataScope(actor).mask_id(details["id_number"])
     return render(
         request, "leads/lead.html", {"lead": found, "place": place, "sources": sources, "details": details}

@@ -107,12 +107,16 @@ SCHEMA: Schema[Record] = Schema(
     anchors=((("soc_sec_id",), (0,)), (("date_of_birth", "surname"), (0, 0))),
 )
 
+
+def _falling(levels: int) -> list[float]:
+    """Starting m: agreement likely for a match, falling towards disagreement (the anchors replace it)."""
+    weights = np.linspace(0.9, 0.02, levels)
+    return list(weights / weights.sum())
+
+
 START = Model(
     "febrl",
-    {
-        c.name: list(np.linspace(0.9, 0.02, len(c.levels)) / np.linspace(0.9, 0.02, len(c.levels)).sum())
-        for c in COMPARISONS
-    },
+    {c.name: _falling(len(c.levels)) for c in COMPARISONS},
     {c.name: [0.01] * (len(c.levels) - 1) + [1 - 0.01 * (len(c.levels) - 1)] for c in COMPARISONS},
     1e-4,
 )
