@@ -15,7 +15,7 @@ from django.db import transaction
 
 from safetynet.lake import storage
 from safetynet.lake.models import Batch
-from safetynet.linkage.models import Decision, ResolvedBatch
+from safetynet.linkage.models import Decision, Recovery, ResolvedBatch
 from safetynet.linkage.services import FIELDS, DecisionKind, Linker, Result, active_model, queue_reviews
 from safetynet.tabular import FileRejected, RaggedRow, excel_safe, iter_rows, open_csv
 
@@ -147,7 +147,11 @@ def resolved_folders() -> tuple[list[tuple[int, str]], str]:
     """The resolved hotline batches as screening input: [(hotline batch id, folder)], and their base."""
     _, root = storage.filesystem()
     base = f"{root}/{RESOLVED_SOURCE}"
-    ids = ResolvedBatch.objects.order_by("batch_id").values_list("batch_id", flat=True)
+    ids = (
+        ResolvedBatch.objects.filter(batch__source="hotline")
+        .order_by("batch_id")
+        .values_list("batch_id", flat=True)
+    )
     return [(batch_id, f"{base}/batch={batch_id}") for batch_id in ids], base
 
 
@@ -205,6 +209,109 @@ def resolve_hotline() -> int:
             )
         done += 1
     return done
+
+
+# ---------------------------------------------------------------------------------------------
+# Feed rows quarantined for their ID number: recovered through name and the check digit, landed again.
+
+
+def _feeds_with_names() -> list[str]:
+    from safetynet.lake.sources import FEEDS
+
+    return [
+        source
+        for source, spec in FEEDS.items()
+        if source != "hotline" and {"id_number", "name"} <= set(spec.names)
+    ]
+
+
+def recover_quarantined_ids(tmp_dir: Path | None = None) -> int:
+    """Rows a department sent with a mistyped, mangled or missing ID number were quarantined at ingest.
+    Those the matcher resolves with confidence (name plus what is left of the ID) are written again with
+    the person's ID and land as a new batch of the same source, through the same validation, with
+    `recovered_from` (batch:line) and `link_probability` columns; uncertain ones wait in the review queue.
+    Each row is recovered once. Returns how many rows landed."""
+    import json
+    import tempfile
+
+    from safetynet.lake import services as lake
+
+    model = active_model()
+    upto = Decision.objects.order_by("-id").values_list("id", flat=True).first() or 0
+    landed = 0
+    for source in _feeds_with_names():
+        # A file whose every row failed is "rejected" as a whole, yet its rows wait in quarantine too.
+        batches = Batch.objects.filter(
+            source=source, status__in=[Batch.Status.DONE, Batch.Status.REJECTED], rejected__gt=0
+        ).exclude(department="linkage")
+        rows: list[dict[str, str]] = []
+        recovered: list[tuple[Batch, int, str, float]] = []
+        for batch in batches.order_by("id"):
+            current = ResolvedBatch.objects.filter(batch=batch).first()
+            if current is not None and current.model_id == model.pk and current.decisions_upto == upto:
+                continue
+            done = set(Recovery.objects.filter(batch=batch).values_list("line", flat=True))
+            by_line: dict[int, list[lake.QuarantineRow]] = {}
+            for q in lake.read_quarantine(batch, limit=None):
+                if q.line is not None and q.line not in done:
+                    by_line.setdefault(q.line, []).append(q)
+            # Only rows whose every problem is the ID number: anything else stays in quarantine.
+            candidates = {
+                line: qs[0].raw for line, qs in by_line.items() if all(q.column == "id_number" for q in qs)
+            }
+            raws = {line: json.loads(raw) for line, raw in candidates.items() if raw}
+            lines = sorted(raws)
+            queries = [
+                {"name": raws[line].get("name", ""), "id_number": raws[line].get("id_number", "")}
+                for line in lines
+            ]
+            results = Linker(model=model).link_many(queries)
+            queue_reviews(
+                source,
+                (
+                    (f"{source}:{batch.pk}:{line}", query, r)
+                    for line, query, r in zip(lines, queries, results, strict=True)
+                ),
+            )
+            for line, result in zip(lines, results, strict=True):
+                best = result.best
+                if result.decision == DecisionKind.MATCH and best is not None:
+                    row = {k: str(v if v is not None else "") for k, v in raws[line].items()}
+                    row.update(id_number=best.id_number, recovered_from=f"{batch.pk}:{line}")
+                    row["link_probability"] = f"{best.probability:.4f}"
+                    rows.append(row)
+                    recovered.append((batch, line, best.id_number, best.probability))
+            counts = Counter(r.decision for r in results)
+            ResolvedBatch.objects.update_or_create(
+                batch=batch,
+                defaults={
+                    "model": model,
+                    "decisions_upto": upto,
+                    "rows": len(lines),
+                    "matched": counts[DecisionKind.MATCH],
+                    "review": counts[DecisionKind.REVIEW],
+                },
+            )
+        if not rows:
+            continue
+        with tempfile.TemporaryDirectory(dir=tmp_dir) as folder:
+            path = Path(folder) / f"recovered-{source}.csv"
+            header = list(dict.fromkeys(k for row in rows for k in row))
+            with path.open("w", encoding="utf-8", newline="") as f:
+                writer = csv.DictWriter(f, fieldnames=header)
+                writer.writeheader()
+                writer.writerows(rows)
+            ingested = lake.ingest(source, path, submitted_by="linkage", department="linkage")
+        target = Batch.objects.get(pk=ingested.batch_id)
+        with transaction.atomic():
+            for batch, line, id_number, probability in recovered:
+                Recovery.objects.get_or_create(
+                    batch=batch,
+                    line=line,
+                    defaults={"recovered_batch": target, "id_number": id_number, "probability": probability},
+                )
+        landed += ingested.accepted
+    return landed
 
 
 # ---------------------------------------------------------------------------------------------

@@ -99,3 +99,20 @@ class ResolvedBatch(models.Model):
 
     def __str__(self) -> str:
         return f"hotline batch {self.batch_id} resolved by model {self.model_id}"
+
+
+class Recovery(models.Model):
+    """A feed row quarantined for its ID number, recovered to a person and landed again in a new batch."""
+
+    batch = models.ForeignKey("lake.Batch", on_delete=models.CASCADE, related_name="recoveries")
+    line = models.PositiveIntegerField()  # the row's line in the quarantined file
+    recovered_batch = models.ForeignKey("lake.Batch", on_delete=models.PROTECT, related_name="+")
+    id_number = models.CharField(max_length=18)
+    probability = models.FloatField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["batch", "line"], name="linkage_recovered_once")]
+
+    def __str__(self) -> str:
+        return f"batch {self.batch_id} line {self.line} -> {self.id_number}"

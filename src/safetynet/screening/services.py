@@ -158,12 +158,14 @@ def screen(
         rules = load(pack)
     except PackError as error:  # e.g. a version saved before a feature it names was renamed
         raise ScreeningError(f"规则包第 {pack.version} 版无法使用：{error}") from None
+    # The linkage app first: feed rows quarantined for a mistyped ID land again under the person found,
+    # and hotline callers are resolved (ID, name, phone, place) so repeat_hotline counts them.
+    linkage.recover_quarantined_ids()
+    linkage.resolve_hotline()
     try:
         inputs = lake.current_inputs()
     except LookupError:
         raise ScreeningError("数据湖中还没有户籍快照：请先运行 safetynet lake snapshot") from None
-    # Hotline callers are found by the linkage app (ID, name, phone, place); repeat_hotline counts them.
-    linkage.resolve_hotline()
     inputs.feeds[linkage.RESOLVED_SOURCE], inputs.base[linkage.RESOLVED_SOURCE] = linkage.resolved_folders()
     run = Run.objects.create(
         pack=pack,

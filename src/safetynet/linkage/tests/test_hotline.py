@@ -77,3 +77,59 @@ def test_calls_resolved_by_name_place_and_a_mistyped_phone_count_for_repeat_hotl
     again = screening.screen()
     assert not again.warnings.filter(rule_id="repeat_hotline", status="open").exclude(pk=warning.pk).exists()
     assert Review.objects.count() <= 1  # only an uncertain call would wait for a person
+
+
+def test_feed_rows_quarantined_for_a_mistyped_id_land_again_under_the_person(
+    county, settings, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    from safetynet.lake import services as lake
+    from safetynet.lake.models import Batch
+    from safetynet.linkage.batch import recover_quarantined_ids
+    from safetynet.linkage.chinese import id_valid
+    from safetynet.linkage.models import Recovery
+    from safetynet.registry import services as registry
+    from safetynet.registry.models import Person
+    from safetynet.screening import services as screening
+
+    settings.SAFETYNET_LAKE_URL = str(tmp_path / "lake")
+    liu = Person.objects.get(name="刘强").id_number
+    wrong = liu[:9] + str((int(liu[9]) + 1) % 10) + liu[10:]  # one digit keyed wrong: the check fails
+    stranger = next(n for n in (wrong[:-1] + c for c in "0123456789X") if not id_valid(n) and n != wrong)
+    day = (dt.date.today() - dt.timedelta(days=10)).isoformat()
+    header = [
+        "claim_id",
+        "id_number",
+        "name",
+        "settle_date",
+        "inpatient",
+        "total_cost",
+        "fund_paid",
+        "out_of_pocket",
+        "diagnosis_code",
+        "serious_illness",
+    ]
+    rows = [
+        ["YB1", wrong, "刘强", day, "是", "30000", "12000", "18000", "C34.9", "是"],
+        ["YB2", wrong, "刘强", day, "是", "-5", "0", "-5", "C34.9", "是"],  # also negative money: stays
+        ["YB3", stranger, "查无此人", day, "否", "100", "50", "50", "J18.9", "否"],  # nobody: stays
+    ]
+    landed = lake.ingest("medical_claims", testing.write_csv(tmp_path / "claims.csv", header, rows))
+    assert landed.accepted == 0 and landed.rejected == 3
+    lake.snapshot_registry(registry.snapshot_tables())
+    run = screening.screen()
+    recovered = Batch.objects.get(source="medical_claims", department="linkage")
+    assert recovered.accepted == 1 and recovered.rejected == 0
+    assert list(Recovery.objects.values_list("line", "id_number")) == [(2, liu)]
+    assert recovered.pk in run.input_batches["medical_claims"]
+    import pyarrow.parquet as pq
+
+    from safetynet.lake import storage
+
+    fs, root = storage.filesystem()
+    table = pq.read_table(storage.batch_dir(root, "medical_claims", recovered.pk), filesystem=fs).to_pylist()
+    assert [(r["claim_id"], r["id_number"], r["recovered_from"]) for r in table] == [
+        ("YB1", liu, f"{landed.batch_id}:2")
+    ]
+    assert recover_quarantined_ids() == 0  # each row once
+    screening.screen()
+    assert Batch.objects.filter(source="medical_claims", department="linkage").count() == 1
