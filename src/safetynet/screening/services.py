@@ -160,8 +160,10 @@ def screen(
         raise ScreeningError(f"规则包第 {pack.version} 版无法使用：{error}") from None
     # The linkage app first: feed rows quarantined for a mistyped ID land again under the person found,
     # and hotline callers are resolved (ID, name, phone, place) so repeat_hotline counts them.
-    linkage.recover_quarantined_ids()
-    linkage.resolve_hotline()
+    # A dry run changes nothing: it reads what the last live run (or `safetynet linkage …`) left.
+    if not dry_run:
+        linkage.recover_quarantined_ids()
+        linkage.resolve_hotline()
     try:
         inputs = lake.current_inputs()
     except LookupError:
