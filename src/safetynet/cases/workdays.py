@@ -1,0 +1,49 @@
+"""Working days with China's statutory holidays and make-up workdays (chinesecalendar).
+
+The State Council publishes each year's holidays in the autumn before; for a year the calendar does not
+know yet, Monday to Friday count as working days and the deadline is flagged as estimated.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import chinese_calendar
+
+MAX_SPAN = 400  # working days; a longer deadline is a data error, not a deadline
+
+
+def known(day: dt.date) -> bool:
+    try:
+        chinese_calendar.is_workday(day)
+    except NotImplementedError:
+        return False
+    return True
+
+
+def is_workday(day: dt.date) -> bool:
+    try:
+        return bool(chinese_calendar.is_workday(day))
+    except NotImplementedError:
+        return day.weekday() < 5
+
+
+def add_working_days(start: dt.date, days: int) -> tuple[dt.date, bool]:
+    """The day by which something started on `start` is due after `days` working days (the start day
+    itself not counted), and whether every day on the way was in the published calendar."""
+    if not 0 <= days <= MAX_SPAN:
+        raise ValueError(f"工作日数应在 0 到 {MAX_SPAN} 之间")
+    day, left, certain = start, days, known(start)
+    while left > 0 or not is_workday(day):
+        day += dt.timedelta(days=1)
+        certain = certain and known(day)
+        if is_workday(day):
+            left -= 1
+    return day, certain
+
+
+def working_days_between(start: dt.date, end: dt.date) -> int:
+    """Working days after `start` up to and including `end` (negative when `end` is earlier)."""
+    if end < start:
+        return -working_days_between(end, start)
+    return sum(1 for n in range(1, (end - start).days + 1) if is_workday(start + dt.timedelta(days=n)))
