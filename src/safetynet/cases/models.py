@@ -1,7 +1,7 @@
 """One case per household episode: where every lead about the household lands, from intake to help.
 
-This first version holds the case and its state; the workflow steps (verification visit, policy
-explanation, assisted application, temporary assistance, referrals, follow-up) build on it.
+The workflow is an explicit state machine (`cases.workflow`): each step is a `Step` row with who, when,
+why and what was found, taken in one transaction under an optimistic lock on `Case.version`.
 """
 
 from __future__ import annotations
@@ -11,13 +11,27 @@ from django.db import models
 
 class Case(models.Model):
     class Status(models.TextChoices):
-        OPEN = "open", "待核实"
+        OPEN = "open", "进行中"
+        CLOSED = "closed", "已结案"
+
+    class Stage(models.TextChoices):
+        NEW = "new", "待核实"
+        VERIFIED = "verified", "已实地核实"
+        INFORMED = "informed", "已告知政策"
+        APPLYING = "applying", "协助申请中"
+        HELPING = "helping", "帮扶中"
         CLOSED = "closed", "已结案"
 
     household_id = models.CharField(max_length=32, db_index=True)
     region_code = models.CharField(max_length=12, db_index=True)  # the household's village
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
     urgent = models.BooleanField(default=False)  # a red warning or an urgent report
+    stage = models.CharField(max_length=10, choices=Stage.choices, default=Stage.NEW)
+    due_on = models.DateField(null=True, blank=True)  # the current step's deadline, in working days
+    due_estimated = models.BooleanField(default=False)  # beyond the published holiday calendar
+    extended = models.BooleanField(default=False)  # the dibao decision's one 15-day extension was used
+    outcome = models.CharField(max_length=12, blank=True)  # helped, declined, rejected
+    follow_up_on = models.DateField(null=True, blank=True)
     opened_at = models.DateTimeField(auto_now_add=True)
     closed_at = models.DateTimeField(null=True, blank=True)
     version = models.PositiveIntegerField(default=0)  # optimistic lock for the workflow's transitions
@@ -35,3 +49,38 @@ class Case(models.Model):
 
     def __str__(self) -> str:
         return f"case {self.pk} ({self.household_id}, {self.status})"
+
+
+class Step(models.Model):
+    """One transition of a case: who, when, why, and the facts recorded with it."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="steps")
+    action = models.CharField(max_length=20)
+    from_stage = models.CharField(max_length=10)
+    to_stage = models.CharField(max_length=10)
+    data = models.JSONField(default=dict)
+    note = models.CharField(max_length=500, blank=True)
+    actor = models.ForeignKey("access.User", on_delete=models.PROTECT)
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"case {self.case_id}: {self.action}"
+
+
+class DeadlinePolicy(models.Model):
+    """A county's own working-day limits per step, where they differ from the defaults."""
+
+    county_code = models.CharField(max_length=6)
+    step = models.CharField(max_length=30)
+    working_days = models.PositiveSmallIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["county_code", "step"], name="cases_one_policy_per_step")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.county_code} {self.step}: {self.working_days}"

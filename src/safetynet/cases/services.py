@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import IntegrityError, transaction
 
 from safetynet.cases.models import Case
+from safetynet.cases.workflow import set_intake_deadline
 
 
 def open_case_for(household_id: str, region_code: str, urgent: bool = False) -> tuple[Case, bool]:
@@ -15,13 +16,19 @@ def open_case_for(household_id: str, region_code: str, urgent: bool = False) -> 
     )
     if existing is not None:
         if urgent and not existing.urgent:
+            # Now urgent: verified within a working day, unless already due sooner.
             existing.urgent = True
-            existing.save(update_fields=["urgent"])
+            before = existing.due_on
+            set_intake_deadline(existing)
+            if existing.stage != Case.Stage.NEW or before and existing.due_on and before < existing.due_on:
+                existing.due_on = before
+            existing.save(update_fields=["urgent", "due_on", "due_estimated"])
         return existing, False
+    case = Case(household_id=household_id, region_code=region_code, urgent=urgent)
+    set_intake_deadline(case)
     try:
         with transaction.atomic():
-            return Case.objects.create(
-                household_id=household_id, region_code=region_code, urgent=urgent
-            ), True
+            case.save()
+            return case, True
     except IntegrityError:
         return Case.objects.get(household_id=household_id, status=Case.Status.OPEN), False

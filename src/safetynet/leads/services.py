@@ -213,3 +213,10 @@ def my_leads(actor: Actor, limit: int = 200) -> list[OwnLead]:
         )
         for lead in rows
     ]
+
+
+def set_status_for_case(case_id: int, status: str) -> int:
+    """The case's progress as its reporters see it (已受理/核实中/已帮扶/未发现困难)."""
+    if status not in Lead.Status.values:
+        raise ValueError(status)
+    return Lead.objects.filter(case_id=case_id).update(status=status)

@@ -326,3 +326,17 @@ def snapshot_tables() -> dict[str, tuple[str, list[tuple[str, pa.DataType]]]]:
         "applications": columns(Application),
         "standards": columns(Standard),
     }
+
+
+def grant_assistance(household_id: str, program: str, start: dt.date, monthly_amount: Decimal) -> Assistance:
+    """An approved case's help, recorded in the registry for the household head (one transaction with the
+    decision that grants it). Granting the same program from the same day again changes nothing."""
+    household = Household.objects.get(pk=household_id)
+    assistance, _ = Assistance.objects.get_or_create(
+        person_id=household.head_id_number,
+        household=household,
+        program=program,
+        start_date=start,
+        defaults={"status": AssistanceStatus.ACTIVE, "monthly_amount": monthly_amount},
+    )
+    return assistance

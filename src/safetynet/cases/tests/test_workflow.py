@@ -1,0 +1,176 @@
+"""The intake workflow as a state machine: every path, refusals with reasons, deadlines, conflicts."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+
+import pytest
+from django.core.exceptions import PermissionDenied
+from django.db import connection
+
+from safetynet.access.models import AuditEntry
+from safetynet.access.services import Actor
+from safetynet.cases import workdays, workflow
+from safetynet.cases.models import Case, Step
+from safetynet.leads import services as leads
+from safetynet.leads.models import Channel, Lead
+from safetynet.registry.models import Assistance
+
+TODAY = dt.date.today()
+VISIT = {
+    "visited_on": TODAY.isoformat(),
+    "situation": "祖孙二人，孙女上学，老人务农收入微薄",
+    "monthly_income": "600",
+    "monthly_expense": "400",
+    "wants_help": True,
+}
+LATER = (TODAY + dt.timedelta(days=30)).isoformat()
+
+
+def _actor(make_user, name: str, role: str, region: str) -> Actor:  # type: ignore[no-untyped-def]
+    return Actor(user=make_user(name, role, region), purpose="test")
+
+
+def _case(make_user, urgent: bool = False) -> tuple[Case, Actor]:  # type: ignore[no-untyped-def]
+    hotline = _actor(make_user, "hotline", "hotline", "371522000000")
+    lead = leads.report(
+        hotline,
+        leads.LeadInput(
+            Channel.HOTLINE, "孙女无人照顾", {"name": "王建国", "phone": "13812345678"}, urgent=urgent
+        ),
+    )
+    assert lead.case is not None
+    return lead.case, _actor(make_user, "town", "township", "371522100000")
+
+
+@pytest.mark.django_db
+def test_assisted_dibao_application_approved_updates_the_registry(county, make_user) -> None:  # type: ignore[no-untyped-def]
+    case, town = _case(make_user)
+    assert case.stage == "new" and case.due_on == workdays.add_working_days(TODAY, 5)[0]
+    case = workflow.act(town, case.pk, case.version, "verify", VISIT)
+    assert Lead.objects.get(case=case).status == "verifying"
+    case = workflow.act(town, case.pk, case.version, "inform", {"policies": "低保、临时救助、教育救助"})
+    case = workflow.act(town, case.pk, case.version, "apply", {"program": "dibao"})
+    assert case.stage == "applying" and case.due_on == workdays.add_working_days(TODAY, 30)[0]
+    case = workflow.act(town, case.pk, case.version, "extend", {"reason": "需补充收入证明"})
+    assert case.due_on == workdays.add_working_days(workdays.add_working_days(TODAY, 30)[0], 15)[0]
+    with pytest.raises(workflow.StepRejected, match="只能延长一次"):
+        workflow.act(town, case.pk, case.version, "extend", {})
+    case = workflow.act(town, case.pk, case.version, "decide", {"approved": True, "monthly_amount": "780"})
+    assert case.stage == "helping"
+    granted = Assistance.objects.get(household_id="H001", program="dibao", start_date=TODAY)
+    assert granted.status == "active" and str(granted.monthly_amount) == "780.00"
+    assert Lead.objects.get(case=case).status == "helped"
+    case = workflow.act(
+        town, case.pk, case.version, "follow_up", {"findings": "生活已有保障", "follow_up_on": LATER}
+    )
+    case = workflow.act(town, case.pk, case.version, "close", {})
+    assert case.status == "closed" and case.outcome == "helped"
+    assert [s.action for s in Step.objects.filter(case=case)] == [
+        "verify",
+        "inform",
+        "apply",
+        "extend",
+        "decide",
+        "follow_up",
+        "close",
+    ]
+    assert AuditEntry.objects.filter(action__startswith="case_", object_id=str(case.pk)).count() == 7
+
+
+@pytest.mark.django_db
+def test_a_voluntary_refusal_is_respected_and_followed_up(county, make_user) -> None:  # type: ignore[no-untyped-def]
+    case, town = _case(make_user, urgent=True)
+    assert case.due_on == workdays.add_working_days(TODAY, 1)[0]  # urgent: one working day
+    case = workflow.act(town, case.pk, case.version, "verify", {**VISIT, "wants_help": False})
+    with pytest.raises(workflow.StepRejected, match="回访日期应晚于今天"):
+        workflow.act(
+            town,
+            case.pk,
+            case.version,
+            "decline",
+            {"reason": "本人不愿申请", "follow_up_on": TODAY.isoformat()},
+        )
+    case = workflow.act(
+        town, case.pk, case.version, "decline", {"reason": "本人不愿申请", "follow_up_on": LATER}
+    )
+    assert case.status == "closed" and case.outcome == "declined" and case.follow_up_on.isoformat() == LATER  # type: ignore[union-attr]
+    case = workflow.act(
+        town, case.pk, case.version, "follow_up", {"findings": "仍不愿申请，情况稳定", "follow_up_on": LATER}
+    )
+    assert case.stage == "closed"
+
+
+@pytest.mark.django_db
+def test_invalid_steps_and_bad_facts_are_refused_with_a_reason(county, make_user) -> None:  # type: ignore[no-untyped-def]
+    case, town = _case(make_user)
+    with pytest.raises(workflow.StepRejected, match="当前为“待核实”，不能协助申请"):
+        workflow.act(town, case.pk, case.version, "apply", {"program": "dibao"})
+    with pytest.raises(workflow.StepRejected, match="未知的操作"):
+        workflow.act(town, case.pk, case.version, "'; DROP TABLE cases_case; --", {})
+    bad_visits = [
+        ({**VISIT, "visited_on": (TODAY + dt.timedelta(days=1)).isoformat()}, "不能晚于今天"),
+        ({**VISIT, "visited_on": "2026-02-30"}, "日期"),
+        ({**VISIT, "monthly_income": "-1"}, "金额"),
+        ({**VISIT, "monthly_income": "NaN"}, "金额"),
+        ({**VISIT, "situation": ""}, "家庭情况"),
+        ({**VISIT, "situation": "x" * 2001}, "2000"),
+        ({**VISIT, "wants_help": "maybe"}, "是或否"),
+    ]
+    for facts, reason in bad_visits:
+        with pytest.raises(workflow.StepRejected, match=reason):
+            workflow.act(town, case.pk, case.version, "verify", facts)
+    assert Case.objects.get(pk=case.pk).stage == "new" and not Step.objects.exists()  # nothing half-saved
+    with pytest.raises(workflow.Conflict):
+        workflow.act(town, case.pk, case.version + 1, "verify", VISIT)
+    outsider = _actor(make_user, "guan", "township", "371522101000")  # another township
+    with pytest.raises(PermissionDenied):
+        workflow.act(outsider, case.pk, case.version, "verify", VISIT)
+    hotline = _actor(make_user, "hot2", "hotline", "371522000000")
+    with pytest.raises(PermissionDenied):
+        workflow.act(hotline, case.pk, case.version, "verify", VISIT)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_people_acting_at_once_exactly_one_wins(county, make_user) -> None:  # type: ignore[no-untyped-def]
+    if connection.vendor != "postgresql":
+        pytest.skip("concurrent writers need PostgreSQL's row locks (SQLite serialises the whole file)")
+    case, town = _case(make_user)
+    other = _actor(make_user, "town2", "township", "371522100000")
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def attempt(actor: Actor, situation: str) -> None:
+        from django.db import connections
+
+        barrier.wait()
+        try:
+            workflow.act(actor, case.pk, case.version, "verify", {**VISIT, "situation": situation})
+            outcomes.append("won")
+        except workflow.Conflict as error:
+            outcomes.append(str(error))
+        finally:
+            connections.close_all()
+
+    threads = [
+        threading.Thread(target=attempt, args=(a, s)) for a, s in ((town, "甲记录"), (other, "乙记录"))
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(outcomes) == 2 and outcomes.count("won") == 1, outcomes
+    assert "他人更新" in next(o for o in outcomes if o != "won")
+    assert Step.objects.filter(case_id=case.pk).count() == 1
+    assert Case.objects.get(pk=case.pk).version == case.version + 1
+
+
+@pytest.mark.django_db
+def test_overdue_cases_show_for_their_region(county, make_user) -> None:  # type: ignore[no-untyped-def]
+    case, town = _case(make_user, urgent=True)
+    assert workflow.overdue(town) == []
+    later = workdays.add_working_days(TODAY, 3)[0]
+    assert [c.pk for c in workflow.overdue(town, today=later)] == [case.pk]
+    coordinator = _actor(make_user, "coord", "coordinator", "371522100202")  # 西李村: not this village
+    assert workflow.overdue(coordinator, today=later) == []

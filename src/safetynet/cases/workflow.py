@@ -1,0 +1,306 @@
+"""The intake workflow of the Ministry's notice, 二(四), as an explicit state machine.
+
+new ─verify─▶ verified ─inform─▶ informed ─apply─▶ applying ─decide(approved)─▶ helping ─close─▶ closed
+                 └──────decline──────┴──▶ closed (voluntary refusal, follow-up date)   └─decide(rejected)─▶ closed
+applying ─extend─▶ applying (once, +15 working days); helping/closed ─follow_up─▶ same stage
+
+Each action is one transaction: the case row is updated only if its version is still the one the user
+saw (optimistic locking), so of two people acting at once exactly one wins and the other is told.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.utils import timezone
+
+from safetynet.access.services import Actor, PersonalDataScope, record
+from safetynet.cases import workdays
+from safetynet.cases.models import Case, DeadlinePolicy, Step
+
+S = Case.Stage
+
+# Defaults of the issue and the notice; a county overrides any of them with a DeadlinePolicy row.
+DEFAULT_DEADLINES = {
+    "verify_urgent": 1,  # a red warning or an urgent report is verified within one working day
+    "verify": 5,
+    "dibao_decision": 30,
+    "dibao_extension": 15,
+    "grant_first_paperwork": 5,
+}
+PROGRAMS = ("dibao", "tekun", "medical", "education", "housing", "employment", "temporary")
+
+
+@dataclass(frozen=True)
+class Transition:
+    sources: tuple[str, ...]
+    target: str | None  # None: the stage does not change
+    label: str
+
+
+TRANSITIONS: dict[str, Transition] = {
+    "verify": Transition((S.NEW,), S.VERIFIED, "实地查访核实"),
+    "inform": Transition((S.VERIFIED,), S.INFORMED, "主动告知政策"),
+    "decline": Transition((S.VERIFIED, S.INFORMED), S.CLOSED, "本人自愿放弃"),
+    "apply": Transition((S.INFORMED,), S.APPLYING, "协助申请"),
+    "extend": Transition((S.APPLYING,), None, "审批延期"),
+    "decide": Transition((S.APPLYING,), None, "审批决定"),
+    "follow_up": Transition((S.HELPING, S.CLOSED), None, "动态跟踪回访"),
+    "close": Transition((S.HELPING,), S.CLOSED, "结案"),
+}
+
+
+class Conflict(Exception):
+    """Someone else moved the case first; nothing of this action was saved."""
+
+
+class StepRejected(ValueError):
+    """The action is not possible now, or its facts are malformed: the reason is for the person."""
+
+
+def deadline_days(county_code: str, step: str) -> int:
+    found = DeadlinePolicy.objects.filter(county_code=county_code, step=step).values_list(
+        "working_days", flat=True
+    )
+    return found.first() or DEFAULT_DEADLINES[step]
+
+
+def set_intake_deadline(case: Case, today: dt.date | None = None) -> None:
+    """On a new case: verified within one working day when urgent, else five."""
+    step = "verify_urgent" if case.urgent else "verify"
+    case.due_on, estimated = workdays.add_working_days(
+        today or timezone.localdate(), deadline_days(case.region_code[:6], step)
+    )
+    case.due_estimated = not estimated
+
+
+# ---------------------------------------------------------------------------------------------
+# Facts each action records, checked before anything is saved
+
+
+def _text(data: dict[str, Any], key: str, limit: int, required: bool = True) -> str:
+    value = "".join(ch for ch in str(data.get(key) or "") if ch.isprintable() or ch == "\n").strip()
+    if required and not value:
+        raise StepRejected(f"请填写{FIELD_NAMES.get(key, key)}")
+    if len(value) > limit:
+        raise StepRejected(f"{FIELD_NAMES.get(key, key)}请控制在 {limit} 字以内")
+    return value
+
+
+def _date(data: dict[str, Any], key: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(str(data.get(key) or ""))
+    except ValueError:
+        raise StepRejected(f"{FIELD_NAMES.get(key, key)}应为 YYYY-MM-DD 格式的日期") from None
+
+
+def _money(data: dict[str, Any], key: str) -> Decimal:
+    try:
+        value = Decimal(str(data.get(key, "")).strip() or "x")
+    except InvalidOperation:
+        raise StepRejected(f"{FIELD_NAMES.get(key, key)}应为金额（元）") from None
+    if not value.is_finite() or value < 0 or value > Decimal("10000000"):
+        raise StepRejected(f"{FIELD_NAMES.get(key, key)}应为 0 到 1000 万之间的金额")
+    return value.quantize(Decimal("0.01"))
+
+
+def _bool(data: dict[str, Any], key: str) -> bool:
+    value = data.get(key)
+    if value in (True, "true", "yes", "on", "1", 1):
+        return True
+    if value in (False, "false", "no", "off", "0", 0, None, ""):
+        return False
+    raise StepRejected(f"{FIELD_NAMES.get(key, key)}应为是或否")
+
+
+FIELD_NAMES = {
+    "visited_on": "查访日期",
+    "situation": "家庭情况",
+    "monthly_income": "家庭月收入",
+    "monthly_expense": "家庭月刚性支出",
+    "wants_help": "本人是否愿意申请",
+    "policies": "告知的政策",
+    "reason": "原因",
+    "follow_up_on": "回访日期",
+    "program": "申请项目",
+    "approved": "审批结果",
+    "monthly_amount": "月救助金额",
+    "findings": "回访情况",
+}
+
+
+def _facts(action: str, data: dict[str, Any], today: dt.date) -> dict[str, Any]:
+    if action == "verify":
+        visited = _date(data, "visited_on")
+        if visited > today:
+            raise StepRejected("查访日期不能晚于今天")
+        return {
+            "visited_on": visited.isoformat(),
+            "situation": _text(data, "situation", 2000),
+            "monthly_income": str(_money(data, "monthly_income")),
+            "monthly_expense": str(_money(data, "monthly_expense")),
+            "wants_help": _bool(data, "wants_help"),
+        }
+    if action == "inform":
+        return {"policies": _text(data, "policies", 1000)}
+    if action == "decline":
+        follow = _date(data, "follow_up_on")
+        if follow <= today:
+            raise StepRejected("回访日期应晚于今天")
+        return {"reason": _text(data, "reason", 500), "follow_up_on": follow.isoformat()}
+    if action == "apply":
+        program = str(data.get("program") or "")
+        if program not in PROGRAMS:
+            raise StepRejected("申请项目应为低保、特困供养或专项、临时救助之一")
+        return {"program": program}
+    if action == "decide":
+        approved = _bool(data, "approved")
+        facts: dict[str, Any] = {
+            "approved": approved,
+            "reason": _text(data, "reason", 500, required=not approved),
+        }
+        if approved:
+            facts["monthly_amount"] = str(_money(data, "monthly_amount"))
+        return facts
+    if action == "follow_up":
+        follow = _date(data, "follow_up_on")
+        if follow <= today:
+            raise StepRejected("下次回访日期应晚于今天")
+        return {"findings": _text(data, "findings", 2000), "follow_up_on": follow.isoformat()}
+    return {"reason": _text(data, "reason", 500, required=False)}
+
+
+# ---------------------------------------------------------------------------------------------
+# Taking a step
+
+
+def act(actor: Actor, case_id: int, version: int, action: str, data: dict[str, Any], note: str = "") -> Case:
+    """Take `action` on a case the actor can see, as of the `version` they saw."""
+    if not actor.user.caps.verifies_leads:
+        raise PermissionDenied("this role may not work on cases")
+    transition = TRANSITIONS.get(action)
+    if transition is None:
+        raise StepRejected(f"未知的操作：{str(action)[:20]}")
+    scope = PersonalDataScope(actor)
+    today = timezone.localdate()
+    with transaction.atomic():
+        case = scope.restrict(Case.objects.select_for_update(), "region_code").filter(pk=case_id).first()
+        if case is None:
+            raise PermissionDenied("no such case in your region")
+        if case.version != version:
+            raise Conflict("该个案已被他人更新，请刷新后查看最新情况再操作")
+        if case.stage not in transition.sources:
+            allowed = "、".join(Case.Stage(s).label for s in transition.sources)
+            raise StepRejected(
+                f"个案当前为“{case.get_stage_display()}”，不能{transition.label}（仅在{allowed}时可以）"
+            )
+        if action == "extend" and case.extended:
+            raise StepRejected("审批期限只能延长一次")
+        facts = _facts(action, data, today)
+        before = case.stage
+        _apply(case, action, facts, today)
+        updated = Case.objects.filter(pk=case.pk, version=version).update(
+            stage=case.stage,
+            status=case.status,
+            due_on=case.due_on,
+            due_estimated=case.due_estimated,
+            extended=case.extended,
+            outcome=case.outcome,
+            follow_up_on=case.follow_up_on,
+            closed_at=case.closed_at,
+            version=version + 1,
+        )
+        if updated != 1:  # a writer between our read and our update (databases without row locks)
+            raise Conflict("该个案已被他人更新，请刷新后查看最新情况再操作")
+        case.version = version + 1
+        Step.objects.create(
+            case=case,
+            action=action,
+            from_stage=before,
+            to_stage=case.stage,
+            data=facts,
+            note=_text({"note": note}, "note", 500, required=False),
+            actor=actor.user,
+        )
+        _after(case, action, facts, today)
+        record(actor, f"case_{action}", "case", str(case.pk), region_code=case.region_code, detail=case.stage)
+    return case
+
+
+def _apply(case: Case, action: str, facts: dict[str, Any], today: dt.date) -> None:
+    county = case.region_code[:6]
+    if action == "verify":
+        case.stage, case.due_on, case.due_estimated = S.VERIFIED, None, False
+    elif action == "inform":
+        case.stage = S.INFORMED
+    elif action == "decline":
+        case.stage, case.status, case.outcome = S.CLOSED, Case.Status.CLOSED, "declined"
+        case.follow_up_on = dt.date.fromisoformat(facts["follow_up_on"])
+        case.closed_at, case.due_on = timezone.now(), None
+    elif action == "apply":
+        case.stage = S.APPLYING
+        case.due_on, certain = workdays.add_working_days(today, deadline_days(county, "dibao_decision"))
+        case.due_estimated = not certain
+    elif action == "extend":
+        base = case.due_on or today
+        case.due_on, certain = workdays.add_working_days(base, deadline_days(county, "dibao_extension"))
+        case.due_estimated, case.extended = case.due_estimated or not certain, True
+    elif action == "decide":
+        case.due_on = None
+        if facts["approved"]:
+            case.stage = S.HELPING
+        else:
+            case.stage, case.status, case.outcome, case.closed_at = (
+                S.CLOSED,
+                Case.Status.CLOSED,
+                "rejected",
+                timezone.now(),
+            )
+    elif action == "follow_up":
+        case.follow_up_on = dt.date.fromisoformat(facts["follow_up_on"])
+    elif action == "close":
+        case.stage, case.status, case.outcome, case.closed_at = (
+            S.CLOSED,
+            Case.Status.CLOSED,
+            "helped",
+            timezone.now(),
+        )
+
+
+def _after(case: Case, action: str, facts: dict[str, Any], today: dt.date) -> None:
+    """What a step changes outside the case: the registry on approval, the leads' visible status."""
+    from safetynet.leads import services as leads
+    from safetynet.registry import services as registry
+
+    if action == "verify":
+        leads.set_status_for_case(case.pk, "verifying")
+    elif action == "decide" and facts["approved"]:
+        program = (
+            Step.objects.filter(case=case, action="apply")
+            .order_by("-id")
+            .values_list("data", flat=True)
+            .first()
+        )
+        registry.grant_assistance(
+            case.household_id,
+            (program or {}).get("program", "dibao"),
+            today,
+            Decimal(facts["monthly_amount"]),
+        )
+        leads.set_status_for_case(case.pk, "helped")
+    elif action == "decide" or action == "decline":
+        leads.set_status_for_case(case.pk, "no_hardship" if action == "decide" else "verifying")
+
+
+def overdue(actor: Actor, today: dt.date | None = None) -> list[Case]:
+    """Open cases in the actor's region past their deadline, oldest deadline first."""
+    scope = PersonalDataScope(actor)
+    rows = scope.restrict(
+        Case.objects.filter(status=Case.Status.OPEN, due_on__lt=today or timezone.localdate()), "region_code"
+    )
+    return list(rows.order_by("due_on", "id"))
