@@ -7,6 +7,7 @@ from ninja import NinjaAPI
 from ninja.security import django_auth
 
 from safetynet.access.api import router as access_router
+from safetynet.cases.api import router as cases_router
 from safetynet.lake.api import router as lake_router
 from safetynet.leads.api import router as leads_router
 from safetynet.linkage.api import router as linkage_router
@@ -22,5 +23,6 @@ api.add_router("/registry", registry_router)
 api.add_router("/screening", screening_router)
 api.add_router("/linkage", linkage_router)
 api.add_router("/leads", leads_router)
+api.add_router("/cases", cases_router)
 # Departments push with a bearer token of their own (the router sets its auth): no session, no CSRF.
 api.add_router("/lake", lake_router)

@@ -11,6 +11,7 @@ urlpatterns = [
     path("screening/", include("safetynet.screening.urls")),
     path("linkage/", include("safetynet.linkage.urls")),
     path("leads/", include("safetynet.leads.urls")),
+    path("cases/", include("safetynet.cases.urls")),
     path("api/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
 ]

@@ -304,3 +304,43 @@ def overdue(actor: Actor, today: dt.date | None = None) -> list[Case]:
         Case.objects.filter(status=Case.Status.OPEN, due_on__lt=today or timezone.localdate()), "region_code"
     )
     return list(rows.order_by("due_on", "id"))
+
+
+# The facts each action asks for, in form order (pages and the API document them from here).
+ACTION_FIELDS: dict[str, tuple[str, ...]] = {
+    "verify": ("visited_on", "situation", "monthly_income", "monthly_expense", "wants_help"),
+    "inform": ("policies",),
+    "decline": ("reason", "follow_up_on"),
+    "apply": ("program",),
+    "extend": ("reason",),
+    "decide": ("approved", "monthly_amount", "reason"),
+    "follow_up": ("findings", "follow_up_on"),
+    "close": ("reason",),
+}
+
+
+def next_actions(case: Case) -> list[tuple[str, str]]:
+    """(action, label) the case's stage allows now."""
+    return [
+        (name, t.label)
+        for name, t in TRANSITIONS.items()
+        if case.stage in t.sources and not (name == "extend" and case.extended)
+    ]
+
+
+def open_cases(actor: Actor, limit: int = 200) -> list[Case]:
+    """Open cases in the actor's region: overdue first, then by deadline, urgent before others."""
+    scope = PersonalDataScope(actor)
+    rows = scope.restrict(Case.objects.filter(status=Case.Status.OPEN), "region_code")
+    found = list(rows.order_by("due_on", "-urgent", "id")[: min(max(limit, 1), 1000)])
+    if found:
+        scope.audit_read("cases", "", scope.region_code, detail=f"{len(found)} 个个案")
+    return found
+
+
+def get_case(actor: Actor, case_id: int) -> Case | None:
+    scope = PersonalDataScope(actor)
+    case = scope.restrict(Case.objects.all(), "region_code").filter(pk=case_id).first()
+    if case is not None:
+        scope.audit_read("case", str(case.pk), case.region_code)
+    return case

@@ -63,6 +63,7 @@ def fill(route: str, household_id: str) -> str:
         "warning_id": str(warning.pk if warning else 1),
         "review_id": str(review.pk if review else 1),
         "lead_id": str(lead.pk if lead else 1),
+        "case_id": str(lead.case_id if lead and lead.case_id else 1),
     }
     missing = [p for p in PARAM.findall(route) if p not in samples]
     assert not missing, f"route {route!r} has parameters {missing}: add samples and decide its scoping"

@@ -1,0 +1,9 @@
+from django.urls import path
+
+from safetynet.cases import views
+
+app_name = "cases"
+urlpatterns = [
+    path("", views.index, name="index"),
+    path("<int:case_id>/", views.case, name="case"),
+]
