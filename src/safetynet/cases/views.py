@@ -12,6 +12,7 @@ from django.views.decorators.http import require_http_methods
 
 from safetynet.access.services import Actor
 from safetynet.cases import workflow
+from safetynet.cases.models import Case
 from safetynet.leads import services as leads
 from safetynet.regions import services as regions
 
@@ -74,10 +75,30 @@ def case(request: HttpRequest, case_id: int) -> HttpResponse:
         {
             "case": found,
             "place": place,
-            "steps": found.steps.select_related("actor"),
+            "steps": [
+                {
+                    "at": step.at,
+                    "label": workflow.TRANSITIONS[step.action].label
+                    if step.action in workflow.TRANSITIONS
+                    else step.action,
+                    "stage": Case.Stage(step.to_stage).label
+                    if step.to_stage in Case.Stage.values
+                    else step.to_stage,
+                    "actor": step.actor.get_username(),
+                    "facts": "；".join(
+                        f"{workflow.FIELD_NAMES.get(k, k)}：{_shown(v)}" for k, v in step.data.items()
+                    ),
+                }
+                for step in found.steps.select_related("actor")
+            ],
+            "outcome": workflow.OUTCOMES.get(found.outcome, found.outcome),
             "sources": sources,
             "actions": actions,
             "overdue": bool(found.due_on and found.due_on < timezone.localdate()),
             "programs": workflow.PROGRAMS,
         },
     )
+
+
+def _shown(value: object) -> str:
+    return {True: "是", False: "否"}.get(value, str(value)) if isinstance(value, bool) else str(value)

@@ -33,6 +33,7 @@ DEFAULT_DEADLINES = {
     "dibao_extension": 15,
     "grant_first_paperwork": 5,
 }
+OUTCOMES = {"helped": "已帮扶", "declined": "本人自愿放弃", "rejected": "审批未通过"}
 PROGRAMS = ("dibao", "tekun", "medical", "education", "housing", "employment", "temporary")
 
 
