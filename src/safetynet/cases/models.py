@@ -32,6 +32,10 @@ class Case(models.Model):
     extended = models.BooleanField(default=False)  # the dibao decision's one 15-day extension was used
     outcome = models.CharField(max_length=12, blank=True)  # helped, declined, rejected
     follow_up_on = models.DateField(null=True, blank=True)
+    # Temporary assistance paid first (先行救助): its paperwork is due after the money, by this date.
+    paperwork_due = models.DateField(null=True, blank=True)
+    # An amount above the county's cap, waiting for case-by-case approval (一事一议) by the county.
+    pending_amount = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
     opened_at = models.DateTimeField(auto_now_add=True)
     closed_at = models.DateTimeField(null=True, blank=True)
     version = models.PositiveIntegerField(default=0)  # optimistic lock for the workflow's transitions
@@ -84,3 +88,13 @@ class DeadlinePolicy(models.Model):
 
     def __str__(self) -> str:
         return f"{self.county_code} {self.step}: {self.working_days}"
+
+
+class CountyLimit(models.Model):
+    """The temporary-assistance amount a township may grant at once; above it the county decides (一事一议)."""
+
+    county_code = models.CharField(max_length=6, unique=True)
+    temporary_cap = models.DecimalField(max_digits=12, decimal_places=2)
+
+    def __str__(self) -> str:
+        return f"{self.county_code}: {self.temporary_cap}"

@@ -17,11 +17,12 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from safetynet.access.services import Actor, PersonalDataScope, record
 from safetynet.cases import workdays
-from safetynet.cases.models import Case, DeadlinePolicy, Step
+from safetynet.cases.models import Case, CountyLimit, DeadlinePolicy, Step
 
 S = Case.Stage
 
@@ -53,7 +54,18 @@ TRANSITIONS: dict[str, Transition] = {
     "decide": Transition((S.APPLYING,), None, "审批决定"),
     "follow_up": Transition((S.HELPING, S.CLOSED), None, "动态跟踪回访"),
     "close": Transition((S.HELPING,), S.CLOSED, "结案"),
+    # Temporary assistance: an emergency is paid first and documented after; a large amount waits for
+    # the county's case-by-case decision. Neither moves the case's main stage.
+    "grant_first": Transition((S.NEW, S.VERIFIED, S.INFORMED, S.APPLYING, S.HELPING), None, "先行救助"),
+    "complete_paperwork": Transition(
+        (S.NEW, S.VERIFIED, S.INFORMED, S.APPLYING, S.HELPING, S.CLOSED), None, "补齐先行救助手续"
+    ),
+    "approve_amount": Transition(
+        (S.NEW, S.VERIFIED, S.INFORMED, S.APPLYING, S.HELPING), None, "一事一议审批"
+    ),
 }
+DEFAULT_TEMPORARY_CAP = Decimal("3000")  # yuan; a county sets its own with a CountyLimit row
+COUNTY_APPROVERS = ("county", "county_admin")
 
 
 class Conflict(Exception):
@@ -132,6 +144,7 @@ FIELD_NAMES = {
     "approved": "审批结果",
     "monthly_amount": "月救助金额",
     "findings": "回访情况",
+    "amount": "救助金额",
 }
 
 
@@ -168,6 +181,14 @@ def _facts(action: str, data: dict[str, Any], today: dt.date) -> dict[str, Any]:
         if approved:
             facts["monthly_amount"] = str(_money(data, "monthly_amount"))
         return facts
+    if action == "grant_first":
+        amount = _money(data, "amount")
+        if amount <= 0:
+            raise StepRejected("救助金额应大于 0")
+        return {"amount": str(amount), "reason": _text(data, "reason", 500)}
+    if action == "approve_amount":
+        approved = _bool(data, "approved")
+        return {"approved": approved, "reason": _text(data, "reason", 500, required=not approved)}
     if action == "follow_up":
         follow = _date(data, "follow_up_on")
         if follow <= today:
@@ -202,6 +223,15 @@ def act(actor: Actor, case_id: int, version: int, action: str, data: dict[str, A
             )
         if action == "extend" and case.extended:
             raise StepRejected("审批期限只能延长一次")
+        if action == "grant_first" and case.pending_amount is not None:
+            raise StepRejected("已有一笔临时救助等待县级一事一议审批")
+        if action == "complete_paperwork" and case.paperwork_due is None:
+            raise StepRejected("没有待补齐手续的先行救助")
+        if action == "approve_amount":
+            if case.pending_amount is None:
+                raise StepRejected("没有等待一事一议审批的救助金额")
+            if actor.user.role not in COUNTY_APPROVERS:
+                raise PermissionDenied("only the county decides case-by-case amounts")
         facts = _facts(action, data, today)
         before = case.stage
         _apply(case, action, facts, today)
@@ -214,6 +244,8 @@ def act(actor: Actor, case_id: int, version: int, action: str, data: dict[str, A
             outcome=case.outcome,
             follow_up_on=case.follow_up_on,
             closed_at=case.closed_at,
+            paperwork_due=case.paperwork_due,
+            pending_amount=case.pending_amount,
             version=version + 1,
         )
         if updated != 1:  # a writer between our read and our update (databases without row locks)
@@ -271,6 +303,22 @@ def _apply(case: Case, action: str, facts: dict[str, Any], today: dt.date) -> No
             "helped",
             timezone.now(),
         )
+    elif action == "grant_first":
+        amount = Decimal(facts["amount"])
+        if amount > temporary_cap(county):
+            case.pending_amount = amount
+            facts["routed"] = "case_by_case"
+        else:
+            case.paperwork_due, certain = workdays.add_working_days(
+                today, deadline_days(county, "grant_first_paperwork")
+            )
+            case.due_estimated = case.due_estimated or not certain
+            facts["routed"] = "paid"
+    elif action == "complete_paperwork":
+        case.paperwork_due = None
+    elif action == "approve_amount":
+        facts["amount"] = str(case.pending_amount)
+        case.pending_amount = None
 
 
 def _after(case: Case, action: str, facts: dict[str, Any], today: dt.date) -> None:
@@ -294,17 +342,29 @@ def _after(case: Case, action: str, facts: dict[str, Any], today: dt.date) -> No
             Decimal(facts["monthly_amount"]),
         )
         leads.set_status_for_case(case.pk, "helped")
+    elif (action == "grant_first" and facts["routed"] == "paid") or (
+        action == "approve_amount" and facts["approved"]
+    ):
+        registry.grant_assistance(
+            case.household_id, "temporary", today, Decimal(facts["amount"]), one_off=True
+        )
     elif action == "decide" or action == "decline":
         leads.set_status_for_case(case.pk, "no_hardship" if action == "decide" else "verifying")
 
 
-def overdue(actor: Actor, today: dt.date | None = None) -> list[Case]:
-    """Open cases in the actor's region past their deadline, oldest deadline first."""
-    scope = PersonalDataScope(actor)
-    rows = scope.restrict(
-        Case.objects.filter(status=Case.Status.OPEN, due_on__lt=today or timezone.localdate()), "region_code"
+def temporary_cap(county_code: str) -> Decimal:
+    found = (
+        CountyLimit.objects.filter(county_code=county_code).values_list("temporary_cap", flat=True).first()
     )
-    return list(rows.order_by("due_on", "id"))
+    return found if found is not None else DEFAULT_TEMPORARY_CAP
+
+
+def overdue(actor: Actor, today: dt.date | None = None) -> list[Case]:
+    """Cases in the actor's region past a deadline (the step's, or grant-first paperwork), oldest first."""
+    day = today or timezone.localdate()
+    scope = PersonalDataScope(actor)
+    late = Q(status=Case.Status.OPEN, due_on__lt=day) | Q(paperwork_due__lt=day)
+    return list(scope.restrict(Case.objects.filter(late), "region_code").order_by("due_on", "id"))
 
 
 # The facts each action asks for, in form order (pages and the API document them from here).
@@ -317,15 +377,24 @@ ACTION_FIELDS: dict[str, tuple[str, ...]] = {
     "decide": ("approved", "monthly_amount", "reason"),
     "follow_up": ("findings", "follow_up_on"),
     "close": ("reason",),
+    "grant_first": ("amount", "reason"),
+    "complete_paperwork": ("reason",),
+    "approve_amount": ("approved", "reason"),
 }
 
 
 def next_actions(case: Case) -> list[tuple[str, str]]:
     """(action, label) the case's stage allows now."""
+    hidden = {
+        "extend": case.extended,
+        "grant_first": case.pending_amount is not None,
+        "complete_paperwork": case.paperwork_due is None,
+        "approve_amount": case.pending_amount is None,
+    }
     return [
         (name, t.label)
         for name, t in TRANSITIONS.items()
-        if case.stage in t.sources and not (name == "extend" and case.extended)
+        if case.stage in t.sources and not hidden.get(name, False)
     ]
 
 

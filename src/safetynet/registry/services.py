@@ -328,15 +328,22 @@ def snapshot_tables() -> dict[str, tuple[str, list[tuple[str, pa.DataType]]]]:
     }
 
 
-def grant_assistance(household_id: str, program: str, start: dt.date, monthly_amount: Decimal) -> Assistance:
+def grant_assistance(
+    household_id: str, program: str, start: dt.date, amount: Decimal, one_off: bool = False
+) -> Assistance:
     """An approved case's help, recorded in the registry for the household head (one transaction with the
-    decision that grants it). Granting the same program from the same day again changes nothing."""
+    decision that grants it). One-off help (temporary assistance) starts and ends on the day it is paid.
+    Granting the same program from the same day again changes nothing."""
     household = Household.objects.get(pk=household_id)
     assistance, _ = Assistance.objects.get_or_create(
         person_id=household.head_id_number,
         household=household,
         program=program,
         start_date=start,
-        defaults={"status": AssistanceStatus.ACTIVE, "monthly_amount": monthly_amount},
+        defaults={
+            "status": AssistanceStatus.ENDED if one_off else AssistanceStatus.ACTIVE,
+            "end_date": start if one_off else None,
+            "monthly_amount": amount,
+        },
     )
     return assistance

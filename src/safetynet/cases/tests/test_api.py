@@ -23,7 +23,10 @@ def test_case_steps_over_the_api_and_the_page(county, make_user) -> None:  # typ
     town = Client(enforce_csrf_checks=True)
     town.force_login(make_user("town", "township", "371522100000"))
     listed = town.get("/api/cases").json()
-    assert [c["case_id"] for c in listed] == [lead.case_id] and listed[0]["next_actions"] == ["verify"]
+    assert [c["case_id"] for c in listed] == [lead.case_id] and listed[0]["next_actions"] == [
+        "verify",
+        "grant_first",
+    ]
     town.get(f"/cases/{lead.case_id}/")  # sets the CSRF cookie
     token = town.cookies["csrftoken"].value
     url = f"/api/cases/{lead.case_id}/steps"

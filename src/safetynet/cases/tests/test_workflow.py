@@ -174,3 +174,51 @@ def test_overdue_cases_show_for_their_region(county, make_user) -> None:  # type
     assert [c.pk for c in workflow.overdue(town, today=later)] == [case.pk]
     coordinator = _actor(make_user, "coord", "coordinator", "371522100202")  # 西李村: not this village
     assert workflow.overdue(coordinator, today=later) == []
+
+
+@pytest.mark.django_db
+def test_an_emergency_is_paid_first_and_documented_within_five_working_days(county, make_user) -> None:  # type: ignore[no-untyped-def]
+    case, town = _case(make_user, urgent=True)
+    with pytest.raises(workflow.StepRejected, match="没有待补齐手续"):
+        workflow.act(town, case.pk, case.version, "complete_paperwork", {})
+    case = workflow.act(
+        town, case.pk, case.version, "grant_first", {"amount": "1500", "reason": "突发重病，无钱购药"}
+    )
+    assert case.stage == "new"  # the money comes before the verification visit
+    assert case.paperwork_due == workdays.add_working_days(TODAY, 5)[0]
+    paid = Assistance.objects.get(household_id="H001", program="temporary", start_date=TODAY)
+    assert paid.status == "ended" and paid.end_date == TODAY and str(paid.monthly_amount) == "1500.00"
+    late = workdays.add_working_days(TODAY, 6)[0]
+    assert [c.pk for c in workflow.overdue(town, today=late)] == [case.pk]
+    case = workflow.act(town, case.pk, case.version, "verify", VISIT)
+    case = workflow.act(
+        town, case.pk, case.version, "complete_paperwork", {"reason": "申请书、收入证明已补齐"}
+    )
+    assert case.paperwork_due is None and workflow.overdue(town, today=late) == []
+
+
+@pytest.mark.django_db
+def test_a_large_amount_waits_for_the_countys_case_by_case_decision(county, make_user) -> None:  # type: ignore[no-untyped-def]
+    from safetynet.cases.models import CountyLimit
+
+    CountyLimit.objects.create(county_code="371522", temporary_cap="2000")
+    case, town = _case(make_user)
+    case = workflow.act(
+        town, case.pk, case.version, "grant_first", {"amount": "8000", "reason": "房屋倒塌，急需安置"}
+    )
+    assert str(case.pending_amount) == "8000.00" and case.paperwork_due is None
+    assert not Assistance.objects.filter(household_id="H001", program="temporary", start_date=TODAY).exists()
+    assert [a for a, _ in workflow.next_actions(case)] == ["verify", "approve_amount"]
+    with pytest.raises(workflow.StepRejected, match="等待县级"):
+        workflow.act(town, case.pk, case.version, "grant_first", {"amount": "100", "reason": "再申请"})
+    with pytest.raises(PermissionDenied):
+        workflow.act(town, case.pk, case.version, "approve_amount", {"approved": True})
+    county_staff = _actor(make_user, "county", "county", "371522000000")
+    case = workflow.act(
+        county_staff, case.pk, case.version, "approve_amount", {"approved": True, "reason": "经集体研究同意"}
+    )
+    assert case.pending_amount is None
+    paid = Assistance.objects.get(household_id="H001", program="temporary", start_date=TODAY)
+    assert str(paid.monthly_amount) == "8000.00"
+    step = Step.objects.filter(case=case, action="approve_amount").get()
+    assert step.data["amount"] == "8000.00" and step.actor.username == "county"
