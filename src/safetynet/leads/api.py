@@ -12,23 +12,16 @@ from ninja.errors import HttpError
 from safetynet.access.services import Actor
 from safetynet.leads import services
 from safetynet.leads.models import Lead
+from safetynet.linkage.api import PersonFields
 
 router = Router(tags=["leads"])
 
 
-class LeadIn(Schema):
+class LeadIn(PersonFields):
     channel: str
     summary: str
     urgent: bool = False
     reporter_name: str = ""
-    name: str = ""
-    id_number: str = ""
-    phone: str = ""
-    birth_date: str = ""
-    age: str = ""
-    gender: str = ""
-    region_code: str = ""
-    address_text: str = ""
 
 
 class LeadOut(Schema):

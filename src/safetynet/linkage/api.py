@@ -15,7 +15,9 @@ from safetynet.linkage.models import Review
 router = Router(tags=["linkage"])
 
 
-class CandidateQuery(Schema):
+class PersonFields(Schema):
+    """What someone may say about a person: every field optional, none trusted (linkage.services.FIELDS)."""
+
     name: str = ""
     id_number: str = ""
     phone: str = ""
@@ -24,6 +26,9 @@ class CandidateQuery(Schema):
     gender: str = ""
     region_code: str = ""
     address_text: str = ""
+
+
+class CandidateQuery(PersonFields):
     limit: int = 5
 
 
