@@ -30,6 +30,8 @@ linkage_app = typer.Typer(
     help="Identity resolution: the index, training, evaluation, hotline feeds.", no_args_is_help=True
 )
 app.add_typer(linkage_app, name="linkage")
+cases_app = typer.Typer(help="Cases: deadlines and their escalation.", no_args_is_help=True)
+app.add_typer(cases_app, name="cases")
 console = Console()
 err = Console(stderr=True)
 
@@ -549,9 +551,22 @@ def manage(ctx: typer.Context) -> None:
     execute_from_command_line(["safetynet manage", *ctx.args])
 
 
+@cases_app.command("escalate")
+def cases_escalate(
+    today: Annotated[str | None, typer.Option(help="As of YYYY-MM-DD (default today).")] = None,
+) -> None:
+    """Record the climb of overdue cases to the township, then the county (run daily, e.g. from cron)."""
+    setup()
+    from safetynet.cases import inbox
+
+    counts = inbox.escalate(_date_option(today))
+    console.print(f"escalated to township: {counts['township']}, to county: {counts['county']}")
+
+
 def main() -> None:
     app(prog_name="safetynet")
 
 
 if __name__ == "__main__":
     main()
+

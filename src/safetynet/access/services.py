@@ -40,9 +40,12 @@ class PersonalDataScope:
     through `audit_read`, so a page or API route cannot reach personal data without both.
     """
 
-    def __init__(self, actor: Actor):
+    def __init__(self, actor: Actor, *, referred_only: bool = False):
+        """`referred_only`: the caller reads only what was referred to a department (cases.coordination),
+        so a department liaison, who reads no registry, may read that much in their region."""
         user = actor.user
-        if not user.is_active or not user.caps.reads_registry:
+        allowed = user.caps.reads_registry or (referred_only and user.role == Role.LIAISON)
+        if not user.is_active or not allowed:
             raise PermissionDenied("this role may not read the registry")
         if user.region_id is None:
             raise PermissionDenied("user is bound to no region")

@@ -12,8 +12,8 @@ from ninja import Router, Schema
 from ninja.errors import HttpError
 
 from safetynet.access.services import Actor
-from safetynet.cases import workflow
-from safetynet.cases.models import Case
+from safetynet.cases import coordination, inbox, workflow
+from safetynet.cases.models import Case, Referral
 
 router = Router(tags=["cases"])
 
@@ -26,6 +26,18 @@ class StepOut(Schema):
     note: str
     actor: str
     at: dt.datetime
+
+
+class ReferralOut(Schema):
+    referral_id: int
+    case_id: int
+    department: str
+    request: str
+    due_on: dt.date
+    overdue: bool
+    answer: str
+    helped: bool | None
+    answered_at: dt.datetime | None
 
 
 class CaseOut(Schema):
@@ -41,7 +53,12 @@ class CaseOut(Schema):
     overdue: bool
     outcome: str
     follow_up_on: dt.date | None
+    paperwork_due: dt.date | None
+    pending_amount: str | None
+    coordination: bool
+    escalated_to: str
     next_actions: list[str]
+    referrals: list[ReferralOut] = []
     steps: list[StepOut] = []
 
 
@@ -52,7 +69,21 @@ class StepIn(Schema):
     note: str = ""
 
 
-def _case(case: Case, steps: bool = False) -> CaseOut:
+def _referral(r: Referral) -> ReferralOut:
+    return ReferralOut(
+        referral_id=r.pk,
+        case_id=r.case_id,
+        department=r.department,
+        request=r.request,
+        due_on=r.due_on,
+        overdue=r.answered_at is None and r.due_on < timezone.localdate(),
+        answer=r.answer,
+        helped=r.helped,
+        answered_at=r.answered_at,
+    )
+
+
+def _case(case: Case, steps: bool = False, role: str = "") -> CaseOut:
     return CaseOut(
         case_id=case.pk,
         household_id=case.household_id,
@@ -63,10 +94,15 @@ def _case(case: Case, steps: bool = False) -> CaseOut:
         version=case.version,
         due_on=case.due_on,
         due_estimated=case.due_estimated,
-        overdue=bool(case.due_on and case.due_on < timezone.localdate()),
+        overdue=inbox.is_late(case, timezone.localdate()),
         outcome=case.outcome,
         follow_up_on=case.follow_up_on,
-        next_actions=[a for a, _ in workflow.next_actions(case)],
+        paperwork_due=case.paperwork_due,
+        pending_amount=str(case.pending_amount) if case.pending_amount is not None else None,
+        coordination=case.coordination,
+        escalated_to=case.escalated_to,
+        next_actions=[a for a, _ in workflow.next_actions(case, role)],
+        referrals=[_referral(r) for r in case.referrals.order_by("id")] if steps else [],
         steps=[
             StepOut(
                 action=s.action,
@@ -74,7 +110,7 @@ def _case(case: Case, steps: bool = False) -> CaseOut:
                 to_stage=s.to_stage,
                 data=s.data,
                 note=s.note,
-                actor=s.actor.get_username(),
+                actor=s.actor.get_username() if s.actor else "system",
                 at=s.at,
             )
             for s in case.steps.select_related("actor")
@@ -92,6 +128,62 @@ def open_cases(request: HttpRequest) -> list[CaseOut]:
         raise HttpError(403, "this role may not read cases") from None
 
 
+class InboxSectionOut(Schema):
+    key: str
+    title: str
+    total: int
+    cases: list[CaseOut]
+    lead_ids: list[int]
+    referrals: list[ReferralOut]
+
+
+@router.get("/inbox", response=list[InboxSectionOut])
+def my_inbox(request: HttpRequest) -> list[InboxSectionOut]:
+    """The signed-in role's inbox: the same sections as the page."""
+    try:
+        sections = inbox.for_actor(Actor.from_request(request, "api inbox"))
+    except PermissionDenied:
+        raise HttpError(403, "this role has no case inbox") from None
+    return [
+        InboxSectionOut(
+            key=s.key,
+            title=s.title,
+            total=s.total,
+            cases=[_case(c) for c in s.cases],
+            lead_ids=[lead.pk for lead in s.leads],
+            referrals=[_referral(r.referral) for r in s.referrals],
+        )
+        for s in sections
+    ]
+
+
+class AnswerIn(Schema):
+    answer: str
+    helped: bool
+
+
+@router.get("/referrals", response=list[ReferralOut])
+def referrals(request: HttpRequest, all: bool = False) -> list[ReferralOut]:
+    try:
+        found = coordination.referrals(Actor.from_request(request, "api referrals"), open_only=not all)
+    except PermissionDenied:
+        raise HttpError(403, "this role does not work on referrals") from None
+    return [_referral(r.referral) for r in found]
+
+
+@router.post("/referrals/{referral_id}/answer", response=ReferralOut)
+def answer_referral(request: HttpRequest, referral_id: int, body: AnswerIn) -> ReferralOut:
+    try:
+        found = coordination.answer(
+            Actor.from_request(request, "api referral answer"), referral_id, body.answer, body.helped
+        )
+    except PermissionDenied:
+        raise HttpError(403, "no such referral for your department and region") from None
+    except workflow.StepRejected as error:
+        raise HttpError(422, str(error)) from None
+    return _referral(found)
+
+
 @router.get("/{case_id}", response=CaseOut)
 def get_case(request: HttpRequest, case_id: int) -> CaseOut:
     try:
@@ -100,7 +192,7 @@ def get_case(request: HttpRequest, case_id: int) -> CaseOut:
         raise HttpError(403, "this role may not read cases") from None
     if case is None:
         raise HttpError(404, "no such case in your region")
-    return _case(case, steps=True)
+    return _case(case, steps=True, role=request.user.role)  # type: ignore[union-attr]
 
 
 @router.post("/{case_id}/steps", response=CaseOut)
@@ -114,4 +206,4 @@ def take_step(request: HttpRequest, case_id: int, body: StepIn) -> CaseOut:
         raise HttpError(409, str(error)) from None
     except workflow.StepRejected as error:
         raise HttpError(422, str(error)) from None
-    return _case(case, steps=True)
+    return _case(case, steps=True, role=actor.user.role)

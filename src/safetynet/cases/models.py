@@ -36,6 +36,11 @@ class Case(models.Model):
     paperwork_due = models.DateField(null=True, blank=True)
     # An amount above the county's cap, waiting for case-by-case approval (一事一议) by the county.
     pending_amount = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    # A complex case handed to the county's coordination mechanism (several departments refer and answer).
+    coordination = models.BooleanField(default=False)
+    # Overdue steps climb: village work late → the township sees it as its own; later still → the county.
+    escalated_to = models.CharField(max_length=10, blank=True)
+    escalated_at = models.DateTimeField(null=True, blank=True)
     opened_at = models.DateTimeField(auto_now_add=True)
     closed_at = models.DateTimeField(null=True, blank=True)
     version = models.PositiveIntegerField(default=0)  # optimistic lock for the workflow's transitions
@@ -64,7 +69,8 @@ class Step(models.Model):
     to_stage = models.CharField(max_length=10)
     data = models.JSONField(default=dict)
     note = models.CharField(max_length=500, blank=True)
-    actor = models.ForeignKey("access.User", on_delete=models.PROTECT)
+    # None for the system's own steps (an escalation of an overdue case).
+    actor = models.ForeignKey("access.User", null=True, blank=True, on_delete=models.PROTECT)
     at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -72,6 +78,55 @@ class Step(models.Model):
 
     def __str__(self) -> str:
         return f"case {self.case_id}: {self.action}"
+
+
+class Department(models.TextChoices):
+    """The departments of the county's coordination mechanism that a complex case is referred to."""
+
+    MEDICAL_INSURANCE = "medical_insurance", "医保局"
+    EDUCATION = "education", "教育局"
+    HOUSING = "housing", "住建局"
+    HUMAN_RESOURCES = "human_resources", "人社局"
+    DISABLED_FEDERATION = "disabled_federation", "残联"
+    HEALTH = "health", "卫健局"
+    RURAL_REVITALISATION = "rural_revitalisation", "乡村振兴局"
+    EMERGENCY = "emergency", "应急管理局"
+    TRADE_UNION = "trade_union", "总工会"
+    WOMENS_FEDERATION = "womens_federation", "妇联"
+    JUSTICE = "justice", "司法局"
+
+
+class Referral(models.Model):
+    """A complex case referred to one department (部门转介), tracked until that department answers."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="referrals")
+    department = models.CharField(max_length=24, choices=Department.choices)
+    request = models.CharField(max_length=1000)  # what the household needs from this department
+    due_on = models.DateField()  # the answer's deadline, in working days
+    due_estimated = models.BooleanField(default=False)
+    referred_by = models.ForeignKey("access.User", on_delete=models.PROTECT, related_name="+")
+    referred_at = models.DateTimeField(auto_now_add=True)
+    answer = models.CharField(max_length=2000, blank=True)
+    helped = models.BooleanField(null=True)  # the department gave help (True) or found none it could give
+    answered_by = models.ForeignKey(
+        "access.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    answered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            # One open request per department per case: a second one would be answered twice.
+            models.UniqueConstraint(
+                fields=["case", "department"],
+                condition=models.Q(answered_at__isnull=True),
+                name="cases_one_open_referral_per_department",
+            )
+        ]
+        indexes = [models.Index(fields=["department", "answered_at"], name="cases_referral_inbox")]
+
+    def __str__(self) -> str:
+        return f"case {self.case_id} → {self.department}"
 
 
 class DeadlinePolicy(models.Model):

@@ -5,5 +5,7 @@ from safetynet.cases import views
 app_name = "cases"
 urlpatterns = [
     path("", views.index, name="index"),
+    path("inbox/", views.inbox, name="inbox"),
+    path("referrals/", views.referrals, name="referrals"),
     path("<int:case_id>/", views.case, name="case"),
 ]

@@ -11,8 +11,9 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from safetynet.access.services import Actor
-from safetynet.cases import workflow
-from safetynet.cases.models import Case
+from safetynet.cases import coordination, workflow
+from safetynet.cases import inbox as inboxes
+from safetynet.cases.models import Case, Department
 from safetynet.leads import services as leads
 from safetynet.regions import services as regions
 
@@ -31,6 +32,81 @@ def index(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate()
     rows = [(c, names.get(c.region_code, c.region_code), bool(c.due_on and c.due_on < today)) for c in found]
     return render(request, "cases/index.html", {"rows": rows})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def inbox(request: HttpRequest) -> HttpResponse:
+    """The role's inbox; township and county staff triage unidentified leads from here."""
+    try:
+        actor = Actor.from_request(request, "inbox")
+        if request.method == "POST":
+            _assign(request, actor)
+            return redirect("cases:inbox")
+        sections = inboxes.for_actor(actor)
+    except PermissionDenied:
+        return _forbidden(request)
+    today = timezone.localdate()
+    codes = {c.region_code for s in sections for c in s.cases} | {
+        lead.region_code for s in sections for lead in s.leads
+    }
+    names = regions.names(sorted(codes))
+    for item in [c for s in sections for c in s.cases] + [lead for s in sections for lead in s.leads]:
+        item.place = names.get(item.region_code, item.region_code)  # type: ignore[union-attr]
+    villages = []
+    if actor.user.role in ("township", *workflow.COUNTY_APPROVERS) and actor.user.region is not None:
+        villages = regions.villages_under(actor.user.region)
+    return render(
+        request,
+        "cases/inbox.html",
+        {
+            "sections": sections,
+            "late": {c.pk for s in sections for c in s.cases if inboxes.is_late(c, today)},
+            "villages": villages,
+            "today": today,
+        },
+    )
+
+
+def _assign(request: HttpRequest, actor: Actor) -> None:
+    lead_id = request.POST.get("lead", "")
+    try:
+        lead = leads.assign(
+            actor,
+            int(lead_id) if lead_id.isdigit() else -1,
+            household_id=request.POST.get("household_id", "")[:32],
+            region_code=request.POST.get("region_code", "")[:12],
+        )
+    except leads.LeadRejected as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, f"线索 #{lead.pk} 已分派")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def referrals(request: HttpRequest) -> HttpResponse:
+    """A department's referrals, answered here; county staff may record an answer given on paper."""
+    try:
+        actor = Actor.from_request(request, "referrals")
+        if request.method == "POST":
+            referral_id = request.POST.get("referral", "")
+            try:
+                coordination.answer(
+                    actor,
+                    int(referral_id) if referral_id.isdigit() else -1,
+                    request.POST.get("answer", "")[:2100],
+                    request.POST.get("helped", ""),
+                )
+            except workflow.StepRejected as error:
+                messages.error(request, str(error))
+            else:
+                messages.success(request, "已答复转介")
+            return redirect("cases:referrals")
+        found = coordination.referrals(actor)
+    except PermissionDenied:
+        return _forbidden(request)
+    return render(request, "cases/referrals.html", {"referrals": found})
 
 
 @login_required
@@ -66,7 +142,7 @@ def case(request: HttpRequest, case_id: int) -> HttpResponse:
         return redirect("cases:case", case_id=found.pk)
     actions = [
         (a, label, [(f, workflow.FIELD_NAMES[f]) for f in workflow.ACTION_FIELDS[a]])
-        for a, label in workflow.next_actions(found)
+        for a, label in workflow.next_actions(found, actor.user.role)
     ]
     place = regions.names([found.region_code]).get(found.region_code, found.region_code)
     return render(
@@ -80,13 +156,15 @@ def case(request: HttpRequest, case_id: int) -> HttpResponse:
                     "at": step.at,
                     "label": workflow.TRANSITIONS[step.action].label
                     if step.action in workflow.TRANSITIONS
-                    else step.action,
+                    else workflow.STEP_LABELS.get(step.action, step.action),
                     "stage": Case.Stage(step.to_stage).label
                     if step.to_stage in Case.Stage.values
                     else step.to_stage,
-                    "actor": step.actor.get_username(),
+                    "actor": step.actor.get_username() if step.actor else "系统",
                     "facts": "；".join(
-                        f"{workflow.FIELD_NAMES.get(k, k)}：{_shown(v)}" for k, v in step.data.items()
+                        f"{workflow.FIELD_NAMES.get(k, k)}：{_shown(k, v)}"
+                        for k, v in step.data.items()
+                        if k not in HIDDEN_FACTS
                     ),
                 }
                 for step in found.steps.select_related("actor")
@@ -96,9 +174,20 @@ def case(request: HttpRequest, case_id: int) -> HttpResponse:
             "actions": actions,
             "overdue": bool(found.due_on and found.due_on < timezone.localdate()),
             "programs": workflow.PROGRAMS,
+            "departments": Department.choices,
+            "referrals": found.referrals.order_by("id"),
+            "late": inboxes.is_late(found, timezone.localdate()),
+            "today": timezone.localdate(),
         },
     )
 
 
-def _shown(value: object) -> str:
-    return {True: "是", False: "否"}.get(value, str(value)) if isinstance(value, bool) else str(value)
+HIDDEN_FACTS = {"due_estimated", "routed"}
+
+
+def _shown(key: str, value: object) -> str:
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if key == "department" and value in Department.values:
+        return Department(str(value)).label
+    return str(value)

@@ -47,3 +47,16 @@ def working_days_between(start: dt.date, end: dt.date) -> int:
     if end < start:
         return -working_days_between(end, start)
     return sum(1 for n in range(1, (end - start).days + 1) if is_workday(start + dt.timedelta(days=n)))
+
+
+def working_days_before(day: dt.date, days: int) -> dt.date:
+    """The latest date with `days` working days after it up to and including `day`: a deadline on or
+    before it is at least that many working days overdue on `day`."""
+    if not 0 <= days <= MAX_SPAN:
+        raise ValueError(f"工作日数应在 0 到 {MAX_SPAN} 之间")
+    left = days
+    while left > 0:
+        if is_workday(day):
+            left -= 1
+        day -= dt.timedelta(days=1)
+    return day

@@ -3,6 +3,8 @@
 new ─verify─▶ verified ─inform─▶ informed ─apply─▶ applying ─decide(approved)─▶ helping ─close─▶ closed
                  └──────decline──────┴──▶ closed (voluntary refusal, follow-up date)   └─decide(rejected)─▶ closed
 applying ─extend─▶ applying (once, +15 working days); helping/closed ─follow_up─▶ same stage
+verified/informed ─refer─▶ helping (a complex case: the county refers it to departments, each answers;
+the case closes only when every department has answered)
 
 Each action is one transaction: the case row is updated only if its version is still the one the user
 saw (optimistic locking), so of two people acting at once exactly one wins and the other is told.
@@ -16,13 +18,13 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from safetynet.access.services import Actor, PersonalDataScope, record
 from safetynet.cases import workdays
-from safetynet.cases.models import Case, CountyLimit, DeadlinePolicy, Step
+from safetynet.cases.models import Case, CountyLimit, DeadlinePolicy, Department, Referral, Step
 
 S = Case.Stage
 
@@ -33,6 +35,8 @@ DEFAULT_DEADLINES = {
     "dibao_decision": 30,
     "dibao_extension": 15,
     "grant_first_paperwork": 5,
+    "referral_answer": 10,  # a department answers a referral of the coordination mechanism
+    "escalate_to_county": 3,  # working days a step may stay overdue at township level before the county
 }
 OUTCOMES = {"helped": "已帮扶", "declined": "本人自愿放弃", "rejected": "审批未通过"}
 PROGRAMS = ("dibao", "tekun", "medical", "education", "housing", "employment", "temporary")
@@ -54,6 +58,9 @@ TRANSITIONS: dict[str, Transition] = {
     "decide": Transition((S.APPLYING,), None, "审批决定"),
     "follow_up": Transition((S.HELPING, S.CLOSED), None, "动态跟踪回访"),
     "close": Transition((S.HELPING,), S.CLOSED, "结案"),
+    # Complex cases: anyone working the case may ask for the county's coordination; the county refers.
+    "coordinate": Transition((S.VERIFIED, S.INFORMED, S.APPLYING, S.HELPING), None, "提请县级统筹"),
+    "refer": Transition((S.VERIFIED, S.INFORMED, S.APPLYING, S.HELPING), None, "部门转介"),
     # Temporary assistance: an emergency is paid first and documented after; a large amount waits for
     # the county's case-by-case decision. Neither moves the case's main stage.
     "grant_first": Transition((S.NEW, S.VERIFIED, S.INFORMED, S.APPLYING, S.HELPING), None, "先行救助"),
@@ -66,6 +73,7 @@ TRANSITIONS: dict[str, Transition] = {
 }
 DEFAULT_TEMPORARY_CAP = Decimal("3000")  # yuan; a county sets its own with a CountyLimit row
 COUNTY_APPROVERS = ("county", "county_admin")
+COUNTY_ONLY = {"approve_amount": "一事一议审批", "refer": "部门转介"}
 
 
 class Conflict(Exception):
@@ -145,7 +153,15 @@ FIELD_NAMES = {
     "monthly_amount": "月救助金额",
     "findings": "回访情况",
     "amount": "救助金额",
+    "department": "转介部门",
+    "request": "转介事项",
+    "answer": "答复内容",
+    "helped": "是否已帮扶",
+    "to": "升级至",
+    "due": "原期限",
 }
+# Steps that are not transitions someone takes: a department's answer, the system's escalation.
+STEP_LABELS = {"answer": "部门答复转介", "escalate": "逾期升级"}
 
 
 def _facts(action: str, data: dict[str, Any], today: dt.date) -> dict[str, Any]:
@@ -186,6 +202,11 @@ def _facts(action: str, data: dict[str, Any], today: dt.date) -> dict[str, Any]:
         if amount <= 0:
             raise StepRejected("救助金额应大于 0")
         return {"amount": str(amount), "reason": _text(data, "reason", 500)}
+    if action == "refer":
+        department = str(data.get("department") or "")
+        if department not in Department.values:
+            raise StepRejected("请选择转介的部门")
+        return {"department": department, "request": _text(data, "request", 1000)}
     if action == "approve_amount":
         approved = _bool(data, "approved")
         return {"approved": approved, "reason": _text(data, "reason", 500, required=not approved)}
@@ -227,11 +248,19 @@ def act(actor: Actor, case_id: int, version: int, action: str, data: dict[str, A
             raise StepRejected("已有一笔临时救助等待县级一事一议审批")
         if action == "complete_paperwork" and case.paperwork_due is None:
             raise StepRejected("没有待补齐手续的先行救助")
-        if action == "approve_amount":
-            if case.pending_amount is None:
-                raise StepRejected("没有等待一事一议审批的救助金额")
-            if actor.user.role not in COUNTY_APPROVERS:
-                raise PermissionDenied("only the county decides case-by-case amounts")
+        if action in COUNTY_ONLY and actor.user.role not in COUNTY_APPROVERS:
+            raise PermissionDenied(f"only the county may {action}")
+        if action == "approve_amount" and case.pending_amount is None:
+            raise StepRejected("没有等待一事一议审批的救助金额")
+        if action == "close":
+            waiting = list(
+                Referral.objects.filter(case=case, answered_at__isnull=True).values_list(
+                    "department", flat=True
+                )
+            )
+            if waiting:
+                names = "、".join(Department(d).label for d in waiting)
+                raise StepRejected(f"尚有部门未答复转介（{names}），答复后才能结案")
         facts = _facts(action, data, today)
         before = case.stage
         _apply(case, action, facts, today)
@@ -246,6 +275,7 @@ def act(actor: Actor, case_id: int, version: int, action: str, data: dict[str, A
             closed_at=case.closed_at,
             paperwork_due=case.paperwork_due,
             pending_amount=case.pending_amount,
+            coordination=case.coordination,
             version=version + 1,
         )
         if updated != 1:  # a writer between our read and our update (databases without row locks)
@@ -260,7 +290,7 @@ def act(actor: Actor, case_id: int, version: int, action: str, data: dict[str, A
             note=_text({"note": note}, "note", 500, required=False),
             actor=actor.user,
         )
-        _after(case, action, facts, today)
+        _after(actor, case, action, facts, today)
         record(actor, f"case_{action}", "case", str(case.pk), region_code=case.region_code, detail=case.stage)
     return case
 
@@ -319,14 +349,38 @@ def _apply(case: Case, action: str, facts: dict[str, Any], today: dt.date) -> No
     elif action == "approve_amount":
         facts["amount"] = str(case.pending_amount)
         case.pending_amount = None
+    elif action == "coordinate":
+        case.coordination = True
+    elif action == "refer":
+        case.coordination = True
+        if case.stage in (S.VERIFIED, S.INFORMED):
+            case.stage = S.HELPING
+        due, certain = workdays.add_working_days(today, deadline_days(county, "referral_answer"))
+        facts["due_on"], facts["due_estimated"] = due.isoformat(), not certain
 
 
-def _after(case: Case, action: str, facts: dict[str, Any], today: dt.date) -> None:
-    """What a step changes outside the case: the registry on approval, the leads' visible status."""
+def _after(actor: Actor, case: Case, action: str, facts: dict[str, Any], today: dt.date) -> None:
+    """What a step changes outside the case: the registry on approval, the leads' visible status, the
+    department's referral."""
     from safetynet.leads import services as leads
     from safetynet.registry import services as registry
 
-    if action == "verify":
+    if action == "refer":
+        try:
+            with transaction.atomic():
+                Referral.objects.create(
+                    case=case,
+                    department=facts["department"],
+                    request=facts["request"],
+                    due_on=dt.date.fromisoformat(facts["due_on"]),
+                    due_estimated=facts["due_estimated"],
+                    referred_by=actor.user,
+                )
+        except IntegrityError:
+            raise StepRejected(
+                f"已向{Department(facts['department']).label}转介且尚未答复，请勿重复转介"
+            ) from None
+    elif action == "verify":
         leads.set_status_for_case(case.pk, "verifying")
     elif action == "decide" and facts["approved"]:
         program = (
@@ -380,12 +434,17 @@ ACTION_FIELDS: dict[str, tuple[str, ...]] = {
     "grant_first": ("amount", "reason"),
     "complete_paperwork": ("reason",),
     "approve_amount": ("approved", "reason"),
+    "coordinate": ("reason",),
+    "refer": ("department", "request"),
 }
 
 
-def next_actions(case: Case) -> list[tuple[str, str]]:
-    """(action, label) the case's stage allows now."""
+def next_actions(case: Case, role: str = "") -> list[tuple[str, str]]:
+    """(action, label) the case's stage allows now (to this role, when given)."""
+    county = not role or role in COUNTY_APPROVERS
     hidden = {
+        "refer": not county,
+        "coordinate": case.coordination,
         "extend": case.extended,
         "grant_first": case.pending_amount is not None,
         "complete_paperwork": case.paperwork_due is None,

@@ -125,3 +125,25 @@ def get_lead(request: HttpRequest, lead_id: int) -> LeadOut:
     if lead is None:
         raise HttpError(404, "no such lead in your region")
     return _lead(lead)
+
+
+class AssignIn(Schema):
+    household_id: str = ""
+    region_code: str = ""
+
+
+@router.post("/{lead_id}/assign", response=LeadOut)
+def assign(request: HttpRequest, lead_id: int, body: AssignIn) -> LeadOut:
+    """Triage: tie an unidentified lead to a household, or hand it to a village."""
+    try:
+        lead = services.assign(
+            Actor.from_request(request, "api lead assign"),
+            lead_id,
+            household_id=body.household_id[:32],
+            region_code=body.region_code[:12],
+        )
+    except PermissionDenied:
+        raise HttpError(403, "this role may not assign leads") from None
+    except services.LeadRejected as error:
+        raise HttpError(422, str(error)) from None
+    return _lead(lead)

@@ -114,6 +114,56 @@ def _place(linker: linkage.Linker, details: dict[str, str], low: str, high: str)
     return code if code and low <= code <= high else ""
 
 
+def report_for_household(
+    actor: Actor,
+    household_id: str,
+    channel: str,
+    summary: str,
+    *,
+    urgent: bool = False,
+    source_ref: str = "",
+) -> Lead:
+    """A lead about a household already known by its id (a campaign visit, a referral about a registry
+    household): no matching needed; it joins or opens the household's case in the same transaction."""
+    from safetynet.registry.models import Household
+
+    user = actor.user
+    if channel not in allowed_channels(actor):
+        raise PermissionDenied(f"role {user.role} may not report through channel {channel}")
+    text = _text(summary, MAX_SUMMARY + 1)
+    if not text:
+        raise LeadRejected("请填写困难情况")
+    if len(text) > MAX_SUMMARY:
+        raise LeadRejected(f"困难情况请控制在 {MAX_SUMMARY} 字以内")
+    scope = PersonalDataScope(actor)
+    household = (
+        scope.restrict(Household.objects.all(), "region_code")
+        .filter(pk=str(household_id)[:32])
+        .values("household_id", "region_code", "head_id_number")
+        .first()
+    )
+    if household is None:
+        raise PermissionDenied("no such household in your region")
+    with transaction.atomic():
+        case, _ = cases.open_case_for(household["household_id"], household["region_code"], urgent=urgent)
+        lead = Lead.objects.create(
+            channel=channel,
+            summary=text,
+            urgent=bool(urgent),
+            match=Lead.Match.MATCHED,
+            household_id=household["household_id"],
+            id_number=household["head_id_number"],
+            probability=1.0,
+            region_code=household["region_code"],
+            case=case,
+            source_ref=str(source_ref)[:64],
+            reported_by=user,
+            reporter_name=_text(user.organisation or user.get_username(), 100),
+        )
+        record(actor, "report_lead", "lead", str(lead.pk), region_code=lead.region_code, detail=channel)
+    return lead
+
+
 def leads_from_warnings(run_id: int) -> int:
     """Each open warning of a run becomes a lead for its household, once; returns how many were new."""
     warnings = RiskWarning.objects.filter(run_id=run_id, status=RiskWarning.Status.OPEN).order_by("id")
@@ -183,6 +233,58 @@ def case_leads(actor: Actor, case_id: int) -> list[Lead]:
     """Every source of one case, as its page shows them."""
     scope = PersonalDataScope(actor)
     return list(scope.restrict(Lead.objects.filter(case_id=case_id), "region_code").order_by("id"))
+
+
+def unassigned(actor: Actor, limit: int = 50) -> list[Lead]:
+    """Leads in the actor's region not yet tied to a household: the township's triage."""
+    scope = PersonalDataScope(actor)
+    rows = scope.restrict(
+        Lead.objects.filter(match=Lead.Match.UNIDENTIFIED, case__isnull=True, status=Lead.Status.RECEIVED),
+        "region_code",
+    )
+    return list(rows.order_by("-urgent", "id")[: min(max(limit, 1), 1000)])
+
+
+def assign(actor: Actor, lead_id: int, *, household_id: str = "", region_code: str = "") -> Lead:
+    """Triage of an unidentified lead: tie it to a household found by staff (it joins or opens that
+    household's case), or hand it to a village in the actor's region to find out who it is."""
+    from safetynet.registry.models import Household
+
+    if not actor.user.caps.verifies_leads or (actor.user.role == Role.COORDINATOR and region_code):
+        raise PermissionDenied("this role may not assign leads")
+    scope = PersonalDataScope(actor)
+    with transaction.atomic():
+        lead = (
+            scope.restrict(Lead.objects.select_for_update(), "region_code")
+            .filter(pk=lead_id, match=Lead.Match.UNIDENTIFIED, case__isnull=True)
+            .first()
+        )
+        if lead is None:
+            raise LeadRejected("该线索不存在、不在辖区内或已分派")
+        if household_id:
+            household = (
+                scope.restrict(Household.objects.all(), "region_code")
+                .filter(pk=str(household_id).strip()[:32])
+                .values("household_id", "region_code", "head_id_number")
+                .first()
+            )
+            if household is None:
+                raise LeadRejected("辖区内没有这个户编号")
+            lead.match, lead.household_id = Lead.Match.MATCHED, household["household_id"]
+            lead.id_number, lead.region_code = household["head_id_number"], household["region_code"]
+            lead.case, _ = cases.open_case_for(lead.household_id, lead.region_code, urgent=lead.urgent)
+            detail = f"household {lead.household_id}"
+        elif region_code:
+            code = str(region_code).strip()
+            village = regions.get(code) if len(code) == 12 and code.isdigit() else None
+            if village is None or village.level != "village" or not scope.covers(code):
+                raise LeadRejected("请选择辖区内的村（社区）")
+            lead.region_code, detail = code, f"village {code}"
+        else:
+            raise LeadRejected("请填写户编号或选择村（社区）")
+        lead.save(update_fields=["match", "household_id", "id_number", "region_code", "case"])
+        record(actor, "assign_lead", "lead", str(lead.pk), region_code=lead.region_code, detail=detail)
+    return lead
 
 
 @dataclass(frozen=True)

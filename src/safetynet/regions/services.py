@@ -64,3 +64,9 @@ def children(region: Region) -> list[Region]:
 def names(codes: list[str]) -> dict[str, str]:
     """Region names by 12-digit code, for the codes that exist."""
     return dict(Region.objects.filter(code__in=codes).values_list("code", "name"))
+
+
+def villages_under(region: Region) -> list[Region]:
+    """The villages (社区) in a region's subtree, by code: where a township hands a lead to be checked."""
+    low, high = subtree_range(region.code, region.level)
+    return list(Region.objects.filter(level="village", code__gte=low, code__lte=high).order_by("code"))

@@ -1,0 +1,126 @@
+"""The county's coordination mechanism for complex cases: referrals to departments and their answers.
+
+A department liaison (role `liaison`, organisation = the department, e.g. "medical_insurance" or
+"医保局") sees the referrals to their department in their region and answers them; county staff may
+record an answer given on paper. Each answer is a step of the case, audited, under the case's lock.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from safetynet.access.services import Actor, PersonalDataScope, record
+from safetynet.cases.models import Case, Department, Referral, Step
+from safetynet.cases.workflow import COUNTY_APPROVERS, StepRejected, _bool, _text
+
+
+def department_of(actor: Actor) -> str:
+    """The department a liaison speaks for, from their organisation (code or Chinese name); '' if none."""
+    org = (actor.user.organisation or "").strip()
+    for value, label in Department.choices:
+        if org in (value, label):
+            return value
+    return ""
+
+
+def _referrals_for(actor: Actor) -> Any:
+    scope = PersonalDataScope(actor, referred_only=True)
+    rows = Referral.objects.select_related("case")
+    if actor.user.role == "liaison":
+        department = department_of(actor)
+        if not department:
+            raise PermissionDenied("this liaison account names no department")
+        rows = rows.filter(department=department)
+    elif actor.user.role not in (*COUNTY_APPROVERS, "township"):
+        raise PermissionDenied("this role does not work on referrals")
+    return scope.restrict(rows, "case__region_code")
+
+
+@dataclass(frozen=True)
+class ReferralView:
+    """What a department sees of a referral: the request, where, the head of household by name with a
+    masked ID, the deadline; never the rest of the registry."""
+
+    referral: Referral
+    department_label: str
+    head_name: str
+    head_id: str
+    place: str
+    overdue: bool
+
+
+def referrals(actor: Actor, *, open_only: bool = True, limit: int = 200) -> list[ReferralView]:
+    from safetynet.regions import services as regions
+    from safetynet.registry.models import Household, Person
+
+    rows = _referrals_for(actor)
+    if open_only:
+        rows = rows.filter(answered_at__isnull=True)
+    found = list(rows.order_by("due_on", "id")[: min(max(limit, 1), 1000)])
+    households = {r.case.household_id for r in found}
+    heads = dict(
+        Household.objects.filter(pk__in=households).values_list("household_id", "head_id_number")
+    )
+    names = dict(Person.objects.filter(pk__in=heads.values()).values_list("id_number", "name"))
+    places = regions.names(sorted({r.case.region_code for r in found}))
+    scope = PersonalDataScope(actor, referred_only=True)
+    today = timezone.localdate()
+    if found:
+        scope.audit_read("referrals", "", scope.region_code, detail=f"{len(found)} 个转介")
+    return [
+        ReferralView(
+            r,
+            Department(r.department).label,
+            names.get(heads.get(r.case.household_id, ""), ""),
+            scope.mask_id(heads.get(r.case.household_id, "")),
+            places.get(r.case.region_code, r.case.region_code),
+            r.answered_at is None and r.due_on < today,
+        )
+        for r in found
+    ]
+
+
+def answer(actor: Actor, referral_id: int, text: str, helped: object) -> Referral:
+    """Record a department's answer to a referral: one transaction, once."""
+    rows = _referrals_for(actor)
+    if actor.user.role == "township":
+        raise PermissionDenied("a township does not answer for a department")
+    facts = {"answer": _text({"answer": text}, "answer", 2000), "helped": _bool({"helped": helped}, "helped")}
+    with transaction.atomic():
+        referral = rows.select_for_update().filter(pk=referral_id).first()
+        if referral is None:
+            raise PermissionDenied("no such referral for your department and region")
+        if referral.answered_at is not None:
+            raise StepRejected("该转介已答复，不能重复答复")
+        now = timezone.now()
+        updated = Referral.objects.filter(pk=referral.pk, answered_at__isnull=True).update(
+            answer=facts["answer"], helped=facts["helped"], answered_by=actor.user, answered_at=now
+        )
+        if updated != 1:
+            raise StepRejected("该转介已答复，不能重复答复")
+        case = referral.case
+        Case.objects.filter(pk=case.pk).update(version=F("version") + 1)
+        Step.objects.create(
+            case=case,
+            action="answer",
+            from_stage=case.stage,
+            to_stage=case.stage,
+            data={"department": referral.department, **facts},
+            actor=actor.user,
+        )
+        record(
+            actor,
+            "referral_answer",
+            "referral",
+            str(referral.pk),
+            region_code=case.region_code,
+            detail=referral.department,
+        )
+    referral.refresh_from_db()
+    return referral

@@ -1,0 +1,177 @@
+"""Each role's inbox, and the escalation of overdue work to the level above.
+
+Overdue is read from the dates, live, so no late case waits for a job to notice it: a case past its
+deadline is the township's concern at once (shown red in every inbox that holds it), and the county's
+once it is `escalate_to_county` working days late. `escalate()` (run daily: `safetynet cases escalate`)
+writes that climb into each case's timeline and the audit trail, so it is on record who knew when.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.db.models import Count, Min, Q, QuerySet
+from django.utils import timezone
+
+from safetynet.access.services import Actor, PersonalDataScope, record_as
+from safetynet.cases import workdays
+from safetynet.cases.models import Case, Step
+from safetynet.cases.workflow import COUNTY_APPROVERS, deadline_days
+
+SECTION_LIMIT = 50
+LEVELS = ("", "township", "county")
+
+
+@dataclass
+class Section:
+    key: str
+    title: str
+    total: int
+    cases: list[Case] = field(default_factory=list)
+    leads: list[Any] = field(default_factory=list)
+    referrals: list[Any] = field(default_factory=list)
+
+
+def county_cut(county_code: str, today: dt.date) -> dt.date:
+    """Deadlines on or before this date are late enough for the county to see them as its own."""
+    return workdays.working_days_before(today, deadline_days(county_code, "escalate_to_county"))
+
+
+def _late(before: dt.date) -> Q:
+    """Open cases with a step, grant-first paperwork or a department's answer due before `before`."""
+    return Q(status=Case.Status.OPEN) & (
+        Q(due_on__lt=before)
+        | Q(paperwork_due__lt=before)
+        | Q(referrals__answered_at__isnull=True, referrals__due_on__lt=before)
+    )
+
+
+def _section(key: str, title: str, rows: QuerySet[Case], order: tuple[str, ...]) -> Section:
+    rows = rows.distinct()
+    found = list(rows.order_by(*order, "id")[:SECTION_LIMIT])
+    total = len(found) if len(found) < SECTION_LIMIT else rows.count()
+    return Section(key, title, total, cases=found)
+
+
+def for_actor(actor: Actor, today: dt.date | None = None) -> list[Section]:
+    """The inbox of the actor's role: what is theirs to do now, overdue first."""
+    from safetynet.leads import services as leads
+
+    day = today or timezone.localdate()
+    role = actor.user.role
+    if role == "liaison":
+        from safetynet.cases import coordination
+
+        found = coordination.referrals(actor, limit=SECTION_LIMIT)
+        return [Section("referrals", "待答复的转介", len(found), referrals=found)]
+    if not actor.user.caps.verifies_leads:
+        raise PermissionDenied("this role has no case inbox")
+    scope = PersonalDataScope(actor)
+    cases = scope.restrict(Case.objects.all(), "region_code")
+    open_cases = cases.filter(status=Case.Status.OPEN)
+    sections: list[Section] = []
+    if role == "coordinator":
+        sections += [
+            _section("verify", "待实地核实", open_cases.filter(stage=Case.Stage.NEW), ("due_on", "-urgent")),
+            _section(
+                "follow_up",
+                "近期回访",
+                cases.filter(follow_up_on__lte=day + dt.timedelta(days=7)),
+                ("follow_up_on",),
+            ),
+        ]
+        unassigned = leads.unassigned(actor, limit=SECTION_LIMIT)
+        sections.insert(0, Section("triage", "身份未明的线索", len(unassigned), leads=unassigned))
+    elif role == "township":
+        sections += [
+            _section("overdue", "已逾期", open_cases.filter(_late(day)), ("due_on",)),
+            _section(
+                "due_soon",
+                "五个工作日内到期",
+                open_cases.filter(
+                    due_on__gte=day, due_on__lte=workdays.add_working_days(day, 5)[0]
+                ),
+                ("due_on", "-urgent"),
+            ),
+            _section("applying", "协助申请待审批", open_cases.filter(stage=Case.Stage.APPLYING), ("due_on",)),
+        ]
+        unassigned = leads.unassigned(actor, limit=SECTION_LIMIT)
+        sections.insert(0, Section("triage", "待分派线索", len(unassigned), leads=unassigned))
+    elif role in COUNTY_APPROVERS:
+        cut = county_cut(scope.region_code[:6], day)
+        sections += [
+            _section(
+                "approvals",
+                "待一事一议审批",
+                open_cases.filter(pending_amount__isnull=False),
+                ("opened_at",),
+            ),
+            _section(
+                "coordination",
+                "统筹协调中",
+                open_cases.filter(coordination=True).annotate(
+                    waiting=Count("referrals", filter=Q(referrals__answered_at__isnull=True)),
+                    next_answer=Min("referrals__due_on", filter=Q(referrals__answered_at__isnull=True)),
+                ),
+                ("next_answer",),
+            ),
+            _section("overdue", "逾期升级至县级", open_cases.filter(_late(cut + dt.timedelta(days=1))), ("due_on",)),
+        ]
+        unassigned = leads.unassigned(actor, limit=SECTION_LIMIT)
+        sections.insert(0, Section("triage", "待分派线索", len(unassigned), leads=unassigned))
+    else:
+        raise PermissionDenied("this role has no case inbox")
+    shown = sum(len(s.cases) + len(s.leads) for s in sections)
+    if shown:
+        scope.audit_read("inbox", "", scope.region_code, detail=f"{shown} 项")
+    return sections
+
+
+def is_late(case: Case, today: dt.date) -> bool:
+    return bool(
+        case.status == Case.Status.OPEN
+        and (
+            (case.due_on and case.due_on < today) or (case.paperwork_due and case.paperwork_due < today)
+        )
+    )
+
+
+def escalate(today: dt.date | None = None) -> dict[str, int]:
+    """Record the climb of every overdue open case to the township, then the county. Idempotent: a
+    case is escalated to each level once. Returns how many cases reached each level now."""
+    day = today or timezone.localdate()
+    counts = {"township": 0, "county": 0}
+    by_county = Case.objects.filter(_late(day)).values_list("region_code", flat=True).distinct()
+    for county in sorted({code[:6] for code in by_county}):
+        cut = county_cut(county, day) + dt.timedelta(days=1)
+        for level, before in (("county", cut), ("township", day)):
+            lower = LEVELS[: LEVELS.index(level)]
+            rows = Case.objects.filter(_late(before), region_code__startswith=county, escalated_to__in=lower)
+            ids = sorted(set(rows.values_list("id", flat=True)))
+            if not ids:
+                continue
+            with transaction.atomic():
+                now = timezone.now()
+                Case.objects.filter(pk__in=ids).update(escalated_to=level, escalated_at=now)
+                stages = dict(Case.objects.filter(pk__in=ids).values_list("id", "stage"))
+                Step.objects.bulk_create(
+                    [
+                        Step(
+                            case_id=pk,
+                            action="escalate",
+                            from_stage=stages[pk],
+                            to_stage=stages[pk],
+                            data={"to": {"township": "乡镇（街道）", "county": "县级"}[level]},
+                        )
+                        for pk in ids
+                    ],
+                    batch_size=1000,
+                )
+                record_as("system", "system", "case_escalate", "case", "", detail=f"{county} {level} {len(ids)}")
+            counts[level] += len(ids)
+    return counts
+

@@ -1,0 +1,222 @@
+"""Complex cases through the county's coordination mechanism, escalation of overdue work, role inboxes."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.core.exceptions import PermissionDenied
+from django.test import Client
+
+from safetynet.access.models import AuditEntry
+from safetynet.access.services import Actor, create_user
+from safetynet.cases import coordination, inbox, workdays, workflow
+from safetynet.cases.models import Case, Referral, Step
+from safetynet.leads import services as leads
+from safetynet.leads.models import Channel, Lead
+
+pytestmark = pytest.mark.django_db
+TODAY = dt.date.today()
+VISIT = {
+    "visited_on": TODAY.isoformat(),
+    "situation": "户主重病，孙女辍学，房屋漏雨",
+    "monthly_income": "500",
+    "monthly_expense": "1200",
+    "wants_help": True,
+}
+
+
+def _actor(make_user, name: str, role: str, region: str) -> Actor:  # type: ignore[no-untyped-def]
+    return Actor(user=make_user(name, role, region), purpose="test")
+
+
+def _liaison(name: str, department: str) -> Actor:
+    user = create_user(name, "correct-horse-battery", "liaison", "371522000000", organisation=department)
+    return Actor(user=user, purpose="test")
+
+
+def _verified_case(make_user) -> tuple[Case, Actor, Actor]:  # type: ignore[no-untyped-def]
+    hotline = _actor(make_user, "hotline", "hotline", "371522000000")
+    lead = leads.report(
+        hotline,
+        leads.LeadInput(Channel.HOTLINE, "户主重病，孙女辍学", {"name": "王建国", "phone": "13812345678"}),
+    )
+    town = _actor(make_user, "town", "township", "371522100000")
+    county = _actor(make_user, "county", "county", "371522000000")
+    assert lead.case is not None
+    case = workflow.act(town, lead.case.pk, lead.case.version, "verify", VISIT)
+    return case, town, county
+
+
+def test_a_complex_case_is_referred_answered_followed_up_and_closed(county, make_user) -> None:  # type: ignore[no-untyped-def]
+    case, town, county_staff = _verified_case(make_user)
+    case = workflow.act(town, case.pk, case.version, "coordinate", {"reason": "医疗、教育、住房多方面困难"})
+    assert case.coordination and "refer" not in dict(workflow.next_actions(case, "township"))
+    with pytest.raises(PermissionDenied):
+        workflow.act(town, case.pk, case.version, "refer", {"department": "education", "request": "x"})
+    case = workflow.act(
+        county_staff,
+        case.pk,
+        case.version,
+        "refer",
+        {"department": "medical_insurance", "request": "大病医疗再报销"},
+    )
+    assert case.stage == "helping"
+    case = workflow.act(
+        county_staff, case.pk, case.version, "refer", {"department": "education", "request": "孙女复学及资助"}
+    )
+    with pytest.raises(workflow.StepRejected, match="请勿重复转介"):
+        workflow.act(
+            county_staff, case.pk, case.version, "refer", {"department": "education", "request": "再次"}
+        )
+    case.refresh_from_db()
+    due = workdays.add_working_days(TODAY, 10)[0]
+    assert [(r.department, r.due_on) for r in case.referrals.order_by("id")] == [
+        ("medical_insurance", due),
+        ("education", due),
+    ]
+    with pytest.raises(workflow.StepRejected, match="医保局、教育局"):
+        workflow.act(county_staff, case.pk, case.version, "close", {})
+
+    medical, education = _liaison("yb", "医保局"), _liaison("jy", "education")
+    assert [r.referral.department for r in coordination.referrals(medical)] == ["medical_insurance"]
+    seen = coordination.referrals(education)[0]
+    assert seen.head_name == "王建国" and "*" in seen.head_id  # a department reads the ID masked
+    first, second = (r.referral for r in (coordination.referrals(medical)[0], seen))
+    with pytest.raises(PermissionDenied):  # one department cannot answer for another
+        coordination.answer(medical, second.pk, "已办理", True)
+    with pytest.raises(workflow.StepRejected, match="答复内容"):
+        coordination.answer(medical, first.pk, "   ", True)
+    coordination.answer(medical, first.pk, "已按大病保险再报销 3,200 元", True)
+    with pytest.raises(workflow.StepRejected, match="不能重复答复"):
+        coordination.answer(medical, first.pk, "再答一次", True)
+    coordination.answer(education, second.pk, "已安排复学并发放助学金", "yes")
+    case.refresh_from_db()
+    later = (TODAY + dt.timedelta(days=30)).isoformat()
+    case = workflow.act(
+        town, case.pk, case.version, "follow_up", {"findings": "已复学，医药费已报销", "follow_up_on": later}
+    )
+    case = workflow.act(town, case.pk, case.version, "close", {})
+    assert case.status == "closed" and case.outcome == "helped"
+    actions = list(Step.objects.filter(case=case).values_list("action", flat=True))
+    assert actions == ["verify", "coordinate", "refer", "refer", "answer", "answer", "follow_up", "close"]
+    assert AuditEntry.objects.filter(action="referral_answer").count() == 2
+    assert Referral.objects.get(pk=first.pk).answered_by == medical.user
+
+
+def test_a_liaison_without_a_department_and_other_roles_see_no_referrals(county, make_user) -> None:  # type: ignore[no-untyped-def]
+    _verified_case(make_user)
+    for actor in (
+        _liaison("nobody", ""),
+        _liaison("fake", "<script>alert(1)</script>"),
+        _actor(make_user, "ngo", "social_org", "371522000000"),
+        _actor(make_user, "hot2", "hotline", "371522000000"),
+    ):
+        with pytest.raises(PermissionDenied):
+            coordination.referrals(actor)
+
+
+def test_overdue_work_escalates_to_the_township_then_the_county(county, make_user) -> None:  # type: ignore[no-untyped-def]
+    case, town, county_staff = _verified_case(make_user)
+    coordinator = _actor(make_user, "village", "coordinator", "371522100201")
+    fresh = Case.objects.create(household_id="H002", region_code="371522100202", due_on=TODAY)
+    one_late = workdays.working_days_before(TODAY, 1)
+    Case.objects.filter(pk=fresh.pk).update(due_on=one_late)
+    assert inbox.escalate() == {"township": 1, "county": 0}
+    assert inbox.escalate() == {"township": 0, "county": 0}  # once per level
+    township_overdue = {s.key: s for s in inbox.for_actor(town)}["overdue"]
+    assert [c.pk for c in township_overdue.cases] == [fresh.pk]  # 西李村 is in 燕店镇
+    far = workdays.working_days_before(TODAY, 4)
+    Case.objects.filter(pk=fresh.pk).update(due_on=far)
+    assert inbox.escalate() == {"township": 0, "county": 1}
+    fresh.refresh_from_db()
+    assert fresh.escalated_to == "county"
+    county_overdue = {s.key: s for s in inbox.for_actor(county_staff)}["overdue"]
+    assert [c.pk for c in county_overdue.cases] == [fresh.pk]
+    labels = list(Step.objects.filter(case=fresh).values_list("action", "actor", "data"))
+    assert labels == [("escalate", None, {"to": "乡镇（街道）"}), ("escalate", None, {"to": "县级"})]
+    assert AuditEntry.objects.filter(action="case_escalate", username="system").count() == 2
+    # The coordinator of another village does not see it at all.
+    assert all(fresh.pk not in [c.pk for c in s.cases] for s in inbox.for_actor(coordinator))
+
+
+def test_role_inboxes_hold_what_each_role_must_do(county, make_user) -> None:  # type: ignore[no-untyped-def]
+    hotline = _actor(make_user, "hotline", "hotline", "371522000000")
+    known = leads.report(
+        hotline, leads.LeadInput(Channel.HOTLINE, "老人独居", {"name": "王建国", "phone": "13812345678"})
+    )
+    unknown = leads.report(
+        hotline,
+        leads.LeadInput(Channel.HOTLINE, "有位老人生病没人管", {"name": "赵无名", "address_text": "燕店镇"}),
+    )
+    assert unknown.match == Lead.Match.UNIDENTIFIED and unknown.region_code == "371522100000"
+    coordinator = _actor(make_user, "village", "coordinator", "371522100201")
+    town = _actor(make_user, "town", "township", "371522100000")
+    county_staff = _actor(make_user, "county", "county", "371522000000")
+    village_box = {s.key: s for s in inbox.for_actor(coordinator)}
+    assert [c.pk for c in village_box["verify"].cases] == [known.case_id]
+    town_box = {s.key: s for s in inbox.for_actor(town)}
+    assert [lead.pk for lead in town_box["triage"].leads] == [unknown.pk]
+    # Triage: hand it to a village, then the village ties it to a household.
+    with pytest.raises(leads.LeadRejected, match="辖区内的村"):
+        leads.assign(town, unknown.pk, region_code="371522101201")  # another township's village
+    with pytest.raises(leads.LeadRejected, match="辖区内的村"):
+        leads.assign(town, unknown.pk, region_code="'; DROP TABLE leads_lead; --")
+    leads.assign(town, unknown.pk, region_code="371522100202")
+    with pytest.raises(leads.LeadRejected, match="户编号"):
+        leads.assign(town, unknown.pk, household_id="H003")  # outside the township
+    moved = leads.assign(town, unknown.pk, household_id="H002")
+    assert moved.case is not None and moved.case.household_id == "H002"
+    with pytest.raises(leads.LeadRejected, match="已分派"):
+        leads.assign(town, unknown.pk, household_id="H002")
+    with pytest.raises(PermissionDenied):
+        inbox.for_actor(_actor(make_user, "ngo", "social_org", "371522000000"))
+    # The county's approvals: an amount above the cap waits there.
+    case = Case.objects.get(pk=known.case_id)
+    workflow.act(town, case.pk, case.version, "grant_first", {"amount": "8000", "reason": "火灾"})
+    county_box = {s.key: s for s in inbox.for_actor(county_staff)}
+    assert [c.pk for c in county_box["approvals"].cases] == [case.pk]
+
+
+def test_inbox_and_referral_pages_and_api(county, make_user) -> None:  # type: ignore[no-untyped-def]
+    case, town, county_staff = _verified_case(make_user)
+    workflow.act(
+        county_staff, case.pk, case.version, "refer", {"department": "housing", "request": "危房改造"}
+    )
+    referral = Referral.objects.get(case=case)
+    liaison = Client(enforce_csrf_checks=True)
+    liaison.force_login(_liaison("zj", "housing").user)
+    page = liaison.get("/cases/referrals/")
+    assert page.status_code == 200 and "危房改造" in page.content.decode()
+    assert (
+        liaison.post("/cases/referrals/", {"referral": referral.pk, "answer": "x"}).status_code == 403
+    )  # CSRF
+    token = liaison.cookies["csrftoken"].value
+    bad = liaison.post(
+        f"/api/cases/referrals/{referral.pk}/answer",
+        {"answer": "", "helped": True},
+        content_type="application/json",
+        headers={"X-CSRFToken": token},
+    )
+    assert bad.status_code == 422 and "答复内容" in bad.json()["detail"]
+    good = liaison.post(
+        f"/api/cases/referrals/{referral.pk}/answer",
+        {"answer": "已列入危房改造计划", "helped": True},
+        content_type="application/json",
+        headers={"X-CSRFToken": token},
+    )
+    assert good.status_code == 200 and good.json()["helped"] is True
+    assert liaison.get("/api/cases/inbox").json()[0]["referrals"] == []
+    assert liaison.get(f"/api/cases/{case.pk}").status_code == 403  # a department reads no case
+    staff = Client()
+    staff.force_login(county_staff.user)
+    sections = {s["key"]: s for s in staff.get("/api/cases/inbox").json()}
+    assert set(sections) == {"triage", "approvals", "coordination", "overdue"}
+    assert staff.get("/cases/inbox/").status_code == 200
+    detail = staff.get(f"/api/cases/{case.pk}").json()
+    assert detail["coordination"] and detail["referrals"][0]["answer"] == "已列入危房改造计划"
+    assert "refer" in detail["next_actions"]
+    ngo = Client()
+    ngo.force_login(make_user("ngo", "social_org", "371522000000"))
+    for url in ("/cases/inbox/", "/cases/referrals/", "/api/cases/inbox", "/api/cases/referrals"):
+        assert ngo.get(url).status_code == 403, url
