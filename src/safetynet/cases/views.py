@@ -13,6 +13,7 @@ from django.views.decorators.http import require_http_methods
 from safetynet.access.services import Actor
 from safetynet.cases import coordination, workflow
 from safetynet.cases import inbox as inboxes
+from safetynet.cases.assessment import pre_assess
 from safetynet.cases.models import Case, Department
 from safetynet.leads import services as leads
 from safetynet.regions import services as regions
@@ -178,6 +179,9 @@ def case(request: HttpRequest, case_id: int) -> HttpResponse:
             "referrals": found.referrals.order_by("id"),
             "late": inboxes.is_late(found, timezone.localdate()),
             "today": timezone.localdate(),
+            "assessment": pre_assess(found, timezone.localdate())
+            if found.stage in (Case.Stage.VERIFIED, Case.Stage.INFORMED)
+            else None,
         },
     )
 

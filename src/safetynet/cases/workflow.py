@@ -159,6 +159,7 @@ FIELD_NAMES = {
     "helped": "是否已帮扶",
     "to": "升级至",
     "due": "原期限",
+    "assessment": "资格预评估",
 }
 # Steps that are not transitions someone takes: a department's answer, the system's escalation.
 STEP_LABELS = {"answer": "部门答复转介", "escalate": "逾期升级"}
@@ -306,6 +307,10 @@ def _apply(case: Case, action: str, facts: dict[str, Any], today: dt.date) -> No
         case.follow_up_on = dt.date.fromisoformat(facts["follow_up_on"])
         case.closed_at, case.due_on = timezone.now(), None
     elif action == "apply":
+        from safetynet.cases.assessment import pre_assess
+
+        found = pre_assess(case, today)
+        facts["assessment"] = found.text if found else "未能评估：缺少核实收入或县级标准"
         case.stage = S.APPLYING
         case.due_on, certain = workdays.add_working_days(today, deadline_days(county, "dibao_decision"))
         case.due_estimated = not certain

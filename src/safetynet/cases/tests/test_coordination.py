@@ -220,3 +220,30 @@ def test_inbox_and_referral_pages_and_api(county, make_user) -> None:  # type: i
     ngo.force_login(make_user("ngo", "social_org", "371522000000"))
     for url in ("/cases/inbox/", "/cases/referrals/", "/api/cases/inbox", "/api/cases/referrals"):
         assert ngo.get(url).status_code == 403, url
+
+
+def test_the_pre_assessment_reads_the_visit_against_the_county_standard(county, make_user) -> None:  # type: ignore[no-untyped-def]
+    from safetynet.cases.assessment import pre_assess
+
+    case, town, _ = _verified_case(make_user)
+    # H001: three persons, verified income 500 → 166.67 per person, below the rural dibao of 780;
+    # rigid expenses of 1,200 exceed half the income.
+    found = pre_assess(case, TODAY)
+    assert found is not None and found.suggested == ("dibao", "rigid_expense")
+    assert "人均 166.67 元" in found.text and "低于低保标准 780" in found.text
+    case = workflow.act(town, case.pk, case.version, "inform", {"policies": "低保"})
+    case = workflow.act(town, case.pk, case.version, "apply", {"program": "dibao"})
+    assert "低于低保标准" in Step.objects.get(case=case, action="apply").data["assessment"]
+    # H002 lives alone, 85 and disabled: tekun first; H003 earns 2500 alone: nothing but temporary help.
+    for household, income, expected in (("H002", "300", ("tekun", "dibao")), ("H003", "2500", ())):
+        other = Case.objects.create(household_id=household, region_code="371522100202")
+        Step.objects.create(
+            case=other,
+            action="verify",
+            from_stage="new",
+            to_stage="verified",
+            actor=town.user,
+            data={**VISIT, "monthly_income": income, "monthly_expense": "0"},
+        )
+        result = pre_assess(other, TODAY)
+        assert result is not None and result.suggested == expected, result
