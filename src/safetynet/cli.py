@@ -30,6 +30,8 @@ linkage_app = typer.Typer(
     help="Identity resolution: the index, training, evaluation, hotline feeds.", no_args_is_help=True
 )
 app.add_typer(linkage_app, name="linkage")
+policies_app = typer.Typer(help="The policy catalog for notification (主动告知).", no_args_is_help=True)
+app.add_typer(policies_app, name="policies")
 cases_app = typer.Typer(help="Cases: deadlines and their escalation.", no_args_is_help=True)
 app.add_typer(cases_app, name="cases")
 console = Console()
@@ -382,6 +384,22 @@ def linkage_resolve_hotline() -> None:
     print(f"batches={resolve_hotline()}")
 
 
+@policies_app.command("seed")
+def policies_seed(
+    county: Annotated[str, typer.Argument(help="6-digit county code, e.g. 371522.")],
+) -> None:
+    """Add the default catalog (~15 policies across departments) to a county; edited policies stay."""
+    setup()
+    from safetynet.policies import services
+
+    try:
+        added = services.seed_catalog(county, by=os.environ.get("USER", "cli"))
+    except services.PolicyRejected as error:
+        err.print(f"[red]{error}[/red]")
+        raise typer.Exit(2) from None
+    print(f"county={county} added={added}")
+
+
 def ingest_demo_feeds(folder: Path) -> None:
     """Land every departmental feed of a demo county folder, then snapshot the registry."""
     from safetynet.lake import services as lake
@@ -514,6 +532,7 @@ def demo(
     """The main job: generate the demo county, import it, land its feeds, create demo users, serve."""
     setup()
     from safetynet.conf import data_dir
+    from safetynet.demo import generator
 
     out = data_dir() / f"demo-county-{persons}-{seed}"
     if not (out / "README.txt").exists():
@@ -521,6 +540,7 @@ def demo(
     else:
         console.print(f"示例县数据已存在：{out}")
     registry_import(out, report=data_dir() / "demo-import-errors.csv")
+    policies_seed(generator.DEFAULT_COUNTY)
     console.print("导入部门数据到数据湖：")
     ingest_demo_feeds(out)
     console.print("训练身份匹配参数：")

@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     "safetynet.linkage",
     "safetynet.cases",
     "safetynet.leads",
+    "safetynet.policies",
     "safetynet.campaigns",
 ]
 

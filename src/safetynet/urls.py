@@ -12,6 +12,8 @@ urlpatterns = [
     path("linkage/", include("safetynet.linkage.urls")),
     path("leads/", include("safetynet.leads.urls")),
     path("cases/", include("safetynet.cases.urls")),
+    path("campaigns/", include("safetynet.campaigns.urls")),
+    path("policies/", include("safetynet.policies.urls")),
     path("api/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
 ]

@@ -1,0 +1,11 @@
+from django.urls import path
+
+from safetynet.policies import views
+
+app_name = "policies"
+urlpatterns = [
+    path("", views.index, name="index"),
+    path("new/", views.edit, name="new"),
+    path("<int:policy_id>/edit/", views.edit, name="edit"),
+    path("letter/<int:case_id>/", views.letter, name="letter"),
+]
