@@ -63,8 +63,8 @@ DECLARERS = frozenset({Role.TOWNSHIP, Role.COUNTY, Role.COUNTY_ADMIN})
 WORKERS = DECLARERS | {Role.COORDINATOR}
 PROGRESS_READERS = WORKERS | {Role.LEADER}
 # The channel a hardship found on a campaign visit is reported through (see leads.CHANNELS_BY_ROLE).
-VISIT_CHANNEL = {Role.COORDINATOR: Channel.VISIT}
-DEFAULT_VISIT_CHANNEL = Channel.PATROL
+VISIT_CHANNEL: dict[str, str] = {Role.COORDINATOR: Channel.VISIT}
+DEFAULT_VISIT_CHANNEL: str = Channel.PATROL
 
 MAX_NAME = 100
 MAX_FINDINGS = 800  # with the campaign's name in front it stays within a lead's 1000 characters
@@ -128,6 +128,14 @@ def _bounds(actor: Actor, roles: frozenset[str]) -> tuple[str, str]:
     return regions.subtree_range(user.region_id, user.region.level)  # type: ignore[union-attr]
 
 
+def in_scope(actor: Actor, code: str) -> bool:
+    """Whether a region code lies inside the actor's own region."""
+    user = actor.user
+    if user.region_id is None:
+        return False
+    return regions.in_subtree(code, user.region_id, user.region.level)  # type: ignore[union-attr]
+
+
 def _worker_scope(actor: Actor) -> PersonalDataScope:
     if actor.user.role not in WORKERS:
         raise PermissionDenied("this role has no access to visit tasks")
@@ -173,6 +181,21 @@ def _regions(codes: list[str], low: str, high: str) -> list[Region]:
     return sorted(kept, key=lambda r: r.code)
 
 
+def declarable_regions(actor: Actor) -> list[tuple[Region, list[Region]]]:
+    """The townships of the actor's region, each with its villages: what a declaration may choose from."""
+    low, high = _bounds(actor, DECLARERS)
+    found = Region.objects.filter(
+        code__gte=low, code__lte=high, level__in=(Level.TOWNSHIP, Level.VILLAGE)
+    ).order_by("code")
+    townships: dict[str, tuple[Region, list[Region]]] = {}
+    for region in found:
+        if region.level == Level.TOWNSHIP:
+            townships[region.code] = (region, [])
+        elif region.parent_id in townships:
+            townships[region.parent_id][1].append(region)
+    return list(townships.values())
+
+
 def _in_regions(chosen: list[Region]) -> Q:
     q = Q(pk__in=[])
     for region in chosen:
@@ -195,7 +218,7 @@ def select_households(
         Q(end_date__isnull=True) | Q(end_date__gte=as_of)
     )
     covered = Exists(active.filter(program__in=COVERING_PROGRAMS))
-    money = DecimalField(max_digits=14, decimal_places=2)
+    money: DecimalField[Decimal, Decimal] = DecimalField(max_digits=14, decimal_places=2)
     with_income = base.annotate(
         alive_n=Count("members", filter=member_alive),
         income=Coalesce(
@@ -336,10 +359,10 @@ def declare(
 
 def close(actor: Actor, campaign_id: int) -> Campaign:
     """End a campaign early or on time: its pending tasks stay pending, but no visit is recorded after."""
-    low, high = _bounds(actor, DECLARERS)
+    _bounds(actor, DECLARERS)
     with transaction.atomic():
         campaign = Campaign.objects.select_for_update().filter(pk=campaign_id).first()
-        if campaign is None or not all(low <= c <= high for c in campaign.region_codes):
+        if campaign is None or not all(in_scope(actor, c) for c in campaign.region_codes):
             raise PermissionDenied("this campaign is not yours to close")
         if campaign.status == Campaign.Status.CLOSED:
             raise CampaignRejected("该排查已结束")
@@ -495,14 +518,14 @@ class TaskView:
 
 
 def _views(scope: PersonalDataScope, tasks: list[VisitTask]) -> list[TaskView]:
-    households = {
-        h["household_id"]: h
+    households: dict[str, dict[str, Any]] = {
+        h["household_id"]: dict(h)
         for h in Household.objects.filter(pk__in=[t.household_id for t in tasks]).values(
             "household_id", "address", "head_id_number"
         )
     }
-    heads = {
-        p["id_number"]: p
+    heads: dict[str, dict[str, Any]] = {
+        p["id_number"]: dict(p)
         for p in Person.objects.filter(
             id_number__in=[h["head_id_number"] for h in households.values()]
         ).values("id_number", "name", "phone")
@@ -510,8 +533,8 @@ def _views(scope: PersonalDataScope, tasks: list[VisitTask]) -> list[TaskView]:
     names = _place_names(sorted({t.region_code for t in tasks}))
     views = []
     for t in tasks:
-        household = households.get(t.household_id, {})
-        head = heads.get(household.get("head_id_number", ""), {})
+        household: dict[str, Any] = households.get(t.household_id, {})
+        head: dict[str, Any] = heads.get(household.get("head_id_number", ""), {})
         views.append(
             TaskView(
                 task_id=t.pk,
@@ -562,6 +585,20 @@ def tasks(
             "campaign_tasks", str(campaign.pk), scope.region_code, detail=f"{len(found)} 户 {village}"[:500]
         )
     return _views(scope, found)
+
+
+def get_task(actor: Actor, task_id: int) -> TaskView | None:
+    """One visit task in the actor's region, or None."""
+    scope = _worker_scope(actor)
+    task = (
+        scope.restrict(VisitTask.objects.select_related("campaign", "visited_by", "lead"), "region_code")
+        .filter(pk=task_id)
+        .first()
+    )
+    if task is None:
+        return None
+    scope.audit_read("visit_task", str(task.pk), task.region_code, detail=f"household={task.household_id}")
+    return _views(scope, [task])[0]
 
 
 def my_tasks(actor: Actor, campaign_id: int | None = None, limit: int = 500) -> list[TaskView]:
