@@ -8,7 +8,6 @@ from ninja.security import django_auth
 
 from safetynet.access.api import router as access_router
 from safetynet.campaigns.api import router as campaigns_router
-from safetynet.campaigns.api import router as campaigns_router
 from safetynet.cases.api import router as cases_router
 from safetynet.lake.api import router as lake_router
 from safetynet.leads.api import router as leads_router
@@ -27,7 +26,6 @@ api.add_router("/screening", screening_router)
 api.add_router("/linkage", linkage_router)
 api.add_router("/leads", leads_router)
 api.add_router("/cases", cases_router)
-api.add_router("/campaigns", campaigns_router)
 api.add_router("/campaigns", campaigns_router)
 api.add_router("/policies", policies_router)
 # Departments push with a bearer token of their own (the router sets its auth): no session, no CSRF.

@@ -13,7 +13,6 @@ urlpatterns = [
     path("leads/", include("safetynet.leads.urls")),
     path("cases/", include("safetynet.cases.urls")),
     path("campaigns/", include("safetynet.campaigns.urls")),
-    path("campaigns/", include("safetynet.campaigns.urls")),
     path("policies/", include("safetynet.policies.urls")),
     path("api/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
