@@ -55,6 +55,13 @@ def fill(route: str, household_id: str) -> str:
     from safetynet.leads.models import Lead
 
     lead = Lead.objects.filter(household_id=household_id).first()
+    # Policies: any policy of the county (catalog pages); letters take the household's case above.
+    from safetynet.policies.models import Policy
+
+    policy = Policy.objects.order_by("id").first()
+    from safetynet.campaigns.models import VisitTask
+
+    task = VisitTask.objects.filter(household_id=household_id).first()
     samples = {
         "household_id": household_id,
         "batch_id": "1",
@@ -64,6 +71,11 @@ def fill(route: str, household_id: str) -> str:
         "review_id": str(review.pk if review else 1),
         "lead_id": str(lead.pk if lead else 1),
         "case_id": str(lead.case_id if lead and lead.case_id else 1),
+        "referral_id": "1",  # answered only by POST from the department's liaison (cases.coordination)
+        "policy_id": str(policy.pk if policy else 1),
+        # Campaigns: the campaign of the household's visit task, and that task.
+        "campaign_id": str(task.campaign_id if task else 1),
+        "task_id": str(task.pk if task else 1),
     }
     missing = [p for p in PARAM.findall(route) if p not in samples]
     assert not missing, f"route {route!r} has parameters {missing}: add samples and decide its scoping"
@@ -83,9 +95,28 @@ def queue_review_for(person: Person) -> None:
     queue_reviews("test", [(person.id_number, raw, result)])
 
 
+def declare_campaign(user) -> None:  # type: ignore[no-untyped-def]
+    import datetime as dt
+
+    from safetynet.access.services import Actor
+    from safetynet.campaigns import services as campaigns
+
+    today = dt.date.today()
+    campaigns.declare(
+        Actor(user=user, purpose="test"),
+        name="集中排查",
+        kind="disaster",
+        region_codes=["371522000000"],
+        starts_on=today,
+        ends_on=today + dt.timedelta(days=7),
+        target_groups=["all"],
+    )
+
+
 def get(client: Client, url: str, query: str) -> tuple[int, str]:
     response = client.get(url, {"q": query, "object_id": query, "name": query})
-    return response.status_code, response.content.decode()
+    # A binary body (a PDF letter) is searched as text too, with undecodable bytes replaced.
+    return response.status_code, response.content.decode(errors="replace")
 
 
 def test_every_route_is_scoped_audited_and_masked(screened_county, make_user) -> None:  # type: ignore[no-untyped-def]
@@ -98,6 +129,10 @@ def test_every_route_is_scoped_audited_and_masked(screened_county, make_user) ->
 
     for person in (wang, zhang):  # a review waiting for each, so the review pages have something to show
         queue_review_for(person)
+    from safetynet.policies.services import seed_catalog
+
+    seed_catalog("371522")  # the default catalog, so matches and letters have policies to show
+    declare_campaign(make_user("campaigns", "county", "371522000000"))  # a visit task for every household
 
     routes = [r for r in all_routes() if r not in PUBLIC]
     assert any("households" in r for r in routes) and any("persons" in r for r in routes)
