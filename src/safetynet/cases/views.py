@@ -17,6 +17,7 @@ from safetynet.cases.assessment import pre_assess
 from safetynet.cases.models import Case, Department
 from safetynet.leads import services as leads
 from safetynet.regions import services as regions
+from safetynet.registry.models import Program
 
 
 def _forbidden(request: HttpRequest) -> HttpResponse:
@@ -165,7 +166,7 @@ def case(request: HttpRequest, case_id: int) -> HttpResponse:
                     "facts": "；".join(
                         f"{workflow.FIELD_NAMES.get(k, k)}：{_shown(k, v)}"
                         for k, v in step.data.items()
-                        if k not in HIDDEN_FACTS
+                        if k not in HIDDEN_FACTS and v not in ("", None)
                     ),
                 }
                 for step in found.steps.select_related("actor")
@@ -174,7 +175,7 @@ def case(request: HttpRequest, case_id: int) -> HttpResponse:
             "sources": sources,
             "actions": actions,
             "overdue": bool(found.due_on and found.due_on < timezone.localdate()),
-            "programs": workflow.PROGRAMS,
+            "programs": [(p, Program(p).label) for p in workflow.PROGRAMS],
             "departments": Department.choices,
             "referrals": found.referrals.order_by("id"),
             "late": inboxes.is_late(found, timezone.localdate()),
@@ -194,4 +195,6 @@ def _shown(key: str, value: object) -> str:
         return "是" if value else "否"
     if key == "department" and value in Department.values:
         return Department(str(value)).label
+    if key == "program" and value in Program.values:
+        return str(Program(str(value)).label)
     return str(value)

@@ -160,6 +160,7 @@ FIELD_NAMES = {
     "to": "升级至",
     "due": "原期限",
     "assessment": "资格预评估",
+    "due_on": "答复期限",
 }
 # Steps that are not transitions someone takes: a department's answer, the system's escalation.
 STEP_LABELS = {"answer": "部门答复转介", "escalate": "逾期升级"}
@@ -319,7 +320,7 @@ def _apply(case: Case, action: str, facts: dict[str, Any], today: dt.date) -> No
         case.due_on, certain = workdays.add_working_days(base, deadline_days(county, "dibao_extension"))
         case.due_estimated, case.extended = case.due_estimated or not certain, True
     elif action == "decide":
-        case.due_on = None
+        case.due_on, case.due_estimated = None, False
         if facts["approved"]:
             case.stage = S.HELPING
         else:
