@@ -358,6 +358,7 @@ ZH = {
     "Add a policy": "新增政策",
     "Edit policy": "编辑政策",
     "Policy": "政策",
+    "Responsible department": "主管部门",
     "Who it is for": "适用条件",
     "Who it is for: every condition must hold": "适用条件（须同时满足以下全部条件）",
     "No household conditions": "不设家庭条件",

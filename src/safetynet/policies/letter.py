@@ -88,7 +88,7 @@ def render(letter: Letter) -> bytes:
 
     story: list = [
         Paragraph("社会救助政策告知书", title),
-        Paragraph(f"个案编号：{letter.case_id}　　告知日期：{_chinese_date(letter.date)}", small),
+        Paragraph(f"个案编号：{letter.case_id}　　　告知日期：{_chinese_date(letter.date)}", small),
         Spacer(1, 4 * mm),
         Paragraph(f"{_text(letter.head_name) or '户主'}（身份证号：{_text(letter.id_number)}）：", body),
         Paragraph(f"住址：{_text(letter.place)}　{_text(letter.address)}", detail),
@@ -115,7 +115,7 @@ def render(letter: Letter) -> bytes:
         Spacer(1, 4 * mm),
         Paragraph(CLOSING, indented),
         Spacer(1, 3 * mm),
-        Paragraph("本人意愿（请勾选）：□ 愿意申请，请协助办理　　□ 暂不申请　　□ 需要再考虑", body),
+        Paragraph("本人意愿（请勾选）：□ 愿意申请，请协助办理　　　□ 暂不申请　　　□ 需要再考虑", body),
         Spacer(1, 8 * mm),
     ]
     signatures = Table(

@@ -67,6 +67,8 @@ def edit(request: HttpRequest, policy_id: int | None = None) -> HttpResponse:
         post = request.POST
         rows = list(zip(post.getlist("fact"), post.getlist("op"), post.getlist("value"), strict=False))
         rows = [(f[:40], o[:10], v[:200]) for f, o, v in rows[:MAX_ROWS]]
+        while rows and not rows[-1][0].strip():  # blank rows come back as the form's spare ones
+            rows.pop()
         form: dict[str, object] = {
             k: post.get(k, "")[:2100]
             for k in ("code", "title", "department", "summary", "how_to_apply", "contacts", "version")
