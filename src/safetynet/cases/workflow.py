@@ -237,6 +237,8 @@ def act(actor: Actor, case_id: int, version: int, action: str, data: dict[str, A
         case = scope.restrict(Case.objects.select_for_update(), "region_code").filter(pk=case_id).first()
         if case is None:
             raise PermissionDenied("no such case in your region")
+        if action in COUNTY_ONLY and actor.user.role not in COUNTY_APPROVERS:
+            raise PermissionDenied(f"only the county may {action}")
         if case.version != version:
             raise Conflict("该个案已被他人更新，请刷新后查看最新情况再操作")
         if case.stage not in transition.sources:
@@ -250,8 +252,6 @@ def act(actor: Actor, case_id: int, version: int, action: str, data: dict[str, A
             raise StepRejected("已有一笔临时救助等待县级一事一议审批")
         if action == "complete_paperwork" and case.paperwork_due is None:
             raise StepRejected("没有待补齐手续的先行救助")
-        if action in COUNTY_ONLY and actor.user.role not in COUNTY_APPROVERS:
-            raise PermissionDenied(f"only the county may {action}")
         if action == "approve_amount" and case.pending_amount is None:
             raise StepRejected("没有等待一事一议审批的救助金额")
         if action == "close":
