@@ -451,3 +451,41 @@ def test_progress_by_village(county_admin, make_user) -> None:  # type: ignore[n
     late = services.progress(county_admin, campaign.pk)
     assert late is not None and late.overdue
     assert [v.region_code for v in late.villages if v.late] == [NANZHANG]  # the villages done are not late
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_people_recording_at_once_exactly_one_wins(county, make_user) -> None:  # type: ignore[no-untyped-def]
+    import threading
+
+    if connection.vendor != "postgresql":
+        pytest.skip("concurrent writers need PostgreSQL's row locks (SQLite serialises the whole file)")
+    campaign = _declare(_actor(make_user, "county", "county", COUNTY))
+    task = campaign.tasks.get(household_id="H001")
+    coordinator = _actor(make_user, "dongwang", "coordinator", DONGWANG)
+    township = _actor(make_user, "yandian", "township", YANDIAN)
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def attempt(actor: Actor, findings: str) -> None:
+        from django.db import connections
+
+        barrier.wait()
+        try:
+            services.record_visit(actor, task.pk, "hardship", findings)
+            outcomes.append("won")
+        except services.AlreadyRecorded as error:
+            outcomes.append(str(error))
+        finally:
+            connections.close_all()
+
+    threads = [
+        threading.Thread(target=attempt, args=a) for a in ((coordinator, "甲记录"), (township, "乙记录"))
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(outcomes) == 2 and outcomes.count("won") == 1, outcomes
+    assert "不能重复记录" in next(o for o in outcomes if o != "won")
+    assert Lead.objects.filter(household_id="H001").count() == 1
+    assert AuditEntry.objects.filter(action="record_visit").count() == 1
