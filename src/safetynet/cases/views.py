@@ -125,7 +125,11 @@ def case(request: HttpRequest, case_id: int) -> HttpResponse:
     if request.method == "POST":
         action = request.POST.get("action", "")[:20]
         version = request.POST.get("version", "")
-        data = {f: request.POST.get(f, "")[:2100] for f in workflow.ACTION_FIELDS.get(action, ())}
+        data: dict[str, object] = {
+            f: request.POST.get(f, "")[:2100] for f in workflow.ACTION_FIELDS.get(action, ())
+        }
+        if action == "inform":
+            data["policy_codes"] = request.POST.getlist("policy_codes")[:30]
         try:
             workflow.act(
                 actor,
@@ -180,6 +184,7 @@ def case(request: HttpRequest, case_id: int) -> HttpResponse:
             "referrals": found.referrals.order_by("id"),
             "late": inboxes.is_late(found, timezone.localdate()),
             "today": timezone.localdate(),
+            "policies": _matching_policies(actor, found),
             "assessment": pre_assess(found, timezone.localdate())
             if found.stage in (Case.Stage.VERIFIED, Case.Stage.INFORMED)
             else None,
@@ -187,7 +192,19 @@ def case(request: HttpRequest, case_id: int) -> HttpResponse:
     )
 
 
-HIDDEN_FACTS = {"due_estimated", "routed"}
+HIDDEN_FACTS = {"due_estimated", "routed", "policy_codes"}
+
+
+def _matching_policies(actor: Actor, case: Case) -> list[object]:
+    """The county's policies that fit the household, with why: told at the visit, listed in the letter."""
+    from safetynet.policies import services as policies
+
+    if case.status != Case.Status.OPEN:
+        return []
+    try:
+        return list(policies.matching(actor, case.household_id))
+    except (policies.NotFound, PermissionDenied):
+        return []
 
 
 def _shown(key: str, value: object) -> str:

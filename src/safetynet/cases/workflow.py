@@ -161,12 +161,29 @@ FIELD_NAMES = {
     "due": "原期限",
     "assessment": "资格预评估",
     "due_on": "答复期限",
+    "policy_codes": "告知的政策目录",
 }
 # Steps that are not transitions someone takes: a department's answer, the system's escalation.
 STEP_LABELS = {"answer": "部门答复转介", "escalate": "逾期升级"}
 
 
-def _facts(action: str, data: dict[str, Any], today: dt.date) -> dict[str, Any]:
+def _told(data: dict[str, Any], county: str) -> dict[str, Any]:
+    """What was told: policies of the county's catalog by code (their titles recorded with them, since a
+    title may change later), and any other policy in words."""
+    from safetynet.policies.services import policy_titles
+
+    raw = data.get("policy_codes") or []
+    codes = [str(c)[:40] for c in (raw if isinstance(raw, list) else [raw])][:30]
+    titles = policy_titles(county, codes) if codes else {}
+    unknown = [c for c in codes if c not in titles]
+    if unknown:
+        raise StepRejected(f"本县政策目录中没有编号为“{_text({'c': unknown[0]}, 'c', 40)}”的政策")
+    other = _text(data, "policies", 1000, required=not codes)
+    told = "、".join([titles[c] for c in codes] + ([other] if other else []))
+    return {"policies": told, "policy_codes": codes} if codes else {"policies": told}
+
+
+def _facts(action: str, data: dict[str, Any], today: dt.date, county: str = "") -> dict[str, Any]:
     if action == "verify":
         visited = _date(data, "visited_on")
         if visited > today:
@@ -179,7 +196,7 @@ def _facts(action: str, data: dict[str, Any], today: dt.date) -> dict[str, Any]:
             "wants_help": _bool(data, "wants_help"),
         }
     if action == "inform":
-        return {"policies": _text(data, "policies", 1000)}
+        return _told(data, county)
     if action == "decline":
         follow = _date(data, "follow_up_on")
         if follow <= today:
@@ -263,7 +280,7 @@ def act(actor: Actor, case_id: int, version: int, action: str, data: dict[str, A
             if waiting:
                 names = "、".join(Department(d).label for d in waiting)
                 raise StepRejected(f"尚有部门未答复转介（{names}），答复后才能结案")
-        facts = _facts(action, data, today)
+        facts = _facts(action, data, today, case.region_code[:6])
         before = case.stage
         _apply(case, action, facts, today)
         updated = Case.objects.filter(pk=case.pk, version=version).update(
@@ -430,7 +447,7 @@ def overdue(actor: Actor, today: dt.date | None = None) -> list[Case]:
 # The facts each action asks for, in form order (pages and the API document them from here).
 ACTION_FIELDS: dict[str, tuple[str, ...]] = {
     "verify": ("visited_on", "situation", "monthly_income", "monthly_expense", "wants_help"),
-    "inform": ("policies",),
+    "inform": ("policy_codes", "policies"),
     "decline": ("reason", "follow_up_on"),
     "apply": ("program",),
     "extend": ("reason",),

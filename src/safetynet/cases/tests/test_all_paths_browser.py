@@ -22,6 +22,7 @@ from safetynet.access.services import Actor, create_user
 from safetynet.conftest import screen_small_county
 from safetynet.leads import services as leads
 from safetynet.leads.models import Channel, Lead
+from safetynet.policies import services as policies
 from safetynet.registry import services as registry
 
 pytestmark = testing.browser_test
@@ -36,6 +37,7 @@ def cases(transactional_db, county_dir: Path, settings, tmp_path: Path) -> dict[
     assert not registry.import_registry(county_dir).errors
     settings.SAFETYNET_LAKE_URL = str(tmp_path / "lake")
     screen_small_county(tmp_path)
+    policies.seed_catalog("371522", by="test")
     create_user("town", PASSWORD, "township", "371522100000")  # 燕店镇: H001, H002
     create_user("county", PASSWORD, "county", "371522000000")
     create_user("yb", PASSWORD, "liaison", "371522000000", organisation="医保局")
@@ -118,7 +120,15 @@ def test_every_path_of_the_intake_workflow(live_server, cases, browser) -> None:
         "verify", situation="独居老人，房屋受灾", wants_help="yes", **{**visit, "monthly_income": "300"}
     )
     assert "特困" in town.page.inner_text("[data-testid=assessment]")
-    town.step("inform", policies="特困供养、低保、临时救助")
+    assert "高龄津贴" in town.page.inner_text("[data-testid=policies]")
+    # The notification letter: what the form's button would download, fetched with the clerk's session.
+    url = town.page.eval_on_selector(
+        "[data-testid=policies] form", "f => f.action + '?' + new URLSearchParams(new FormData(f))"
+    )
+    letter = town.page.context.request.get(url)
+    assert letter.ok and letter.body().startswith(b"%PDF") and "policy=" in url
+    town.step("inform", policies="村里的邻里互助")
+    assert "高龄津贴" in town.page.inner_text("[data-testid=timeline]")
     town.step("apply", program="dibao")
     assert town.stage() == "协助申请中"
     town.step("decide", approved="yes", monthly_amount="780")

@@ -247,3 +247,29 @@ def test_the_pre_assessment_reads_the_visit_against_the_county_standard(county, 
         )
         result = pre_assess(other, TODAY)
         assert result is not None and result.suggested == expected, result
+
+
+def test_policies_told_are_recorded_from_the_catalog_by_code(county, make_user) -> None:  # type: ignore[no-untyped-def]
+    from safetynet.policies import services as policies
+
+    policies.seed_catalog("371522", by="test")
+    case, town, _ = _verified_case(make_user)
+    for codes, reason in (
+        (["no-such-policy"], "没有编号"),
+        (["'; DROP TABLE policies_policy; --"], "没有编号"),
+    ):
+        with pytest.raises(workflow.StepRejected, match=reason):
+            workflow.act(town, case.pk, case.version, "inform", {"policy_codes": codes})
+    with pytest.raises(workflow.StepRejected, match="告知的政策"):
+        workflow.act(town, case.pk, case.version, "inform", {"policy_codes": [], "policies": " "})
+    fits = [p.code for p in policies.matching(town, "H001")]
+    assert "dibao" in fits, fits
+    case = workflow.act(
+        town, case.pk, case.version, "inform", {"policy_codes": ["dibao"], "policies": "邻里互助"}
+    )
+    told = Step.objects.get(case=case, action="inform").data
+    assert (
+        told["policy_codes"] == ["dibao"]
+        and told["policies"].startswith("最低生活保障")
+        and "邻里互助" in told["policies"]
+    )
