@@ -337,6 +337,7 @@ ZH = {
     "Policies that fit this household": "符合本户条件的政策",
     "Notification letter (PDF)": "生成告知书（PDF）",
     "Policies told": "已告知的政策",
+    "%(pending)s of %(total)s households to visit": "共 %(total)s 户，待走访 %(pending)s 户",
     "Policies": "政策目录",
     "Request": "转介事项",
     "Answer": "答复",

@@ -34,6 +34,19 @@ class Section:
     cases: list[Case] = field(default_factory=list)
     leads: list[Any] = field(default_factory=list)
     referrals: list[Any] = field(default_factory=list)
+    campaigns: list[Any] = field(default_factory=list)
+
+
+def _campaign_visits(actor: Actor) -> Section:
+    """Open campaigns (集中排查) with households still to visit in the actor's region."""
+    from safetynet.campaigns import services as campaigns
+
+    found = [
+        c
+        for c in campaigns.campaigns(actor, limit=SECTION_LIMIT)
+        if c.campaign.status == "open" and c.counts.pending
+    ]
+    return Section("campaigns", "集中排查待走访", sum(c.counts.pending for c in found), campaigns=found)
 
 
 def county_cut(county_code: str, today: dt.date) -> dt.date:
@@ -125,6 +138,8 @@ def for_actor(actor: Actor, today: dt.date | None = None) -> list[Section]:
         sections.insert(0, Section("triage", "待分派线索", len(unassigned), leads=unassigned))
     else:
         raise PermissionDenied("this role has no case inbox")
+    if role in ("coordinator", "township"):
+        sections.append(_campaign_visits(actor))
     shown = sum(len(s.cases) + len(s.leads) for s in sections)
     if shown:
         scope.audit_read("inbox", "", scope.region_code, detail=f"{shown} 项")

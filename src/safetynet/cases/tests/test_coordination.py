@@ -273,3 +273,22 @@ def test_policies_told_are_recorded_from_the_catalog_by_code(county, make_user) 
         and told["policies"].startswith("最低生活保障")
         and "邻里互助" in told["policies"]
     )
+
+
+def test_campaign_visits_show_in_the_village_and_township_inboxes(county, make_user) -> None:  # type: ignore[no-untyped-def]
+    from safetynet.campaigns import services as campaigns
+
+    town = _actor(make_user, "town", "township", "371522100000")
+    campaigns.declare(
+        town,
+        name="暴雨后集中排查",
+        kind="disaster",
+        region_codes=["371522100000"],
+        starts_on=TODAY,
+        ends_on=TODAY + dt.timedelta(days=7),
+        target_groups=["all"],
+    )
+    coordinator = _actor(make_user, "village", "coordinator", "371522100201")
+    mine = {s.key: s for s in inbox.for_actor(coordinator)}["campaigns"]
+    assert mine.total == 1 and mine.campaigns[0].campaign.name == "暴雨后集中排查"  # H001 in 东王村
+    assert {s.key: s for s in inbox.for_actor(town)}["campaigns"].total == 2  # H001 and H002
