@@ -55,6 +55,20 @@ class Case(models.Model):
                 name="cases_one_open_per_household",
             )
         ]
+        indexes = [
+            # The county inbox's sections of rare cases (benchmarks/leads.py, 200,000 open cases): without
+            # these each was a scan of every open case in the county.
+            models.Index(
+                fields=["opened_at"],
+                condition=models.Q(status="open", pending_amount__isnull=False),
+                name="cases_open_pending_amount",
+            ),
+            models.Index(
+                fields=["region_code"],
+                condition=models.Q(status="open", coordination=True),
+                name="cases_open_coordination",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"case {self.pk} ({self.household_id}, {self.status})"
