@@ -444,10 +444,13 @@ DEMO_ACCOUNTS = [  # (username, role, level of the region the account is bound t
     ("admin", "county_admin", "county"),
     ("hotline", "hotline", "county"),
     ("ngo", "social_org", "county"),
-    ("medical", "liaison", "county"),
+    ("medical", "liaison", "county"),  # answers referrals to 医保局 (its organisation, below)
     ("leader", "leader", "city"),
     ("auditor", "auditor", "county"),
 ]
+
+
+DEMO_ORGANISATIONS = {"medical": "medical_insurance", "ngo": "县慈善总会"}
 
 
 def create_demo_users() -> list[tuple[str, str, str, str]]:
@@ -462,8 +465,14 @@ def create_demo_users() -> list[tuple[str, str, str, str]]:
         if region is None:
             raise typer.BadParameter(f"no {level} region in the registry: import the demo county first")
         password = "demo-" + secrets.token_urlsafe(9)
-        User.objects.filter(username=username).delete()
-        create_user(username, password, role, region.code)
+        existing = User.objects.filter(username=username).first()
+        if existing is not None:  # kept, not deleted: its steps and leads refer to it
+            existing.role, existing.region, existing.is_active = role, region, True
+            existing.organisation = DEMO_ORGANISATIONS.get(username, "")
+            existing.set_password(password)
+            existing.save()
+        else:
+            create_user(username, password, role, region.code, organisation=DEMO_ORGANISATIONS.get(username, ""))
         logins.append((username, password, role, region.name))
     return logins
 
