@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from safetynet.access.services import Actor, PersonalDataScope, record_as
 from safetynet.cases import workdays
-from safetynet.cases.models import Case, Step
+from safetynet.cases.models import Case, Referral, Step
 from safetynet.cases.workflow import COUNTY_APPROVERS, deadline_days
 
 SECTION_LIMIT = 50
@@ -55,16 +55,15 @@ def county_cut(county_code: str, today: dt.date) -> dt.date:
 
 
 def _late(before: dt.date) -> Q:
-    """Open cases with a step, grant-first paperwork or a department's answer due before `before`."""
+    """Open cases with a step, grant-first paperwork or a department's answer due before `before`.
+    The referrals are a subquery, not a join, so no DISTINCT is needed over a county's open cases."""
+    waiting = Referral.objects.filter(answered_at__isnull=True, due_on__lt=before).values("case_id")
     return Q(status=Case.Status.OPEN) & (
-        Q(due_on__lt=before)
-        | Q(paperwork_due__lt=before)
-        | Q(referrals__answered_at__isnull=True, referrals__due_on__lt=before)
+        Q(due_on__lt=before) | Q(paperwork_due__lt=before) | Q(pk__in=waiting)
     )
 
 
 def _section(key: str, title: str, rows: QuerySet[Case], order: tuple[str, ...]) -> Section:
-    rows = rows.distinct()
     found = list(rows.order_by(*order, "id")[:SECTION_LIMIT])
     total = len(found) if len(found) < SECTION_LIMIT else rows.count()
     return Section(key, title, total, cases=found)
@@ -105,9 +104,7 @@ def for_actor(actor: Actor, today: dt.date | None = None) -> list[Section]:
             _section(
                 "due_soon",
                 "五个工作日内到期",
-                open_cases.filter(
-                    due_on__gte=day, due_on__lte=workdays.add_working_days(day, 5)[0]
-                ),
+                open_cases.filter(due_on__gte=day, due_on__lte=workdays.add_working_days(day, 5)[0]),
                 ("due_on", "-urgent"),
             ),
             _section("applying", "协助申请待审批", open_cases.filter(stage=Case.Stage.APPLYING), ("due_on",)),
@@ -132,7 +129,9 @@ def for_actor(actor: Actor, today: dt.date | None = None) -> list[Section]:
                 ),
                 ("next_answer",),
             ),
-            _section("overdue", "逾期升级至县级", open_cases.filter(_late(cut + dt.timedelta(days=1))), ("due_on",)),
+            _section(
+                "overdue", "逾期升级至县级", open_cases.filter(_late(cut + dt.timedelta(days=1))), ("due_on",)
+            ),
         ]
         unassigned = leads.unassigned(actor, limit=SECTION_LIMIT)
         sections.insert(0, Section("triage", "待分派线索", len(unassigned), leads=unassigned))
@@ -149,9 +148,7 @@ def for_actor(actor: Actor, today: dt.date | None = None) -> list[Section]:
 def is_late(case: Case, today: dt.date) -> bool:
     return bool(
         case.status == Case.Status.OPEN
-        and (
-            (case.due_on and case.due_on < today) or (case.paperwork_due and case.paperwork_due < today)
-        )
+        and ((case.due_on and case.due_on < today) or (case.paperwork_due and case.paperwork_due < today))
     )
 
 
@@ -186,7 +183,8 @@ def escalate(today: dt.date | None = None) -> dict[str, int]:
                     ],
                     batch_size=1000,
                 )
-                record_as("system", "system", "case_escalate", "case", "", detail=f"{county} {level} {len(ids)}")
+                record_as(
+                    "system", "system", "case_escalate", "case", "", detail=f"{county} {level} {len(ids)}"
+                )
             counts[level] += len(ids)
     return counts
-
