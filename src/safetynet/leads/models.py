@@ -57,6 +57,9 @@ class Lead(models.Model):
                 name="leads_once_per_source",
             )
         ]
+        # The lead list's order (urgent first, newest first): read in index order, not sorted per request
+        # (benchmarks/leads.py: the county's list 107 → 33 ms at 320,000 leads).
+        indexes = [models.Index(fields=["-urgent", "-id"], name="leads_urgent_newest")]
 
     def __str__(self) -> str:
         return f"lead {self.pk} ({self.channel}, {self.status})"
