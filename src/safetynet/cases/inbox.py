@@ -23,6 +23,7 @@ from safetynet.cases.models import Case, Referral, Step
 from safetynet.cases.workflow import COUNTY_APPROVERS, deadline_days
 
 SECTION_LIMIT = 50
+COUNT_CAP = 1000
 LEVELS = ("", "township", "county")
 
 
@@ -35,6 +36,10 @@ class Section:
     leads: list[Any] = field(default_factory=list)
     referrals: list[Any] = field(default_factory=list)
     campaigns: list[Any] = field(default_factory=list)
+
+    @property
+    def total_shown(self) -> str:
+        return f"{COUNT_CAP}+" if self.total >= COUNT_CAP else str(self.total)
 
 
 def _campaign_visits(actor: Actor) -> Section:
@@ -65,7 +70,8 @@ def _late(before: dt.date) -> Q:
 
 def _section(key: str, title: str, rows: QuerySet[Case], order: tuple[str, ...]) -> Section:
     found = list(rows.order_by(*order, "id")[:SECTION_LIMIT])
-    total = len(found) if len(found) < SECTION_LIMIT else rows.count()
+    # Counted up to a cap: "1000+" says enough, and a county's whole backlog is not counted per page view.
+    total = len(found) if len(found) < SECTION_LIMIT else rows.order_by()[:COUNT_CAP].count()
     return Section(key, title, total, cases=found)
 
 

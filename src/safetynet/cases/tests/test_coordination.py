@@ -292,3 +292,13 @@ def test_campaign_visits_show_in_the_village_and_township_inboxes(county, make_u
     mine = {s.key: s for s in inbox.for_actor(coordinator)}["campaigns"]
     assert mine.total == 1 and mine.campaigns[0].campaign.name == "暴雨后集中排查"  # H001 in 东王村
     assert {s.key: s for s in inbox.for_actor(town)}["campaigns"].total == 2  # H001 and H002
+
+
+def test_a_large_backlog_is_listed_fifty_at_a_time_and_counted_to_a_cap(county, make_user) -> None:  # type: ignore[no-untyped-def]
+    late = TODAY - dt.timedelta(days=30)
+    Case.objects.bulk_create(
+        [Case(household_id=f"X{n:05d}", region_code="371522100201", due_on=late) for n in range(1005)]
+    )
+    town = _actor(make_user, "town", "township", "371522100000")
+    overdue = {s.key: s for s in inbox.for_actor(town)}["overdue"]
+    assert len(overdue.cases) == inbox.SECTION_LIMIT and overdue.total_shown == "1000+"
