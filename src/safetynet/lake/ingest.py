@@ -34,6 +34,10 @@ from safetynet.lake.sources import FeedSpec, feed
 from safetynet.tabular import FileRejected
 
 DUCKDB_MEMORY = "1GB"
+SPLIT_BYTES = 64 << 20  # a CSV file from this size is read in byte ranges by several threads,
+STREAMS = max(1, min(4, os.cpu_count() or 1))  # one per core
+GROUP_BYTES = 24 << 20  # Arrow data per DuckDB query
+MOVE_ROWS = 250_000  # rows at a time when repeated rows move from the staged data to quarantine
 QUARANTINE_SCHEMA = pa.schema(
     [
         ("file", pa.string()),
@@ -61,7 +65,7 @@ class IngestResult:
         return f"accepted={self.accepted} rejected={self.rejected} batch={self.batch_id}{tail}"
 
 
-def prefetch(items: Iterator[pa.RecordBatch], depth: int = 2) -> Iterator[pa.RecordBatch]:
+def prefetch(items: Iterator[pa.Table], depth: int = 2) -> Iterator[pa.Table]:
     """Produce the next batches in a thread while this one is checked: parsing, recoding and ID facts
     (Arrow and numpy, which release the GIL) overlap with DuckDB's work on the current batch."""
     done = object()
@@ -92,6 +96,21 @@ def prefetch(items: Iterator[pa.RecordBatch], depth: int = 2) -> Iterator[pa.Rec
                 queue.get_nowait()
             except Empty:
                 thread.join(0.05)
+
+
+def grouped(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.Table]:
+    """Consecutive batches gathered into tables of about GROUP_BYTES, one DuckDB query each: the CSV
+    parser reads small blocks (its read-ahead holds dozens of them), DuckDB is best fed larger pieces."""
+    pending: list[pa.RecordBatch] = []
+    size = 0
+    for batch in batches:
+        pending.append(batch)
+        size += batch.nbytes
+        if size >= GROUP_BYTES:
+            yield pa.Table.from_batches(pending)
+            pending, size = [], 0
+    if pending:
+        yield pa.Table.from_batches(pending)
 
 
 def duckdb_path(db: duckdb.DuckDBPyConnection, fs, path: str) -> str:  # type: ignore[no-untyped-def]
@@ -158,12 +177,90 @@ def _typed(col: validation.Column) -> str:
     empty = f"NULLIF({c}, '')"
     return {
         "id_number": f"upper({empty})",
-        "date": f"try_strptime({empty}, '%Y-%m-%d')::DATE",
-        "timestamp": f"try_cast({empty} AS TIMESTAMPTZ)",
+        "date": f"try_strptime({c}, '%Y-%m-%d')::DATE",  # NULL for '' as for any non-date
+        "timestamp": f"try_cast({c} AS TIMESTAMPTZ)",
         "money": f"try_cast({empty} AS DECIMAL(14, 2))",
-        "int": f"try_cast({empty} AS INTEGER)",
+        "int": f"try_cast({c} AS INTEGER)",
         "bool": f"CASE WHEN {c} = '' THEN NULL ELSE lower({c}) IN ({validation.sql_list(validation.TRUE_VALUES)}) END",
     }.get(col.kind, empty) + f" AS {c}"
+
+
+def _shared(col: validation.Column) -> str | None:
+    """The expression that several checks of a column and its typed value all compute: computed once per
+    row in an inner projection, and referred to by name everywhere else."""
+    c = ident(col.name)
+    return {
+        "date": f"try_strptime({c}, '%Y-%m-%d')",
+        "timestamp": f"try_cast({c} AS TIMESTAMPTZ)",
+        "int": f"try_cast({c} AS INTEGER)",
+        "bool": f"lower({c})",
+    }.get(col.kind)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """The SQL run on every batch `_in`, built once per file from the spec and the file's header."""
+
+    rows: str  # `_in` with the shared expressions of `_shared` computed once, as a subquery
+    typed: str  # _record and every column, typed, in Parquet order
+    any_bad: str  # true when any check fails
+    key: str  # the duplicate key, one string
+    details: str  # the failing rows, one row per failed check, as the quarantine stores them
+
+    @classmethod
+    def make(
+        cls,
+        spec: FeedSpec,
+        extras: list[str],
+        checks: list[tuple[str, validation.Check]],
+        file_name: str,
+    ) -> _Plan:
+        columns = [*spec.names, *extras]
+        shared = {e: f"_shared_{i}" for i, col in enumerate(spec.columns) if (e := _shared(col))}
+
+        def once(sql: str) -> str:
+            for expression, name in shared.items():
+                sql = sql.replace(expression, name)
+            return sql
+
+        facts = [
+            f"_{c.name}_{fact}"
+            for c in spec.columns
+            if c.kind == "id_number"
+            for fact in ("shape_ok", "check", "born", "place_ok")
+        ]
+        rows = (
+            f"(SELECT {', '.join(ident(n) for n in ['_line', '_record', *columns, *facts])}"
+            + "".join(f", {expression} AS {name}" for expression, name in shared.items())
+            + " FROM _in)"
+        )
+        any_bad = " OR ".join(f"COALESCE({once(c.condition)}, false)" for _, c in checks) or "false"
+        typed = ", ".join(
+            ["_record"]
+            + [once(_typed(c)) for c in spec.columns]
+            + [f"NULLIF({ident(e)}, '') AS {ident(e)}" for e in extras]
+        )
+        errors = once(_errors_list(checks))
+        raw = f"to_json(map([{', '.join(lit(n) for n in columns)}], [{', '.join(ident(n) for n in columns)}]))::VARCHAR"
+        details = (
+            f"SELECT {lit(file_name)} AS file, _line AS line, _record AS record, e.column AS column, "
+            f"e.reason AS reason, raw FROM (SELECT _line, _record, unnest({errors}) AS e, "
+            f"{raw} AS raw FROM {rows} WHERE {any_bad}) ORDER BY record"
+        )
+        return cls(rows, typed, any_bad, key_expr(spec.key) if spec.key else "NULL", details)
+
+
+def _errors_list(checks: list[tuple[str, validation.Check]]) -> str:
+    items = [
+        f"CASE WHEN {check.condition} THEN {{'column': {lit(name)}, 'reason': {check.reason}}} END"
+        for name, check in checks
+    ]
+    return f"list_filter([{', '.join(items)}], lambda e: e IS NOT NULL)"
+
+
+def streams_for(path: Path) -> int:
+    """How many threads read a CSV file side by side: one per core (at most four) for a large file."""
+    return 1 if path.stat().st_size < SPLIT_BYTES else STREAMS
 
 
 class FeedIngest:
@@ -189,8 +286,10 @@ class FeedIngest:
         mapping = load_mapping(self.mapping_path)
         if not self.path.is_file():
             raise FileRejected(self.file_name, "文件不存在")
-        sha256, utf8, blank = readers.scan(self.path)
-        content_hash = hashlib.sha256(f"{spec.source}:{sha256}:{mapping.digest}".encode()).hexdigest()
+        file_format = readers.detect_format(self.path)
+        parts = streams_for(self.path) if file_format == "csv" else 1
+        scanned = readers.scan(self.path, parts)
+        content_hash = hashlib.sha256(f"{spec.source}:{scanned.sha256}:{mapping.digest}".encode()).hexdigest()
         recover_interrupted(spec.source)
         done = Batch.objects.filter(
             source=spec.source, content_hash=content_hash, status=Batch.Status.DONE
@@ -200,7 +299,7 @@ class FeedIngest:
         batch = Batch.objects.create(
             source=spec.source,
             file_name=self.file_name,
-            file_format=readers.detect_format(self.path),
+            file_format=file_format,
             content_hash=content_hash,
             mapping=mapping.name,
             submitted_by=self.submitted_by[:150],
@@ -210,12 +309,14 @@ class FeedIngest:
         fs, root = storage.filesystem()
         try:
             try:
-                feed_file, batches = self._open(batch, mapping, sha256, utf8, blank)
-                accepted, rejected = self._write(batch, feed_file, batches, fs, root)
+                feed_file, streams = self._open(batch, mapping, scanned, parts)
+                accepted, rejected = self._write(batch, feed_file, streams, fs, root)
             except readers.FastPathFailed:
                 storage.remove_batch_files(fs, root, spec.source, batch.pk)
-                feed_file, _ = self._open(batch, mapping, sha256, utf8, blank)
-                accepted, rejected = self._write(batch, feed_file, self._exact(feed_file, mapping), fs, root)
+                feed_file, _ = self._open(batch, mapping, scanned, 1)
+                accepted, rejected = self._write(
+                    batch, feed_file, [self._exact(feed_file, mapping)], fs, root
+                )
         except FileRejected as exc:
             storage.remove_batch_files(fs, root, spec.source, batch.pk)
             self._finish(batch, Batch.Status.REJECTED, message=exc.reason)
@@ -257,23 +358,27 @@ class FeedIngest:
     # -- reading ----------------------------------------------------------------------------------
 
     def _open(
-        self, batch: Batch, mapping: Mapping, sha256: str, utf8: bool, blank: bool
-    ) -> tuple[readers.FeedFile, Iterator[pa.RecordBatch]]:
+        self, batch: Batch, mapping: Mapping, scanned: readers.Scan, parts: int
+    ) -> tuple[readers.FeedFile, list[Iterator[pa.RecordBatch]]]:
+        """The file's rows as one stream of batches, or several (CSV fast path over byte ranges)."""
         fmt = batch.file_format
         if self.path.stat().st_size == 0:
             raise FileRejected(self.file_name, "文件为空，没有表头")
         if fmt == "xlsx":
-            feed_file, header_row = readers.open_xlsx(self.path, self.spec, mapping, sha256)
-            rows = readers.read_xlsx(feed_file, mapping, header_row)
+            feed_file, header_row = readers.open_xlsx(self.path, self.spec, mapping, scanned.sha256)
+            streams = [readers.read_xlsx(feed_file, mapping, header_row)]
         elif fmt == "jsonl":
-            feed_file = readers.open_jsonl(self.path, self.spec, mapping, sha256, utf8)
-            rows = readers.read_jsonl(feed_file, mapping)
+            feed_file = readers.open_jsonl(self.path, self.spec, mapping, scanned.sha256, scanned.utf8)
+            streams = [readers.read_jsonl(feed_file, mapping)]
         else:
-            feed_file = readers.open_csv(self.path, self.spec, mapping, sha256, utf8, blank)
-            rows = readers.read_csv(feed_file, exact=False)
+            feed_file = readers.open_csv(self.path, self.spec, mapping, scanned)
+            if feed_file.exact_lines:
+                streams = readers.csv_streams(feed_file, parts)
+            else:
+                streams = [readers.read_csv(feed_file, exact=True)]
         batch.encoding = feed_file.encoding
         batch.save(update_fields=["encoding"])
-        return feed_file, (readers.recode(b, mapping) for b in rows)
+        return feed_file, [(readers.recode(b, mapping) for b in rows) for rows in streams]
 
     def _exact(self, feed_file: readers.FeedFile, mapping: Mapping) -> Iterator[pa.RecordBatch]:
         return (readers.recode(b, mapping) for b in readers.read_csv(feed_file, exact=True))
@@ -284,15 +389,17 @@ class FeedIngest:
         self,
         batch: Batch,
         feed_file: readers.FeedFile,
-        batches: Iterator[pa.RecordBatch],
+        streams: list[Iterator[pa.RecordBatch]],
         fs,  # type: ignore[no-untyped-def]
         root: str,
     ) -> tuple[int, int]:
         """Check and write every row; returns (accepted, rejected rows).
 
-        Per batch, one query computes the typed values and whether any check fails; only the (rare)
-        failing rows get a second query that names each failed check. Keys are collected as rows pass
-        and checked for repeats once, at the end, over the whole file and earlier batches.
+        Each stream (one, or one per byte range of a large CSV) runs in its own thread with its own DuckDB
+        connection, so both cores stay busy: per batch, one COPY checks every row, types the good ones and
+        writes them as a Parquet part; only the (rare) failing rows get a second query that names each
+        failed check. Keys are collected as rows pass and checked for repeats once, at the end, over the
+        whole file and earlier batches. Parts are named by stream and position, so they list in file order.
         """
         spec = self.spec
         spill = tempfile.TemporaryDirectory(prefix="safetynet-ingest-")
@@ -301,82 +408,140 @@ class FeedIngest:
         )
         header = feed_file.header
         extras = [h for h in header if h and h not in spec.names and not h.startswith("_")]
-        columns = [*spec.names, *extras]
         checks = self._checks()
-        id_columns = [c.name for c in spec.columns if c.kind == "id_number"]
-        any_bad = " OR ".join(f"COALESCE({c.condition}, false)" for _, c in checks) or "false"
-        typed = ", ".join(
-            ["_record"]
-            + [_typed(c) for c in spec.columns]
-            + [f"NULLIF({ident(e)}, '') AS {ident(e)}" for e in extras]
-        )
-        key = key_expr(spec.key) if spec.key else "NULL"
-        if spec.key:
-            db.execute("CREATE TABLE _keys (k VARCHAR, record BIGINT, line BIGINT)")
-        raw = f"to_json(map([{', '.join(lit(n) for n in columns)}], [{', '.join(ident(n) for n in columns)}]))::VARCHAR"
-        details = (
-            f"SELECT {lit(self.file_name)} AS file, _line AS line, _record AS record, e.column AS column, "
-            f"e.reason AS reason, raw FROM (SELECT _line, _record, unnest({self._errors_list(checks)}) AS e, "
-            f"{raw} AS raw FROM _in WHERE _record IN (SELECT record FROM _failed)) ORDER BY record"
-        )
+        plan = _Plan.make(spec, extras, checks, self.file_name)
         data_dir = storage.batch_dir(root, spec.source, batch.pk, staging=True)
         quarantine_dir = storage.batch_dir(root, spec.source, batch.pk, staging=True, quarantine=True)
         fs.makedirs(data_dir, exist_ok=True)
         fs.makedirs(quarantine_dir, exist_ok=True)
         target = duckdb_path(db, fs, data_dir)
-        names = ", ".join(ident(n) for n in ["_record", *spec.names, *extras])
-        accepted = rejected = 0
-        with (
-            fs.open(f"{quarantine_dir}/part-0.parquet", "wb") as qf,
-            pq.ParquetWriter(qf, QUARANTINE_SCHEMA) as qw,
-        ):
-            ready = (
-                validation.with_id_facts(self._complete(b, header), id_columns) for b in batches if b.num_rows
-            )
-            for part, arrow_batch in enumerate(prefetch(ready)):
-                db.register("_in", arrow_batch)
-                db.execute(
-                    f"CREATE OR REPLACE TEMP TABLE _chk AS "
-                    f"SELECT {typed}, _line, {key} AS _key, ({any_bad}) AS _bad FROM _in"
-                )
-                good, bad = db.execute(
-                    "SELECT count(*) FILTER (NOT _bad), count(*) FILTER (_bad) FROM _chk"
-                ).fetchall()[0]
-                if good:
-                    # DuckDB writes the Parquet itself: typed values never round-trip through Python.
-                    db.execute(
-                        f"COPY (SELECT {names} FROM _chk WHERE NOT _bad) TO {lit(f'{target}/part-{part:05d}.parquet')} "
-                        "(FORMAT parquet)"
+        keys_dir = f"{spill.name}/keys"  # the keys of accepted rows, checked for repeats at the end
+        os.makedirs(keys_dir)
+        id_columns = [c.name for c in spec.columns if c.kind == "id_number"]
+        stop = threading.Event()
+        results: list[tuple[int, int] | BaseException | None] = [None] * len(streams)
+        try:
+            with (
+                fs.open(f"{quarantine_dir}/part-0.parquet", "wb") as qf,
+                pq.ParquetWriter(qf, QUARANTINE_SCHEMA) as qw,
+            ):
+                # the first stream's rejects go straight to the quarantine file, the others' to files of
+                # their own, appended after it in stream order: the quarantine lists rows in file order
+                writers = [qw] + [
+                    pq.ParquetWriter(f"{spill.name}/quarantine-{i}.parquet", QUARANTINE_SCHEMA)
+                    for i in range(1, len(streams))
+                ]
+
+                def run(i: int, rows: Iterator[pa.RecordBatch]) -> None:
+                    ready = grouped(
+                        validation.with_id_facts(self._complete(b, header), id_columns)
+                        for b in rows
+                        if b.num_rows
                     )
-                    accepted += good
-                    if spec.key:
-                        db.execute("INSERT INTO _keys SELECT _key, _record, _line FROM _chk WHERE NOT _bad")
-                if bad:
+                    try:
+                        results[i] = self._check_stream(
+                            i,
+                            db.cursor(),
+                            prefetch(ready),
+                            plan,
+                            fs,
+                            data_dir,
+                            target,
+                            keys_dir,
+                            writers[i],
+                            stop,
+                        )
+                    except BaseException as exc:  # handed to the main thread, which re-raises it
+                        results[i] = exc
+                        stop.set()
+
+                threads = [
+                    threading.Thread(target=run, args=(i, rows), name=f"ingest-{i}", daemon=True)
+                    for i, rows in enumerate(streams)
+                ]
+                for thread in threads:
+                    thread.start()
+                try:
+                    for thread in threads:
+                        while thread.is_alive():
+                            thread.join(0.5)
+                except BaseException:
+                    stop.set()
+                    for thread in threads:
+                        thread.join()
+                    raise
+                for i, writer in enumerate(writers[1:], start=1):
+                    writer.close()
+                    if not isinstance(results[i], BaseException):
+                        for part in pq.ParquetFile(f"{spill.name}/quarantine-{i}.parquet").iter_batches():
+                            qw.write_batch(part)
+                failed = [r for r in results if isinstance(r, BaseException)]
+                if failed:
+                    raise next((e for e in failed if not isinstance(e, readers.FastPathFailed)), failed[0])
+                accepted = sum(r[0] for r in results if isinstance(r, tuple))
+                rejected = sum(r[1] for r in results if isinstance(r, tuple))
+                if spec.key and accepted:
                     db.execute(
-                        "CREATE OR REPLACE TEMP TABLE _failed AS SELECT _record AS record FROM _chk WHERE _bad"
+                        f"CREATE VIEW _keys AS SELECT * FROM read_parquet({lit(keys_dir + '/*.parquet')})"
                     )
-                    failed = db.sql(details).to_arrow_table()
-                    qw.write_table(failed.cast(QUARANTINE_SCHEMA))
-                    rejected += bad
-                db.unregister("_in")
-            if spec.key and accepted:
-                repeated = self._repeated_keys(db, fs, root)
-                if repeated.num_rows:
-                    accepted -= self._move_to_quarantine(fs, data_dir, repeated, qw)
-                    rejected += repeated.num_rows
-            for error in feed_file.errors:
-                row = {
-                    "file": [self.file_name],
-                    "line": [error.line],
-                    "record": [None],
-                    "column": [""],
-                    "reason": [error.reason],
-                    "raw": [error.raw],
-                }
-                qw.write_table(pa.table(row, schema=QUARANTINE_SCHEMA))
-        db.close()
-        spill.cleanup()
+                    repeated = self._repeated_keys(db, fs, root)
+                    if repeated.num_rows:
+                        accepted -= self._move_to_quarantine(fs, data_dir, repeated, qw)
+                        rejected += repeated.num_rows
+                for error in feed_file.errors:
+                    row = {
+                        "file": [self.file_name],
+                        "line": [error.line],
+                        "record": [None],
+                        "column": [""],
+                        "reason": [error.reason],
+                        "raw": [error.raw],
+                    }
+                    qw.write_table(pa.table(row, schema=QUARANTINE_SCHEMA))
+        finally:
+            db.close()
+            spill.cleanup()
         return accepted, rejected + len(feed_file.errors)
+
+    def _check_stream(
+        self,
+        stream: int,
+        db: duckdb.DuckDBPyConnection,
+        batches: Iterator[pa.Table],
+        plan: _Plan,
+        fs,  # type: ignore[no-untyped-def]
+        data_dir: str,
+        target: str,
+        keys_dir: str,
+        qw: pq.ParquetWriter,
+        stop: threading.Event,
+    ) -> tuple[int, int]:
+        """One stream's batches: check, type and write each; returns (accepted, rejected) before repeats."""
+        accepted = rejected = 0
+        for part, arrow_batch in enumerate(batches):
+            if stop.is_set():
+                break
+            db.register("_in", arrow_batch)
+            path = f"{target}/part-{stream}-{part:05d}.parquet"
+            # DuckDB writes the Parquet itself: typed values never round-trip through Python.
+            (good,) = db.execute(  # type: ignore[misc]
+                f"COPY (SELECT {plan.typed} FROM {plan.rows} WHERE NOT ({plan.any_bad})) TO {lit(path)} (FORMAT parquet)"
+            ).fetchone()
+            bad = arrow_batch.num_rows - good
+            if not good:  # every row failed: no empty part
+                fs.rm(f"{data_dir}/part-{stream}-{part:05d}.parquet")
+            if good and self.spec.key:
+                where = f" WHERE NOT ({plan.any_bad})" if bad else ""
+                db.execute(
+                    f"COPY (SELECT {plan.key} AS k, _record AS record, _line AS line FROM {plan.rows}{where}) "
+                    f"TO {lit(f'{keys_dir}/{stream}-{part:05d}.parquet')} (FORMAT parquet)"
+                )
+            if bad:
+                qw.write_table(db.sql(plan.details).to_arrow_table().cast(QUARANTINE_SCHEMA))
+            accepted += good
+            rejected += bad
+            db.unregister("_in")
+        return accepted, rejected
 
     def _repeated_keys(self, db: duckdb.DuckDBPyConnection, fs, root: str) -> pa.Table:  # type: ignore[no-untyped-def]
         """(record, line, reason) of every accepted row whose key came earlier in this file or an earlier batch."""
@@ -395,31 +560,50 @@ class FeedIngest:
         ).to_arrow_table()
 
     def _move_to_quarantine(self, fs, data_dir: str, repeated: pa.Table, qw: pq.ParquetWriter) -> int:  # type: ignore[no-untyped-def]
-        """Rewrite the staged data without the repeated rows, and quarantine them (rare: only on repeats)."""
+        """Rewrite the staged data without the repeated rows, and quarantine them (only on repeats).
+
+        Both go a slice at a time, so memory stays bounded even when most of a large file repeats an
+        earlier batch. Returns how many landed rows were moved.
+        """
         import json
 
-        landed = pq.read_table(data_dir, filesystem=fs)
-        records = pa.array(sorted(set(repeated.column("record").to_pylist())), pa.int64())
-        is_repeat = pc.is_in(landed.column("_record"), value_set=records)
-        kept = landed.filter(pc.invert(is_repeat))
-        moved = {r["_record"]: r for r in landed.filter(is_repeat).to_pylist()}
-        for old in fs.ls(data_dir, detail=False):
+        import pyarrow.dataset as ds
+
+        parts = sorted(fs.ls(data_dir, detail=False))
+        landed = ds.dataset(parts, filesystem=fs, format="parquet")
+        records = repeated.column("record").unique().sort()
+        rewritten = f"{data_dir}/rewritten.tmp"
+        with fs.open(rewritten, "wb") as f, pq.ParquetWriter(f, landed.schema) as writer:
+            pending: list[pa.RecordBatch] = []
+            for kept in landed.to_batches(filter=~pc.field("_record").isin(records), use_threads=False):
+                pending.append(kept)
+                if sum(b.num_rows for b in pending) >= MOVE_ROWS:
+                    writer.write_table(pa.Table.from_batches(pending, landed.schema))
+                    pending = []
+            if pending:
+                writer.write_table(pa.Table.from_batches(pending, landed.schema))
+        moved = 0
+        for start in range(0, len(records), MOVE_ROWS):
+            chunk = records.slice(start, MOVE_ROWS)
+            found = landed.to_table(filter=pc.field("_record").isin(chunk), use_threads=False)
+            by_record = {r["_record"]: r for r in found.to_pylist()}
+            moved += len(by_record)
+            rows = [
+                {
+                    "file": self.file_name,
+                    "line": r["line"],
+                    "record": r["record"],
+                    "column": self.spec.key[0],
+                    "reason": r["reason"],
+                    "raw": json.dumps(by_record[r["record"]], ensure_ascii=False, default=str),
+                }
+                for r in repeated.filter(pc.is_in(repeated.column("record"), value_set=chunk)).to_pylist()
+            ]
+            qw.write_table(pa.Table.from_pylist(rows, schema=QUARANTINE_SCHEMA))
+        for old in parts:
             fs.rm(old)
-        with fs.open(f"{data_dir}/part-00000.parquet", "wb") as f:
-            pq.write_table(kept, f)
-        rows = [
-            {
-                "file": self.file_name,
-                "line": r["line"],
-                "record": r["record"],
-                "column": self.spec.key[0],
-                "reason": r["reason"],
-                "raw": json.dumps(moved[r["record"]], ensure_ascii=False, default=str),
-            }
-            for r in repeated.to_pylist()
-        ]
-        qw.write_table(pa.Table.from_pylist(rows, schema=QUARANTINE_SCHEMA))
-        return len(moved)
+        fs.mv(rewritten, f"{data_dir}/part-0-00000.parquet")
+        return moved
 
     def _complete(self, arrow_batch: pa.RecordBatch, header: list[str]) -> pa.RecordBatch:
         """Add the spec's columns the file lacks, as empty strings, so every check can name them."""
@@ -447,13 +631,6 @@ class FeedIngest:
                 )
             )
         return checks
-
-    def _errors_list(self, checks: list[tuple[str, validation.Check]]) -> str:
-        items = [
-            f"CASE WHEN {check.condition} THEN {{'column': {lit(name)}, 'reason': {check.reason}}} END"
-            for name, check in checks
-        ]
-        return f"list_filter([{', '.join(items)}], lambda e: e IS NOT NULL)"
 
     def _load_existing_keys(self, db: duckdb.DuckDBPyConnection, fs, root: str) -> None:  # type: ignore[no-untyped-def]
         for batch_id in Batch.objects.filter(source=self.spec.source, status=Batch.Status.DONE).values_list(

@@ -14,11 +14,13 @@ import csv
 import datetime as dt
 import hashlib
 import json
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
@@ -28,7 +30,8 @@ from safetynet.lake.sources import FeedSpec
 from safetynet.tabular import CsvSource, FileRejected, RaggedRow, detect_encoding, iter_rows
 
 BATCH_ROWS = 250_000
-BLOCK_BYTES = 16 << 20
+BLOCK_BYTES = 4 << 20  # the CSV parser's block: its read-ahead holds about 32 of them per reader
+SCAN_BYTES = 16 << 20
 
 
 @dataclass
@@ -49,6 +52,7 @@ class FeedFile:
     header: list[str] = field(default_factory=list)  # canonical names after the mapping
     exact_lines: bool = True  # the CSV fast path gives exact line numbers
     errors: list[ReadError] = field(default_factory=list)  # rows the reader itself could not take
+    scan: Scan | None = None  # line breaks and cuts, for the CSV fast path
 
 
 class FastPathFailed(Exception):
@@ -68,31 +72,78 @@ def detect_format(path: Path) -> str:
     return "csv"
 
 
-def scan(path: Path) -> tuple[str, bool, bool]:
-    """One pass over the bytes: sha256, whether the first block reads as UTF-8, whether there are blank lines.
+@dataclass
+class Scan:
+    """What one pass over a file's bytes tells before any row is read."""
+
+    sha256: str
+    utf8: bool  # the first block reads as UTF-8
+    blank: bool  # some line is empty: the CSV fast path cannot number lines exactly
+    newlines: int = 0
+    ends_with_newline: bool = True
+    cuts: list[tuple[int, int]] = field(default_factory=list)  # (offset just after a '\n', '\n's before it)
+
+
+def scan(path: Path, parts: int = 1) -> Scan:
+    """One pass over the bytes: sha256, whether the first block reads as UTF-8, whether there are blank
+    lines, how many newlines, and `parts - 1` cuts at the first line break after each 1/parts of the file
+    (with the newlines before each cut), where the CSV fast path may split the file between readers.
 
     Only a sample decides the encoding: Arrow's parser validates UTF-8 as it goes, and a file that turns
-    out not to be UTF-8 further down falls back to the exact reader, which names the line.
+    out not to be UTF-8 further down falls back to the exact reader, which names the line. The hash runs
+    in a thread of its own (hashlib releases the GIL) while numpy looks for line breaks.
     """
     digest = hashlib.sha256()
+
+    def hash_all() -> None:
+        buffer = bytearray(SCAN_BYTES)
+        view = memoryview(buffer)
+        with path.open("rb", buffering=0) as f:
+            while n := f.readinto(buffer):
+                digest.update(view[:n])
+
+    hasher = threading.Thread(target=hash_all, name="ingest-hash", daemon=True)
+    hasher.start()
+    size = path.stat().st_size
+    targets = [size * k // parts for k in range(1, parts)]
+    cuts: list[tuple[int, int]] = []
     utf8 = True
     blank = False
-    tail = b""
-    with path.open("rb") as f:
-        first = True
-        while chunk := f.read(BLOCK_BYTES):
-            digest.update(chunk)
-            if first:
+    newlines = 0
+    last_newline = -2  # position of the previous '\n'
+    tail = b""  # the last byte read
+    base = 0
+    buffer = bytearray(SCAN_BYTES)
+    with path.open("rb", buffering=0) as f:
+        while n := f.readinto(buffer):
+            data = np.frombuffer(buffer, dtype=np.uint8, count=n)
+            if base == 0:
                 try:
-                    codecs.getincrementaldecoder("utf-8")().decode(chunk)
+                    codecs.getincrementaldecoder("utf-8")().decode(bytes(buffer[:n]))
                 except UnicodeDecodeError:
                     utf8 = False
-                first = False
-            if not blank:
-                window = tail + chunk
-                blank = b"\n\n" in window or b"\n\r\n" in window
-                tail = chunk[-2:]
-    return digest.hexdigest(), utf8, blank
+            at = np.flatnonzero(data == 10)
+            if not blank and at.size:
+                # "\n\n" or "\n\r\n": a newline one byte after the previous, or two with a CR between
+                gaps = np.diff(at, prepend=last_newline - base)
+                if (gaps == 1).any():
+                    blank = True
+                else:
+                    two = at[gaps == 2] - 1
+                    inside = two[two >= 0]
+                    blank = bool((data[inside] == 13).any()) or (bool((two < 0).any()) and tail == b"\r")
+            while targets and at.size and at[-1] + base >= targets[0]:
+                i = int(np.searchsorted(at, targets[0] - base))
+                cuts.append((int(at[i]) + base + 1, newlines + i + 1))
+                targets.pop(0)
+            if at.size:
+                last_newline = int(at[-1]) + base
+                newlines += at.size
+            tail = bytes(buffer[n - 1 : n])
+            base += n
+    hasher.join()
+    cuts = sorted({c for c in cuts if c[0] < size})  # a cut at the very end splits nothing
+    return Scan(digest.hexdigest(), utf8, blank, newlines, tail in (b"\n", b""), cuts)
 
 
 def choose_encoding(path: Path, utf8: bool, override: str | None) -> str:
@@ -134,8 +185,8 @@ def _batch(header: list[str], chunk: list[Row]) -> pa.RecordBatch:
 # -- CSV --------------------------------------------------------------------------------------------
 
 
-def open_csv(path: Path, spec: FeedSpec, mapping: Mapping, sha256: str, utf8: bool, blank: bool) -> FeedFile:
-    encoding = choose_encoding(path, utf8, mapping.encoding)
+def open_csv(path: Path, spec: FeedSpec, mapping: Mapping, scanned: Scan) -> FeedFile:
+    encoding = choose_encoding(path, scanned.utf8, mapping.encoding)
     try:
         with path.open(encoding=encoding, newline="") as f:
             raw_header = next(csv.reader(f), [])
@@ -145,28 +196,59 @@ def open_csv(path: Path, spec: FeedSpec, mapping: Mapping, sha256: str, utf8: bo
         raise FileRejected(path.name, f"表头无法解析：{exc}") from None
     header = mapping.rename(raw_header)
     check_header(path.name, header, spec)
-    return FeedFile(path, "csv", sha256, encoding, header, exact_lines=not blank)
+    broken = any("\n" in h or "\r" in h for h in raw_header)  # a header spanning lines
+    return FeedFile(
+        path, "csv", scanned.sha256, encoding, header, exact_lines=not (scanned.blank or broken), scan=scanned
+    )
 
 
 def read_csv(feed: FeedFile, exact: bool) -> Iterator[pa.RecordBatch]:
+    """The whole file as one stream: the exact reader, or the fast path when lines are exact."""
     if exact or not feed.exact_lines:
-        yield from _read_csv_exact(feed)
-    else:
-        yield from _read_csv_fast(feed)
+        return _read_csv_exact(feed)
+    return csv_streams(feed, parts=1)[0]
 
 
-def _read_csv_fast(feed: FeedFile) -> Iterator[pa.RecordBatch]:
+def csv_streams(feed: FeedFile, parts: int) -> list[Iterator[pa.RecordBatch]]:
+    """The fast path over up to `parts` byte ranges of the file, split where `scan` cut it at line breaks,
+    each to be read by its own thread. Records and lines are numbered from the newlines before each cut.
+
+    A range whose records do not match its lines one to one (a quoted value spanning lines, a lone CR,
+    a row Arrow cannot place) raises FastPathFailed once read, and the whole file goes the exact way.
+    """
+    scanned = feed.scan
+    assert scanned is not None
+    size = feed.path.stat().st_size
+    cuts = scanned.cuts[: parts - 1] if feed.encoding in ("utf-8", "utf-8-sig") else []
+    starts = [0] + [offset for offset, _ in cuts]
+    ends = starts[1:] + [size]
+    # record numbers: the header is line 1, and from then on every line is one record
+    firsts = [1] + [newlines for _, newlines in cuts]
+    total = scanned.newlines - 1 + (0 if scanned.ends_with_newline else 1)
+    counts = [b - a for a, b in zip(firsts, [*firsts[1:], total + 1], strict=True)]
+    return [
+        _read_csv_fast(feed, start, end - start, first, count)
+        for start, end, first, count in zip(starts, ends, firsts, counts, strict=True)
+    ]
+
+
+def _read_csv_fast(
+    feed: FeedFile, start: int, length: int, first: int, expected: int
+) -> Iterator[pa.RecordBatch]:
     width = len(feed.header)
     placeholder = [f"c{i}" for i in range(width)]  # header names may repeat case or be empty
     seen = 0
+    last: pa.RecordBatch | None = None
+    file = pa.OSFile(str(feed.path))
     try:
         reader = pacsv.open_csv(
-            feed.path,
+            file.get_stream(start, length),
             read_options=pacsv.ReadOptions(
                 encoding="utf8" if feed.encoding == "utf-8-sig" else feed.encoding,
-                skip_rows=1,
+                skip_rows=1 if start == 0 else 0,
                 column_names=placeholder,
                 block_size=BLOCK_BYTES,
+                use_threads=False,
             ),
             parse_options=pacsv.ParseOptions(newlines_in_values=False),
             convert_options=pacsv.ConvertOptions(
@@ -177,15 +259,26 @@ def _read_csv_fast(feed: FeedFile) -> Iterator[pa.RecordBatch]:
         )
         for batch in reader:
             n = batch.num_rows
-            records = pa.array(range(seen + 1, seen + n + 1), pa.int64())
+            if not n:
+                continue
+            records = pa.array(np.arange(first + seen, first + seen + n, dtype=np.int64))
             lines = pc.add(records, 1)  # header on line 1, one record per line on this path
             columns = [pc.utf8_trim_whitespace(batch.column(i)) for i in range(width)]
+            last = batch
             yield pa.RecordBatch.from_arrays(
                 [lines, records, *columns], names=["_line", "_record", *feed.header]
             )
             seen += n
     except pa.ArrowInvalid as exc:
         raise FastPathFailed(str(exc)) from None
+    finally:
+        file.close()
+    if seen != expected:
+        raise FastPathFailed(f"{seen} records on {expected} lines")
+    if last is not None and any(
+        "\n" in v or "\r" in v for v in last.slice(last.num_rows - 1).to_pylist()[0].values()
+    ):
+        raise FastPathFailed("the last record ends inside a quoted value")
 
 
 def _read_csv_exact(feed: FeedFile) -> Iterator[pa.RecordBatch]:

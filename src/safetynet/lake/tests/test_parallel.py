@@ -1,0 +1,132 @@
+"""A large CSV is read in byte ranges by several threads: the result must be the one of a single reader.
+
+The files here are small, so the tests lower the size from which a file is split and the block size, to
+get several ranges of several batches each.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+from safetynet.lake import ingest, readers, services
+from safetynet.lake.models import Batch
+from safetynet.lake.tests.test_ingest import HEADER, claims, landed, quarantined, write
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def small_blocks(monkeypatch: pytest.MonkeyPatch, settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    settings.SAFETYNET_LAKE_URL = str(tmp_path / "lake")
+    monkeypatch.setattr(readers, "BLOCK_BYTES", 16 << 10)
+    monkeypatch.setattr(ingest, "GROUP_BYTES", 40 << 10)
+
+
+def ingest_with(
+    monkeypatch: pytest.MonkeyPatch, path: Path, streams: int
+) -> tuple[services.IngestResult, pa.Table, list[dict]]:
+    monkeypatch.setattr(ingest, "SPLIT_BYTES", 0 if streams > 1 else 1 << 40)
+    monkeypatch.setattr(ingest, "STREAMS", streams)
+    result = services.ingest("medical_claims", path)
+    table, rejects = landed(result.batch_id), quarantined(result.batch_id)
+    # forget the batch, so the same content can be ingested again, with no earlier keys
+    Batch.objects.filter(pk=result.batch_id).update(status=Batch.Status.FAILED)
+    return result, table, rejects
+
+
+def messy_claims(n: int) -> list[list[str]]:
+    rng = random.Random(11)
+    rows = claims(n)
+    for i in rng.sample(range(n), 40):
+        column, value = rng.choice(
+            [(1, "110105194912310021"), (3, "2026/01/01"), (5, "-3"), (7, ""), (4, "maybe"), (0, "")]
+        )
+        rows[i][column] = value
+    for i in rng.sample(range(1, n), 15):  # repeats, near and far, across the ranges
+        rows[i][0] = rows[rng.randrange(0, i)][0]
+    rows[n // 2][2] = "  王 秀英　"  # spaces to trim, ASCII and full-width
+    rows[n // 3][2] = '王"秀"英, 等'  # quotes and a comma, on one line
+    return rows
+
+
+@pytest.mark.parametrize("streams", [2, 3])
+def test_ranges_read_in_parallel_give_what_one_reader_gives(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, streams: int
+) -> None:
+    path = write(
+        tmp_path / "c.csv", [r + [f"备注{i}"] for i, r in enumerate(messy_claims(3000))], [*HEADER, "备注"]
+    )
+    one, one_table, one_rejects = ingest_with(monkeypatch, path, 1)
+    scanned = readers.scan(path, streams)
+    assert len(scanned.cuts) == streams - 1
+    many, many_table, many_rejects = ingest_with(monkeypatch, path, streams)
+    assert (many.accepted, many.rejected) == (one.accepted, one.rejected)
+    assert one.rejected > 40
+    assert many_table.equals(one_table)
+    assert many_table.column("_record").to_pylist() == sorted(many_table.column("_record").to_pylist())
+    assert many_rejects == one_rejects
+    assert [q["line"] for q in many_rejects if "重复" not in q["reason"]] == sorted(
+        q["line"] for q in many_rejects if "重复" not in q["reason"]
+    )
+
+
+def test_a_line_break_inside_quotes_sends_the_file_the_exact_way(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rows = claims(2000)
+    rows[300][2] = "王\n秀英"  # record 301 spans lines 302-303: no blank line, but lines are not records
+    rows[1500][7] = "abc"  # record 1501, on line 1503
+    path = write(tmp_path / "c.csv", rows)
+    for streams in (1, 2):
+        result, table, rejects = ingest_with(monkeypatch, path, streams)
+        assert (result.accepted, result.rejected) == (1999, 1)
+        assert [(q["line"], q["record"], q["column"]) for q in rejects] == [(1503, 1501, "out_of_pocket")]
+        assert table.column("name").to_pylist()[300] == "王\n秀英"
+
+
+def test_a_cut_inside_a_quoted_value_spanning_lines(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    rows = [r + [""] for r in claims(400)]
+    rows[200][10] = "x" + "\n" * 3000 + "y"  # the file's middle lies inside this value
+    rows[399][7] = "abc"
+    path = write(tmp_path / "c.csv", rows, [*HEADER, "备注"])
+    size = path.stat().st_size
+    text = path.read_bytes()
+    assert text.index(b"x\n") < size // 2 < text.index(b"\ny")
+    result, table, rejects = ingest_with(monkeypatch, path, 2)
+    assert (result.accepted, result.rejected) == (399, 1)
+    assert [(q["line"], q["record"]) for q in rejects] == [(3401, 400)]
+    assert table.column("备注").to_pylist()[200] == "x" + "\n" * 3000 + "y"
+
+
+def test_scan_finds_blank_lines_and_cuts_across_blocks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(readers, "SCAN_BYTES", 7)
+    rng = random.Random(5)
+    path = tmp_path / "f.csv"
+    for _ in range(400):
+        data = bytes(rng.choice(b"ab\r\n\n,") for _ in range(rng.randint(1, 60)))
+        path.write_bytes(data)
+        parts = rng.randint(1, 4)
+        scanned = readers.scan(path, parts)
+        assert scanned.blank == (b"\n\n" in data or b"\n\r\n" in data), data
+        assert scanned.newlines == data.count(b"\n")
+        assert scanned.ends_with_newline == data.endswith(b"\n")
+        for offset, newlines in scanned.cuts:
+            assert 0 < offset < len(data) and data[offset - 1 : offset] == b"\n"
+            assert newlines == data[:offset].count(b"\n")
+        wanted = sorted(
+            {
+                data.index(b"\n", len(data) * k // parts) + 1
+                for k in range(1, parts)
+                if b"\n" in data[len(data) * k // parts :]
+            }
+            - {len(data)}
+        )
+        assert [offset for offset, _ in scanned.cuts] == wanted, (data, parts)
+    assert readers.scan(path).sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
