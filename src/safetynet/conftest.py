@@ -18,6 +18,14 @@ def pytest_configure() -> None:
     connections.settings["default"]["CONN_MAX_AGE"] = 0
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> None:
+    """Each test starts with an empty cache (region statistics are cached per import)."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture
 def county_dir(tmp_path: Path) -> Path:
     testing.write_county(tmp_path / "county")

@@ -114,6 +114,14 @@ def test_form_posts_refuse_bad_input_with_a_message(case_id, make_user) -> None:
         response = town.post("/cases/inbox/", {**form, "csrfmiddlewaretoken": token}, follow=True)
         assert 'class="error"' in response.content.decode(), form
     assert Lead.objects.get(pk=unknown.pk).region_code == unknown.region_code  # unchanged
+    page = town.get("/cases/inbox/").content.decode()
+    assert page.count('name="region_code"') == 1  # one village list for the whole triage section
+    done = town.post(
+        "/cases/inbox/",
+        {"lead": str(unknown.pk), "region_code": "371522100202", "csrfmiddlewaretoken": token},
+        follow=True,
+    )
+    assert "已分派" in done.content.decode() and Lead.objects.get(pk=unknown.pk).region_code == "371522100202"
 
 
 def test_assign_and_referral_routes_refuse_out_of_scope_and_bad_ids(case_id, make_user) -> None:  # type: ignore[no-untyped-def]
