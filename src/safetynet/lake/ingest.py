@@ -34,10 +34,18 @@ from safetynet.lake.sources import FeedSpec, feed
 from safetynet.tabular import FileRejected
 
 DUCKDB_MEMORY = "1GB"
+DUCKDB_THREADS = 2
 SPLIT_BYTES = 64 << 20  # a CSV file from this size is read in byte ranges by several threads,
 STREAMS = max(1, min(4, os.cpu_count() or 1))  # one per core
-GROUP_BYTES = 24 << 20  # Arrow data per DuckDB query
-MOVE_ROWS = 250_000  # rows at a time when repeated rows move from the staged data to quarantine
+GROUP_BYTES = 48 << 20  # Arrow data per DuckDB query
+MOVE_ROWS = 250_000
+TYPED_KINDS = (
+    "date",
+    "timestamp",
+    "money",
+    "int",
+    "bool",
+)  # landed typed, not as the file's text  # rows at a time when repeated rows move from the staged data to quarantine
 QUARANTINE_SCHEMA = pa.schema(
     [
         ("file", pa.string()),
@@ -309,11 +317,11 @@ class FeedIngest:
         fs, root = storage.filesystem()
         try:
             try:
-                feed_file, streams = self._open(batch, mapping, scanned, parts)
-                accepted, rejected = self._write(batch, feed_file, streams, fs, root)
+                feed_file, streams, one_line = self._open(batch, mapping, scanned, parts)
+                accepted, rejected = self._write(batch, feed_file, streams, fs, root, one_line)
             except readers.FastPathFailed:
                 storage.remove_batch_files(fs, root, spec.source, batch.pk)
-                feed_file, _ = self._open(batch, mapping, scanned, 1)
+                feed_file, _, _ = self._open(batch, mapping, scanned, 1)
                 accepted, rejected = self._write(
                     batch, feed_file, [self._exact(feed_file, mapping)], fs, root
                 )
@@ -359,11 +367,13 @@ class FeedIngest:
 
     def _open(
         self, batch: Batch, mapping: Mapping, scanned: readers.Scan, parts: int
-    ) -> tuple[readers.FeedFile, list[Iterator[pa.RecordBatch]]]:
-        """The file's rows as one stream of batches, or several (CSV fast path over byte ranges)."""
+    ) -> tuple[readers.FeedFile, list[Iterator[pa.RecordBatch]], bool]:
+        """The file's rows as one stream of batches, or several (CSV fast path over byte ranges), and
+        whether every record is one line (the fast path: line = record + 1)."""
         fmt = batch.file_format
         if self.path.stat().st_size == 0:
             raise FileRejected(self.file_name, "文件为空，没有表头")
+        one_line = False
         if fmt == "xlsx":
             feed_file, header_row = readers.open_xlsx(self.path, self.spec, mapping, scanned.sha256)
             streams = [readers.read_xlsx(feed_file, mapping, header_row)]
@@ -374,11 +384,12 @@ class FeedIngest:
             feed_file = readers.open_csv(self.path, self.spec, mapping, scanned)
             if feed_file.exact_lines:
                 streams = readers.csv_streams(feed_file, parts)
+                one_line = True
             else:
                 streams = [readers.read_csv(feed_file, exact=True)]
         batch.encoding = feed_file.encoding
         batch.save(update_fields=["encoding"])
-        return feed_file, [(readers.recode(b, mapping) for b in rows) for rows in streams]
+        return feed_file, [(readers.recode(b, mapping) for b in rows) for rows in streams], one_line
 
     def _exact(self, feed_file: readers.FeedFile, mapping: Mapping) -> Iterator[pa.RecordBatch]:
         return (readers.recode(b, mapping) for b in readers.read_csv(feed_file, exact=True))
@@ -392,6 +403,7 @@ class FeedIngest:
         streams: list[Iterator[pa.RecordBatch]],
         fs,  # type: ignore[no-untyped-def]
         root: str,
+        one_line: bool = False,
     ) -> tuple[int, int]:
         """Check and write every row; returns (accepted, rejected rows).
 
@@ -404,7 +416,12 @@ class FeedIngest:
         spec = self.spec
         spill = tempfile.TemporaryDirectory(prefix="safetynet-ingest-")
         db = duckdb.connect(
-            config={"threads": 2, "memory_limit": DUCKDB_MEMORY, "temp_directory": spill.name}
+            # several streams are already one thread per core; the final query over all keys uses them all
+            config={
+                "threads": 1 if len(streams) > 1 else DUCKDB_THREADS,
+                "memory_limit": DUCKDB_MEMORY,
+                "temp_directory": spill.name,
+            }
         )
         header = feed_file.header
         extras = [h for h in header if h and h not in spec.names and not h.startswith("_")]
@@ -417,6 +434,15 @@ class FeedIngest:
         target = duckdb_path(db, fs, data_dir)
         keys_dir = f"{spill.name}/keys"  # the keys of accepted rows, checked for repeats at the end
         os.makedirs(keys_dir)
+        # On the fast path of a local lake the keys are read back from the landed rows at the end instead
+        # (a key of text or ID columns is the same from the typed value as from the raw one, and the line
+        # is the record's plus one): no key files to write.
+        protocol = fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]
+        keys_landed = (
+            one_line
+            and protocol in ("file", "local")
+            and all(c.kind not in TYPED_KINDS for c in spec.columns if c.name in spec.key)
+        )
         id_columns = [c.name for c in spec.columns if c.kind == "id_number"]
         stop = threading.Event()
         results: list[tuple[int, int] | BaseException | None] = [None] * len(streams)
@@ -442,12 +468,12 @@ class FeedIngest:
                         results[i] = self._check_stream(
                             i,
                             db.cursor(),
-                            prefetch(ready),
+                            prefetch(ready) if len(streams) == 1 else ready,
                             plan,
                             fs,
                             data_dir,
                             target,
-                            keys_dir,
+                            None if keys_landed else keys_dir,
                             writers[i],
                             stop,
                         )
@@ -481,8 +507,12 @@ class FeedIngest:
                 accepted = sum(r[0] for r in results if isinstance(r, tuple))
                 rejected = sum(r[1] for r in results if isinstance(r, tuple))
                 if spec.key and accepted:
+                    db.execute(f"SET threads = {DUCKDB_THREADS}")
                     db.execute(
-                        f"CREATE VIEW _keys AS SELECT * FROM read_parquet({lit(keys_dir + '/*.parquet')})"
+                        f"CREATE VIEW _keys AS SELECT {plan.key} AS k, _record AS record, _record + 1 AS line "
+                        f"FROM read_parquet({lit(data_dir + '/*.parquet')})"
+                        if keys_landed
+                        else f"CREATE VIEW _keys AS SELECT * FROM read_parquet({lit(keys_dir + '/*.parquet')})"
                     )
                     repeated = self._repeated_keys(db, fs, root)
                     if repeated.num_rows:
@@ -512,7 +542,7 @@ class FeedIngest:
         fs,  # type: ignore[no-untyped-def]
         data_dir: str,
         target: str,
-        keys_dir: str,
+        keys_dir: str | None,
         qw: pq.ParquetWriter,
         stop: threading.Event,
     ) -> tuple[int, int]:
@@ -530,7 +560,7 @@ class FeedIngest:
             bad = arrow_batch.num_rows - good
             if not good:  # every row failed: no empty part
                 fs.rm(f"{data_dir}/part-{stream}-{part:05d}.parquet")
-            if good and self.spec.key:
+            if good and self.spec.key and keys_dir:
                 where = f" WHERE NOT ({plan.any_bad})" if bad else ""
                 db.execute(
                     f"COPY (SELECT {plan.key} AS k, _record AS record, _line AS line FROM {plan.rows}{where}) "

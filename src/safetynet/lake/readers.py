@@ -30,7 +30,7 @@ from safetynet.lake.sources import FeedSpec
 from safetynet.tabular import CsvSource, FileRejected, RaggedRow, detect_encoding, iter_rows
 
 BATCH_ROWS = 250_000
-BLOCK_BYTES = 4 << 20  # the CSV parser's block: its read-ahead holds about 32 of them per reader
+BLOCK_BYTES = 2 << 20  # the CSV parser's block: its read-ahead holds about 32 of them per reader
 SCAN_BYTES = 16 << 20
 
 
