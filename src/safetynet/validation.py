@@ -286,6 +286,11 @@ def with_id_facts(batch: pa.RecordBatch, names: list[str]) -> pa.RecordBatch:
     return pa.RecordBatch.from_arrays(arrays, names=fields)
 
 
+def warm_up() -> None:
+    """Build the birthplace grid ahead of the first batch."""
+    _birthplace_grid()
+
+
 WEIGHTS = np.array(ID_WEIGHTS, dtype=np.int32)
 _YEAR_DIGITS = np.array([1000, 100, 10, 1], dtype=np.int32)
 _PLACE_DIGITS = np.array([100000, 10000, 1000, 100, 10, 1], dtype=np.int32)

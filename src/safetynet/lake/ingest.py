@@ -9,6 +9,7 @@ only when complete: staged files are moved into place and the batch row marked d
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import socket
@@ -119,6 +120,14 @@ def grouped(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.Table]:
             pending, size = [], 0
     if pending:
         yield pa.Table.from_batches(pending)
+
+
+def warm_up() -> None:
+    """What the first batch would otherwise wait for, done while the file is hashed: DuckDB imports pandas
+    (when installed) the first time it is handed an Arrow table, and the birthplace table is built."""
+    with contextlib.suppress(ImportError):
+        import pandas  # noqa: F401
+    validation.warm_up()
 
 
 def duckdb_path(db: duckdb.DuckDBPyConnection, fs, path: str) -> str:  # type: ignore[no-untyped-def]
@@ -296,6 +305,7 @@ class FeedIngest:
             raise FileRejected(self.file_name, "文件不存在")
         file_format = readers.detect_format(self.path)
         parts = streams_for(self.path) if file_format == "csv" else 1
+        threading.Thread(target=warm_up, name="ingest-warm-up", daemon=True).start()
         scanned = readers.scan(self.path, parts)
         content_hash = hashlib.sha256(f"{spec.source}:{scanned.sha256}:{mapping.digest}".encode()).hexdigest()
         recover_interrupted(spec.source)

@@ -32,6 +32,7 @@ from safetynet.tabular import CsvSource, FileRejected, RaggedRow, detect_encodin
 BATCH_ROWS = 250_000
 BLOCK_BYTES = 2 << 20  # the CSV parser's block: its read-ahead holds about 32 of them per reader
 SCAN_BYTES = 16 << 20
+PARSE_THREADS = True  # Arrow parses the next blocks in its own threads while DuckDB checks this one
 
 
 @dataclass
@@ -248,7 +249,7 @@ def _read_csv_fast(
                 skip_rows=1 if start == 0 else 0,
                 column_names=placeholder,
                 block_size=BLOCK_BYTES,
-                use_threads=False,
+                use_threads=PARSE_THREADS,
             ),
             parse_options=pacsv.ParseOptions(newlines_in_values=False),
             convert_options=pacsv.ConvertOptions(
