@@ -123,8 +123,10 @@ def grouped(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.Table]:
 
 
 def warm_up() -> None:
-    """What the first batch would otherwise wait for, done while the file is hashed: DuckDB imports pandas
-    (when installed) the first time it is handed an Arrow table, and the birthplace table is built."""
+    """What the first batch would otherwise wait for, done while the hash thread finishes (in this thread:
+    an import in a thread of its own holds the GIL the hash and the line-break scan keep asking for, and
+    slowed the scan down more than it saved): DuckDB imports pandas (when installed) the first time it is
+    handed an Arrow table, and the birthplace table is built."""
     with contextlib.suppress(ImportError):
         import pandas  # noqa: F401
     validation.warm_up()
@@ -305,8 +307,7 @@ class FeedIngest:
             raise FileRejected(self.file_name, "文件不存在")
         file_format = readers.detect_format(self.path)
         parts = streams_for(self.path) if file_format == "csv" else 1
-        threading.Thread(target=warm_up, name="ingest-warm-up", daemon=True).start()
-        scanned = readers.scan(self.path, parts)
+        scanned = readers.scan(self.path, parts, while_hashing=warm_up)
         content_hash = hashlib.sha256(f"{spec.source}:{scanned.sha256}:{mapping.digest}".encode()).hexdigest()
         recover_interrupted(spec.source)
         done = Batch.objects.filter(

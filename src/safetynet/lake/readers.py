@@ -15,7 +15,7 @@ import datetime as dt
 import hashlib
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -85,7 +85,7 @@ class Scan:
     cuts: list[tuple[int, int]] = field(default_factory=list)  # (offset just after a '\n', '\n's before it)
 
 
-def scan(path: Path, parts: int = 1) -> Scan:
+def scan(path: Path, parts: int = 1, while_hashing: Callable[[], None] | None = None) -> Scan:
     """One pass over the bytes: sha256, whether the first block reads as UTF-8, whether there are blank
     lines, how many newlines, and `parts - 1` cuts at the first line break after each 1/parts of the file
     (with the newlines before each cut), where the CSV fast path may split the file between readers.
@@ -142,6 +142,8 @@ def scan(path: Path, parts: int = 1) -> Scan:
                 newlines += at.size
             tail = bytes(buffer[n - 1 : n])
             base += n
+    if while_hashing is not None:  # the hash takes longer than the line breaks: other work meanwhile
+        while_hashing()
     hasher.join()
     cuts = sorted({c for c in cuts if c[0] < size})  # a cut at the very end splits nothing
     return Scan(digest.hexdigest(), utf8, blank, newlines, tail in (b"\n", b""), cuts)
