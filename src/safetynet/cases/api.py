@@ -8,11 +8,12 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 from django.utils import timezone
-from ninja import Router, Schema
+from ninja import File, Router, Schema
 from ninja.errors import HttpError
+from ninja.files import UploadedFile
 
 from safetynet.access.services import Actor
-from safetynet.cases import coordination, inbox, workflow
+from safetynet.cases import coordination, inbox, photos, workflow
 from safetynet.cases.models import Case, Referral
 
 router = Router(tags=["cases"])
@@ -207,3 +208,26 @@ def take_step(request: HttpRequest, case_id: int, body: StepIn) -> CaseOut:
     except workflow.StepRejected as error:
         raise HttpError(422, str(error)) from None
     return _case(case, steps=True, role=actor.user.role)
+
+
+class PhotoOut(Schema):
+    photo_id: int
+    content_type: str
+    size: int
+    sha256: str
+
+
+@router.post("/{case_id}/photos", response=list[PhotoOut])
+def add_photos(request: HttpRequest, case_id: int, files: File[list[UploadedFile]]) -> list[PhotoOut]:
+    """Photos of the case's latest verification visit (multipart field `files`): JPEG, PNG or WebP."""
+    try:
+        saved = photos.attach(
+            Actor.from_request(request, "api case photos"),
+            case_id,
+            [f.read(photos.MAX_BYTES + 1) for f in files[: photos.MAX_PER_CASE + 1]],
+        )
+    except PermissionDenied:
+        raise HttpError(403, "this role may not act on this case") from None
+    except workflow.StepRejected as error:
+        raise HttpError(422, str(error)) from None
+    return [PhotoOut(photo_id=p.pk, content_type=p.content_type, size=p.size, sha256=p.sha256) for p in saved]

@@ -64,9 +64,7 @@ def referrals(actor: Actor, *, open_only: bool = True, limit: int = 200) -> list
         rows = rows.filter(answered_at__isnull=True)
     found = list(rows.order_by("due_on", "id")[: min(max(limit, 1), 1000)])
     households = {r.case.household_id for r in found}
-    heads = dict(
-        Household.objects.filter(pk__in=households).values_list("household_id", "head_id_number")
-    )
+    heads = dict(Household.objects.filter(pk__in=households).values_list("household_id", "head_id_number"))
     names = dict(Person.objects.filter(pk__in=heads.values()).values_list("id_number", "name"))
     places = regions.names(sorted({r.case.region_code for r in found}))
     scope = PersonalDataScope(actor, referred_only=True)

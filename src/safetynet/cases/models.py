@@ -171,3 +171,25 @@ class CountyLimit(models.Model):
 
     def __str__(self) -> str:
         return f"{self.county_code}: {self.temporary_cap}"
+
+
+class Photo(models.Model):
+    """A photo taken at a verification visit (optional). Stored in the data folder, never under static
+    files: it is read only through the case's scoped, audited route."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="photos")
+    step = models.ForeignKey(Step, null=True, blank=True, on_delete=models.SET_NULL, related_name="photos")
+    path = models.CharField(
+        max_length=200
+    )  # relative to the data folder; a name we chose, never the upload's
+    content_type = models.CharField(max_length=20)
+    size = models.PositiveIntegerField()
+    sha256 = models.CharField(max_length=64)
+    uploaded_by = models.ForeignKey("access.User", on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"photo {self.pk} of case {self.case_id}"

@@ -8,4 +8,5 @@ urlpatterns = [
     path("inbox/", views.inbox, name="inbox"),
     path("referrals/", views.referrals, name="referrals"),
     path("<int:case_id>/", views.case, name="case"),
+    path("<int:case_id>/photos/<int:photo_id>/", views.photo, name="photo"),
 ]

@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from safetynet.access.services import Actor
-from safetynet.cases import coordination, workflow
+from safetynet.cases import coordination, photos, workflow
 from safetynet.cases import inbox as inboxes
 from safetynet.cases.assessment import pre_assess
 from safetynet.cases.models import Case, Department
@@ -122,6 +122,9 @@ def case(request: HttpRequest, case_id: int) -> HttpResponse:
         sources = leads.case_leads(actor, found.pk)
     except PermissionDenied:
         return _forbidden(request)
+    if request.method == "POST" and request.POST.get("action") == "photos":
+        _attach_photos(request, actor, found.pk)
+        return redirect("cases:case", case_id=found.pk)
     if request.method == "POST":
         action = request.POST.get("action", "")[:20]
         version = request.POST.get("version", "")
@@ -145,6 +148,8 @@ def case(request: HttpRequest, case_id: int) -> HttpResponse:
             messages.error(request, str(error))
         else:
             messages.success(request, f"已记录：{workflow.TRANSITIONS[action].label}")
+            if action == "verify":
+                _attach_photos(request, actor, found.pk)
         return redirect("cases:case", case_id=found.pk)
     actions = [
         (a, label, [(f, workflow.FIELD_NAMES[f]) for f in workflow.ACTION_FIELDS[a]])
@@ -181,6 +186,8 @@ def case(request: HttpRequest, case_id: int) -> HttpResponse:
             "overdue": bool(found.due_on and found.due_on < timezone.localdate()),
             "programs": [(p, Program(p).label) for p in workflow.PROGRAMS],
             "departments": Department.choices,
+            "photos": found.photos.all(),
+            "verified": found.steps.filter(action="verify").exists(),
             "referrals": found.referrals.order_by("id"),
             "late": inboxes.is_late(found, timezone.localdate()),
             "today": timezone.localdate(),
@@ -190,6 +197,33 @@ def case(request: HttpRequest, case_id: int) -> HttpResponse:
             else None,
         },
     )
+
+
+def _attach_photos(request: HttpRequest, actor: Actor, case_id: int) -> None:
+    uploads = request.FILES.getlist("photos")[: photos.MAX_PER_CASE + 1]
+    if not uploads:
+        return
+    try:
+        saved = photos.attach(actor, case_id, [f.read(photos.MAX_BYTES + 1) for f in uploads])
+    except workflow.StepRejected as error:
+        messages.error(request, f"照片未保存：{error}")
+    else:
+        messages.success(request, f"已保存 {len(saved)} 张查访照片")
+
+
+@login_required
+def photo(request: HttpRequest, case_id: int, photo_id: int) -> HttpResponse:
+    try:
+        found = photos.read(Actor.from_request(request, "case photo"), case_id, photo_id)
+    except PermissionDenied:
+        return _forbidden(request)
+    if found is None:
+        return render(request, "forbidden.html", status=404)
+    response = HttpResponse(found.content, content_type=found.content_type)
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-store"
+    response["Content-Security-Policy"] = "default-src 'none'"
+    return response
 
 
 HIDDEN_FACTS = {"due_estimated", "routed", "policy_codes"}

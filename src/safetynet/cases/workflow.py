@@ -145,6 +145,7 @@ FIELD_NAMES = {
     "monthly_income": "家庭月收入",
     "monthly_expense": "家庭月刚性支出",
     "wants_help": "本人是否愿意申请",
+    "can_apply": "本人能否自行申请",
     "policies": "告知的政策",
     "reason": "原因",
     "follow_up_on": "回访日期",
@@ -194,6 +195,7 @@ def _facts(action: str, data: dict[str, Any], today: dt.date, county: str = "") 
             "monthly_income": str(_money(data, "monthly_income")),
             "monthly_expense": str(_money(data, "monthly_expense")),
             "wants_help": _bool(data, "wants_help"),
+            "can_apply": _bool(data, "can_apply"),  # or needs the assisted application
         }
     if action == "inform":
         return _told(data, county)
@@ -446,7 +448,7 @@ def overdue(actor: Actor, today: dt.date | None = None) -> list[Case]:
 
 # The facts each action asks for, in form order (pages and the API document them from here).
 ACTION_FIELDS: dict[str, tuple[str, ...]] = {
-    "verify": ("visited_on", "situation", "monthly_income", "monthly_expense", "wants_help"),
+    "verify": ("visited_on", "situation", "monthly_income", "monthly_expense", "wants_help", "can_apply"),
     "inform": ("policy_codes", "policies"),
     "decline": ("reason", "follow_up_on"),
     "apply": ("program",),

@@ -72,6 +72,7 @@ def fill(route: str, household_id: str) -> str:
         "lead_id": str(lead.pk if lead else 1),
         "case_id": str(lead.case_id if lead and lead.case_id else 1),
         "referral_id": "1",  # answered only by POST from the department's liaison (cases.coordination)
+        "photo_id": "1",  # none stored in the walk: 404 inside the scope, 403 outside
         "policy_id": str(policy.pk if policy else 1),
         # Campaigns: the campaign of the household's visit task, and that task.
         "campaign_id": str(task.campaign_id if task else 1),

@@ -1,0 +1,112 @@
+"""Photos of a verification visit (实地查访, optional): checked by content, stored privately, read scoped.
+
+The type comes from the file's first bytes (JPEG, PNG or WebP), never from its name or the browser's
+claim; the stored name is ours. Each is read back only through the case's region scope, and audited.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+
+from safetynet.access.services import Actor, PersonalDataScope, record
+from safetynet.cases.models import Case, Photo, Step
+from safetynet.cases.workflow import StepRejected
+
+MAX_BYTES = 8 * 1024 * 1024  # a phone camera's JPEG is 2–5 MB
+MAX_PER_CASE = 20
+SIGNATURES = (
+    (b"\xff\xd8\xff", "image/jpeg", "jpg"),
+    (b"\x89PNG\r\n\x1a\n", "image/png", "png"),
+)
+
+
+def _kind(head: bytes) -> tuple[str, str] | None:
+    for magic, content_type, ext in SIGNATURES:
+        if head.startswith(magic):
+            return content_type, ext
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "image/webp", "webp"
+    return None
+
+
+def attach(actor: Actor, case_id: int, files: list[bytes]) -> list[Photo]:
+    """Store the photos of the case's latest verification visit; all or none."""
+    if not actor.user.caps.verifies_leads:
+        raise PermissionDenied("this role may not work on cases")
+    scope = PersonalDataScope(actor)
+    case = scope.restrict(Case.objects.all(), "region_code").filter(pk=case_id).first()
+    if case is None:
+        raise PermissionDenied("no such case in your region")
+    step = Step.objects.filter(case=case, action="verify").order_by("-id").first()
+    if step is None:
+        raise StepRejected("请先记录实地查访，再上传查访照片")
+    if Photo.objects.filter(case=case).count() + len(files) > MAX_PER_CASE:
+        raise StepRejected(f"每个个案最多 {MAX_PER_CASE} 张照片")
+    checked = []
+    for number, content in enumerate(files, 1):
+        if len(content) > MAX_BYTES:
+            raise StepRejected(f"第 {number} 张照片超过 {MAX_BYTES // 1024 // 1024} MB，请压缩后再传")
+        kind = _kind(content[:16])
+        if kind is None:
+            raise StepRejected(f"第 {number} 个文件不是 JPEG、PNG 或 WebP 图片")
+        checked.append((content, *kind))
+    folder = settings.DATA_DIR / "photos" / str(case.pk)
+    folder.mkdir(parents=True, exist_ok=True)
+    saved: list[Photo] = []
+    written = []
+    try:
+        with transaction.atomic():
+            for content, content_type, ext in checked:
+                relative = f"photos/{case.pk}/{uuid.uuid4().hex}.{ext}"
+                target = settings.DATA_DIR / relative
+                target.write_bytes(content)
+                written.append(target)
+                saved.append(
+                    Photo.objects.create(
+                        case=case,
+                        step=step,
+                        path=relative,
+                        content_type=content_type,
+                        size=len(content),
+                        sha256=hashlib.sha256(content).hexdigest(),
+                        uploaded_by=actor.user,
+                    )
+                )
+            record(
+                actor,
+                "case_photos",
+                "case",
+                str(case.pk),
+                region_code=case.region_code,
+                detail=str(len(saved)),
+            )
+    except BaseException:
+        for target in written:  # nothing half-kept: the rows rolled back, so do the files
+            target.unlink(missing_ok=True)
+        raise
+    return saved
+
+
+@dataclass(frozen=True)
+class PhotoFile:
+    content: bytes
+    content_type: str
+
+
+def read(actor: Actor, case_id: int, photo_id: int) -> PhotoFile | None:
+    scope = PersonalDataScope(actor)
+    photo = (
+        scope.restrict(Photo.objects.select_related("case"), "case__region_code")
+        .filter(pk=photo_id, case_id=case_id)
+        .first()
+    )
+    if photo is None:
+        return None
+    scope.audit_read("case_photo", str(photo.pk), photo.case.region_code)
+    return PhotoFile((settings.DATA_DIR / photo.path).read_bytes(), photo.content_type)
