@@ -15,8 +15,9 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from safetynet.access.departments import Department
 from safetynet.access.services import Actor, PersonalDataScope, record
-from safetynet.cases.models import Case, Department, Referral, Step
+from safetynet.cases.models import Case, Referral, Step
 from safetynet.cases.workflow import COUNTY_APPROVERS, StepRejected, _bool, _text
 
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from django.db import models
 
+from safetynet.access.departments import Department
+
 
 class Case(models.Model):
     class Status(models.TextChoices):
@@ -96,22 +98,6 @@ class Step(models.Model):
 
     def __str__(self) -> str:
         return f"case {self.case_id}: {self.action}"
-
-
-class Department(models.TextChoices):
-    """The departments of the county's coordination mechanism that a complex case is referred to."""
-
-    MEDICAL_INSURANCE = "medical_insurance", "医保局"
-    EDUCATION = "education", "教育局"
-    HOUSING = "housing", "住建局"
-    HUMAN_RESOURCES = "human_resources", "人社局"
-    DISABLED_FEDERATION = "disabled_federation", "残联"
-    HEALTH = "health", "卫健局"
-    RURAL_REVITALISATION = "rural_revitalisation", "乡村振兴局"
-    EMERGENCY = "emergency", "应急管理局"
-    TRADE_UNION = "trade_union", "总工会"
-    WOMENS_FEDERATION = "womens_federation", "妇联"
-    JUSTICE = "justice", "司法局"
 
 
 class Referral(models.Model):

@@ -10,11 +10,12 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
+from safetynet.access.departments import Department
 from safetynet.access.services import Actor
 from safetynet.cases import coordination, photos, workflow
 from safetynet.cases import inbox as inboxes
 from safetynet.cases.assessment import pre_assess
-from safetynet.cases.models import Case, Department
+from safetynet.cases.models import Case
 from safetynet.leads import services as leads
 from safetynet.regions import services as regions
 from safetynet.registry.models import Program

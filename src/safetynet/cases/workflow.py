@@ -22,9 +22,10 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from safetynet.access.departments import Department
 from safetynet.access.services import Actor, PersonalDataScope, record
 from safetynet.cases import workdays
-from safetynet.cases.models import Case, CountyLimit, DeadlinePolicy, Department, Referral, Step
+from safetynet.cases.models import Case, CountyLimit, DeadlinePolicy, Referral, Step
 
 S = Case.Stage
 

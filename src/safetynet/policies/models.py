@@ -8,22 +8,8 @@ from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 
+from safetynet.access.departments import Department
 from safetynet.policies import conditions
-
-
-class Department(models.TextChoices):
-    CIVIL_AFFAIRS = "civil_affairs", "民政"
-    MEDICAL_INSURANCE = "medical_insurance", "医保"
-    EDUCATION = "education", "教育"
-    HOUSING = "housing", "住建"
-    HUMAN_RESOURCES = "human_resources", "人社"
-    DISABLED_FEDERATION = "disabled_federation", "残联"
-    HEALTH = "health", "卫健"
-    RURAL_REVITALISATION = "rural_revitalisation", "乡村振兴"
-    EMERGENCY_MANAGEMENT = "emergency_management", "应急管理"
-    TRADE_UNION = "trade_union", "总工会"
-    JUSTICE = "justice", "司法行政"
-    WOMEN_FEDERATION = "women_federation", "妇联"
 
 
 class Policy(models.Model):

@@ -14,10 +14,11 @@ from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from safetynet.access.departments import Department
 from safetynet.access.roles import Role
 from safetynet.access.services import Actor, PersonalDataScope, record, record_as
 from safetynet.policies import conditions
-from safetynet.policies.models import Department, Policy
+from safetynet.policies.models import Policy
 from safetynet.regions import services as regions
 from safetynet.registry import services as registry
 from safetynet.registry.models import COVERING_PROGRAMS, Employment, Household, SelfCare

@@ -11,9 +11,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
+from safetynet.access.departments import Department
 from safetynet.access.services import Actor
 from safetynet.policies import conditions, services
-from safetynet.policies.models import Department, Policy
+from safetynet.policies.models import Policy
 
 MAX_ROWS = conditions.MAX_CONDITIONS + 5
 

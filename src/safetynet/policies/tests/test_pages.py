@@ -101,7 +101,7 @@ def test_forms_need_csrf_and_show_errors_in_chinese(catalog, make_user) -> None:
 def test_api_catalog_match_and_edits(catalog, make_user) -> None:  # type: ignore[no-untyped-def]
     village = login(make_user, "coord", "coordinator", "371522100201")
     listed = village.get("/api/policies").json()
-    assert len(listed) == Policy.objects.count() and {"民政", "医保", "残联"} <= {
+    assert len(listed) == Policy.objects.count() and {"民政局", "医保局", "残联"} <= {
         p["department_label"] for p in listed
     }
     matched = village.get("/api/policies/match/H001")
