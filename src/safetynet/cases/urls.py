@@ -7,6 +7,7 @@ urlpatterns = [
     path("", views.index, name="index"),
     path("inbox/", views.inbox, name="inbox"),
     path("referrals/", views.referrals, name="referrals"),
+    path("settings/", views.settings_page, name="settings"),
     path("<int:case_id>/", views.case, name="case"),
     path("<int:case_id>/photos/<int:photo_id>/", views.photo, name="photo"),
 ]

@@ -14,6 +14,7 @@ from safetynet.access.departments import Department
 from safetynet.access.services import Actor
 from safetynet.cases import coordination, photos, workflow
 from safetynet.cases import inbox as inboxes
+from safetynet.cases import settings as county_settings
 from safetynet.cases.assessment import pre_assess
 from safetynet.cases.models import Case
 from safetynet.leads import services as leads
@@ -110,6 +111,30 @@ def referrals(request: HttpRequest) -> HttpResponse:
     except PermissionDenied:
         return _forbidden(request)
     return render(request, "cases/referrals.html", {"referrals": found})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def settings_page(request: HttpRequest) -> HttpResponse:
+    """The county administrator's working-day limits per step and temporary-assistance cap."""
+    try:
+        actor = Actor.from_request(request, "case settings")
+        if request.method == "POST":
+            try:
+                county_settings.save(
+                    actor,
+                    {s: request.POST.get(s, "")[:10] for s in workflow.DEFAULT_DEADLINES},
+                    request.POST.get("temporary_cap", "")[:20],
+                )
+            except workflow.StepRejected as error:
+                messages.error(request, str(error))
+            else:
+                messages.success(request, "已保存本县办理时限")
+            return redirect("cases:settings")
+        rows, cap = county_settings.current(actor)
+    except PermissionDenied:
+        return _forbidden(request)
+    return render(request, "cases/settings.html", {"rows": rows, "cap": cap})
 
 
 @login_required
