@@ -30,7 +30,7 @@ def department_of(actor: Actor) -> str:
     return ""
 
 
-def _referrals_for(actor: Actor) -> Any:
+def _referrals_for(actor: Actor) -> tuple[PersonalDataScope, Any]:
     scope = PersonalDataScope(actor, referred_only=True)
     rows = Referral.objects.select_related("case")
     if actor.user.role == "liaison":
@@ -40,7 +40,7 @@ def _referrals_for(actor: Actor) -> Any:
         rows = rows.filter(department=department)
     elif actor.user.role not in (*COUNTY_APPROVERS, "township"):
         raise PermissionDenied("this role does not work on referrals")
-    return scope.restrict(rows, "case__region_code")
+    return scope, scope.restrict(rows, "case__region_code")
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,7 @@ def referrals(actor: Actor, *, open_only: bool = True, limit: int = 200) -> list
     from safetynet.regions import services as regions
     from safetynet.registry.models import Household, Person
 
-    rows = _referrals_for(actor)
+    scope, rows = _referrals_for(actor)
     if open_only:
         rows = rows.filter(answered_at__isnull=True)
     found = list(rows.order_by("due_on", "id")[: min(max(limit, 1), 1000)])
@@ -68,7 +68,6 @@ def referrals(actor: Actor, *, open_only: bool = True, limit: int = 200) -> list
     heads = dict(Household.objects.filter(pk__in=households).values_list("household_id", "head_id_number"))
     names = dict(Person.objects.filter(pk__in=heads.values()).values_list("id_number", "name"))
     places = regions.names(sorted({r.case.region_code for r in found}))
-    scope = PersonalDataScope(actor, referred_only=True)
     today = timezone.localdate()
     if found:
         scope.audit_read("referrals", "", scope.region_code, detail=f"{len(found)} 个转介")
@@ -87,7 +86,7 @@ def referrals(actor: Actor, *, open_only: bool = True, limit: int = 200) -> list
 
 def answer(actor: Actor, referral_id: int, text: str, helped: object) -> Referral:
     """Record a department's answer to a referral: one transaction, once."""
-    rows = _referrals_for(actor)
+    _, rows = _referrals_for(actor)
     if actor.user.role == "township":
         raise PermissionDenied("a township does not answer for a department")
     facts = {"answer": _text({"answer": text}, "answer", 2000), "helped": _bool({"helped": helped}, "helped")}
