@@ -108,13 +108,20 @@ def ingest(
     ] = None,
 ) -> None:
     """Land a departmental feed in the lake; ends with `accepted=N rejected=M batch=ID`."""
+    from safetynet.lake.readers import scan_ahead
+
+    scanned = (
+        None if os.environ.get("NOAHEAD") else scan_ahead(file)
+    )  # hashing the file on the other core while Django starts up
     setup()
     from safetynet.lake import services
     from safetynet.tabular import FileRejected
 
     try:
         with console.status(f"导入 {source} …"):
-            result = services.ingest(source, file, mapping, submitted_by=os.environ.get("USER", "cli"))
+            result = services.ingest(
+                source, file, mapping, submitted_by=os.environ.get("USER", "cli"), scanned=scanned
+            )
     except (FileRejected, ValueError) as exc:
         err.print(f"[red]{exc}[/red]")
         print("accepted=0 rejected=0 batch=")
@@ -472,7 +479,9 @@ def create_demo_users() -> list[tuple[str, str, str, str]]:
             existing.set_password(password)
             existing.save()
         else:
-            create_user(username, password, role, region.code, organisation=DEMO_ORGANISATIONS.get(username, ""))
+            create_user(
+                username, password, role, region.code, organisation=DEMO_ORGANISATIONS.get(username, "")
+            )
         logins.append((username, password, role, region.name))
     return logins
 
@@ -598,4 +607,3 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
-

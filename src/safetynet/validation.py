@@ -17,6 +17,7 @@ import pyarrow as pa
 
 ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 ID_CHECK_CHARS = "10X98765432"
+ID_FACTS = ("shape_ok", "check", "check_ok", "born", "place_ok")  # the columns `with_id_facts` adds
 TRUE_VALUES = ("true", "1", "是", "yes", "y")
 FALSE_VALUES = ("false", "0", "否", "no", "n")
 
@@ -50,6 +51,9 @@ def sql_list(values: tuple[str, ...] | list[str]) -> str:
     return ", ".join("'" + v.replace("'", "''") + "'" for v in values)
 
 
+DATE_GLOB = "[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]"
+
+
 def checks_for(col: Column, today: dt.date) -> list[Check]:
     """Every check of one column, in the order a clerk should read their reasons."""
     c = f'"{col.name}"'
@@ -74,7 +78,7 @@ def checks_for(col: Column, today: dt.date) -> list[Check]:
         checks += [
             Check(
                 col.name,
-                f"{filled} AND (NOT regexp_full_match({c}, '\\d{{4}}-\\d{{2}}-\\d{{2}}') OR {parsed} IS NULL)",
+                f"{filled} AND (NOT {c} GLOB '{DATE_GLOB}' OR {parsed} IS NULL)",
                 f"'日期“' || {shown} || '”无效，格式应为 YYYY-MM-DD'",
             ),
             Check(col.name, f"{parsed} < DATE '1900-01-01'", f"'日期 ' || {c} || ' 早于 1900 年'"),
@@ -122,10 +126,12 @@ def checks_for(col: Column, today: dt.date) -> list[Check]:
             )
         )
     elif kind == "bool":
+        both = sql_list(TRUE_VALUES + FALSE_VALUES)
         checks.append(
             Check(
                 col.name,
-                f"{filled} AND lower({c}) NOT IN ({sql_list(TRUE_VALUES + FALSE_VALUES)})",
+                # the exact spellings first: lower() only for the rare value that is none of them
+                f"{filled} AND {c} NOT IN ({both}) AND lower({c}) NOT IN ({both})",
                 f"'取值“' || {shown} || '”无效，应为 true/false、1/0 或 是/否'",
             )
         )
@@ -141,7 +147,7 @@ def checks_for(col: Column, today: dt.date) -> list[Check]:
         checks.append(
             Check(
                 col.name,
-                f"{filled} AND NOT regexp_full_match({c}, '\\d{{12}}')",
+                f"{filled} AND NOT {c} GLOB '{'[0-9]' * 12}'",
                 f"'区划代码“' || {shown} || '”应为 12 位数字'",
             )
         )
@@ -149,7 +155,7 @@ def checks_for(col: Column, today: dt.date) -> list[Check]:
         checks.append(
             Check(
                 col.name,
-                f"{filled} AND NOT regexp_full_match({c}, '\\d{{6}}')",
+                f"{filled} AND NOT {c} GLOB '{'[0-9]' * 6}'",
                 f"'县级代码“' || {shown} || '”应为 6 位数字'",
             )
         )
@@ -174,7 +180,7 @@ def id_number_checks(name: str, today: dt.date) -> list[Check]:
     """
     c = f'"{name}"'
     norm = f"upper({c})"
-    shape, check, born, place = (f'"_{name}_{fact}"' for fact in ("shape_ok", "check", "born", "place_ok"))
+    shape, check, check_ok, born, place = (f'"_{name}_{fact}"' for fact in ID_FACTS)
     return [
         Check(
             name,
@@ -183,7 +189,7 @@ def id_number_checks(name: str, today: dt.date) -> list[Check]:
         ),
         Check(
             name,
-            f"{shape} AND right({norm}, 1) <> {check}",
+            f"{shape} AND NOT {check_ok}",
             f"'身份证号码 ' || {norm} || ' 校验位错误，按前 17 位应为 ' || {check}",
         ),
         Check(
@@ -199,11 +205,12 @@ def id_number_checks(name: str, today: dt.date) -> list[Check]:
     ]
 
 
-def id_facts(ids: pa.Array | pa.ChunkedArray) -> tuple[pa.Array, pa.Array, pa.Array, pa.Array]:
+def id_facts(ids: pa.Array | pa.ChunkedArray) -> tuple[pa.Array, pa.Array, pa.Array, pa.Array, pa.Array]:
     """For each ID number: whether it has the shape (17 digits and 0-9, X or x), the check character its
-    first 17 digits call for, the birth date it encodes (null when not a real date) and whether its
-    birthplace code was in force that year — vectorised, so ten million IDs take about a second. Values
-    without the shape get false, '?', null, false."""
+    first 17 digits call for and whether its last character is that one (x read as X), the birth date it
+    encodes (null when not a real date) and whether its birthplace code was in force that year —
+    vectorised, so ten million IDs take about a second. Values without the shape get false, '?', false,
+    null, false."""
     arr = ids.combine_chunks() if isinstance(ids, pa.ChunkedArray) else ids
     if arr.type != pa.string():
         arr = arr.cast(pa.string())
@@ -212,6 +219,7 @@ def id_facts(ids: pa.Array | pa.ChunkedArray) -> tuple[pa.Array, pa.Array, pa.Ar
         return (
             pa.array([], pa.bool_()),
             pa.array([], pa.string()),
+            pa.array([], pa.bool_()),
             pa.array([], pa.date32()),
             pa.array([], pa.bool_()),
         )
@@ -226,6 +234,7 @@ def id_facts(ids: pa.Array | pa.ChunkedArray) -> tuple[pa.Array, pa.Array, pa.Ar
     if arr.null_count:
         sized &= np.asarray(arr.is_valid())
     check = np.full(n, ord("?"), dtype=np.uint8)
+    check_ok = np.zeros(n, dtype=bool)
     born = np.zeros(n, dtype=np.int32)  # days since 1970-01-01, where `real`
     real = np.zeros(n, dtype=bool)
     place_ok = np.zeros(n, dtype=bool)
@@ -246,7 +255,9 @@ def id_facts(ids: pa.Array | pa.ChunkedArray) -> tuple[pa.Array, pa.Array, pa.Ar
         d = digits.astype(np.int32)
         last = block[:, 17]
         shape_ok[rows] = ((last >= 48) & (last <= 57)) | (last == ord("X")) | (last == ord("x"))
-        check[rows] = CHECK_CHARS[(d @ WEIGHTS) % 11]
+        expected = CHECK_CHARS[(d @ WEIGHTS) % 11]
+        check[rows] = expected
+        check_ok[rows] = np.where(last == ord("x"), np.uint8(ord("X")), last) == expected
         year = d[:, 6:10] @ _YEAR_DIGITS
         month = d[:, 10] * 10 + d[:, 11]
         day = d[:, 12] * 10 + d[:, 13]
@@ -264,7 +275,7 @@ def id_facts(ids: pa.Array | pa.ChunkedArray) -> tuple[pa.Array, pa.Array, pa.Ar
     dates = pa.Array.from_buffers(
         pa.date32(), n, [pa.array(real).buffers()[1], pa.py_buffer(born)], null_count=n - int(real.sum())
     )
-    return pa.array(shape_ok), checks, dates, pa.array(place_ok)
+    return pa.array(shape_ok), checks, pa.array(check_ok), dates, pa.array(place_ok)
 
 
 def _days_since_epoch(year: np.ndarray, month: np.ndarray, day: np.ndarray) -> np.ndarray:
@@ -278,11 +289,11 @@ def _days_since_epoch(year: np.ndarray, month: np.ndarray, day: np.ndarray) -> n
 
 
 def with_id_facts(batch: pa.RecordBatch, names: list[str]) -> pa.RecordBatch:
-    """Append the `_<name>_shape_ok`, `_check`, `_born` and `_place_ok` columns id_number checks read."""
+    """Append the `_<name>_<fact>` columns of ID_FACTS that id_number checks read."""
     arrays, fields = list(batch.columns), list(batch.schema.names)
     for name in names:
         arrays += list(id_facts(batch.column(name)))
-        fields += [f"_{name}_{fact}" for fact in ("shape_ok", "check", "born", "place_ok")]
+        fields += [f"_{name}_{fact}" for fact in ID_FACTS]
     return pa.RecordBatch.from_arrays(arrays, names=fields)
 
 

@@ -16,6 +16,7 @@ import socket
 import tempfile
 import threading
 from collections.abc import Iterator
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 from queue import Empty, Queue
@@ -37,20 +38,16 @@ from safetynet.tabular import FileRejected
 
 DUCKDB_MEMORY = "1GB"
 DUCKDB_THREADS = 2
-SPLIT_BYTES = 64 << 20  # a CSV file from this size is read in byte ranges by several threads,
-STREAMS = max(1, min(4, os.cpu_count() or 1))  # one per core
 GROUP_BYTES = 48 << 20  # Arrow data per DuckDB query
-MOVE_ROWS = 250_000
+MOVE_ROWS = 250_000  # rows at a time when repeated rows move from the staged data to quarantine
+# A column with more distinct values than this is written plain: ID numbers and claim ids are never worth
+# a dictionary, and DuckDB's default limit spent time building one for them (about 5 % of an ingest);
+# a province's village codes or a county's diagnosis codes still get theirs.
+DICTIONARY_ENTRIES = 10_000
 HASHED_KEYS_MAX = (
     25_000_000  # up to this many keys, repeats are prefiltered by hash (8 bytes a key in memory)
 )
-TYPED_KINDS = (
-    "date",
-    "timestamp",
-    "money",
-    "int",
-    "bool",
-)  # landed typed, not as the file's text  # rows at a time when repeated rows move from the staged data to quarantine
+TYPED_KINDS = ("date", "timestamp", "money", "int", "bool")  # landed typed, not as the file's text
 QUARANTINE_SCHEMA = pa.schema(
     [
         ("file", pa.string()),
@@ -227,13 +224,15 @@ def key_expr(key: tuple[str, ...]) -> str:
 def _typed(col: validation.Column) -> str:
     c = ident(col.name)
     empty = f"NULLIF({c}, '')"
+    yes, no = validation.sql_list(validation.TRUE_VALUES), validation.sql_list(validation.FALSE_VALUES)
     return {
         "id_number": f"upper({empty})",
         "date": f"try_strptime({c}, '%Y-%m-%d')::DATE",  # NULL for '' as for any non-date
         "timestamp": f"try_cast({c} AS TIMESTAMPTZ)",
         "money": f"try_cast({empty} AS DECIMAL(14, 2))",
         "int": f"try_cast({c} AS INTEGER)",
-        "bool": f"CASE WHEN {c} = '' THEN NULL ELSE lower({c}) IN ({validation.sql_list(validation.TRUE_VALUES)}) END",
+        "bool": f"CASE WHEN {c} = '' THEN NULL WHEN {c} IN ({yes}) THEN true WHEN {c} IN ({no}) THEN false "
+        f"ELSE lower({c}) IN ({yes}) END",  # lower() only for spellings like 'TRUE' or 'Yes'
     }.get(col.kind, empty) + f" AS {c}"
 
 
@@ -245,7 +244,6 @@ def _shared(col: validation.Column) -> str | None:
         "date": f"try_strptime({c}, '%Y-%m-%d')",
         "timestamp": f"try_cast({c} AS TIMESTAMPTZ)",
         "int": f"try_cast({c} AS INTEGER)",
-        "bool": f"lower({c})",
     }.get(col.kind)
 
 
@@ -276,10 +274,7 @@ class _Plan:
             return sql
 
         facts = [
-            f"_{c.name}_{fact}"
-            for c in spec.columns
-            if c.kind == "id_number"
-            for fact in ("shape_ok", "check", "born", "place_ok")
+            f"_{c.name}_{fact}" for c in spec.columns if c.kind == "id_number" for fact in validation.ID_FACTS
         ]
         rows = (
             f"(SELECT {', '.join(ident(n) for n in ['_line', '_record', *columns, *facts])}"
@@ -310,11 +305,6 @@ def _errors_list(checks: list[tuple[str, validation.Check]]) -> str:
     return f"list_filter([{', '.join(items)}], lambda e: e IS NOT NULL)"
 
 
-def streams_for(path: Path) -> int:
-    """How many threads read a CSV file side by side: one per core (at most four) for a large file."""
-    return 1 if path.stat().st_size < SPLIT_BYTES else STREAMS
-
-
 class FeedIngest:
     def __init__(
         self,
@@ -324,8 +314,10 @@ class FeedIngest:
         submitted_by: str = "",
         department: str = "",
         file_name: str = "",
+        scanned: Future[readers.Scan] | None = None,
     ):
         self.spec: FeedSpec = feed(source)
+        self.scanned = scanned  # `readers.scan_ahead` of the same path, when the caller started one
         self.path = path
         self.mapping_path = mapping_path
         self.submitted_by = submitted_by
@@ -339,8 +331,12 @@ class FeedIngest:
         if not self.path.is_file():
             raise FileRejected(self.file_name, "文件不存在")
         file_format = readers.detect_format(self.path)
-        parts = streams_for(self.path) if file_format == "csv" else 1
-        scanned = readers.scan(self.path, parts, while_hashing=warm_up)
+        parts = readers.parts_for(self.path, file_format)
+        if self.scanned is None:
+            scanned = readers.scan(self.path, parts, while_hashing=warm_up)
+        else:
+            warm_up()
+            scanned = self.scanned.result()
         content_hash = hashlib.sha256(f"{spec.source}:{scanned.sha256}:{mapping.digest}".encode()).hexdigest()
         recover_interrupted(spec.source)
         done = Batch.objects.filter(
@@ -608,7 +604,8 @@ class FeedIngest:
             path = f"{target}/part-{stream}-{part:05d}.parquet"
             # DuckDB writes the Parquet itself: typed values never round-trip through Python.
             (good,) = db.execute(  # type: ignore[misc]
-                f"COPY (SELECT {plan.typed} FROM {plan.rows} WHERE NOT ({plan.any_bad})) TO {lit(path)} (FORMAT parquet)"
+                f"COPY (SELECT {plan.typed} FROM {plan.rows} WHERE NOT ({plan.any_bad})) TO {lit(path)} "
+                f"(FORMAT parquet, DICTIONARY_SIZE_LIMIT {DICTIONARY_ENTRIES})"
             ).fetchone()
             bad = arrow_batch.num_rows - good
             if not good:  # every row failed: no empty part

@@ -14,8 +14,10 @@ import csv
 import datetime as dt
 import hashlib
 import json
+import os
 import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -32,6 +34,8 @@ from safetynet.tabular import CsvSource, FileRejected, RaggedRow, detect_encodin
 BATCH_ROWS = 250_000
 BLOCK_BYTES = 2 << 20  # the CSV parser's block: its read-ahead holds about 32 of them per reader
 SCAN_BYTES = 16 << 20
+SPLIT_BYTES = 64 << 20  # a CSV file from this size is read in byte ranges by several threads,
+STREAMS = max(1, min(4, os.cpu_count() or 1))  # one per core
 PARSE_THREADS = True  # Arrow parses the next blocks in its own threads while DuckDB checks this one
 
 
@@ -147,6 +151,28 @@ def scan(path: Path, parts: int = 1, while_hashing: Callable[[], None] | None = 
     hasher.join()
     cuts = sorted({c for c in cuts if c[0] < size})  # a cut at the very end splits nothing
     return Scan(digest.hexdigest(), utf8, blank, newlines, tail in (b"\n", b""), cuts)
+
+
+def parts_for(path: Path, file_format: str) -> int:
+    """How many threads read a file side by side: one per core (at most four) for a large CSV file."""
+    return STREAMS if file_format == "csv" and path.stat().st_size >= SPLIT_BYTES else 1
+
+
+def scan_ahead(path: Path) -> Future[Scan]:
+    """`scan` of the file, split as `parts_for` would read it, started now in a thread of its own for a
+    caller with other work first: the command line starts it before Django's set-up and its imports,
+    which hold one core while the hash and the line-break scan use the other. A file that cannot be read
+    leaves its error in the future; the ingest names the problem before it asks for the result."""
+    future: Future[Scan] = Future()
+
+    def run() -> None:
+        try:
+            future.set_result(scan(path, parts_for(path, detect_format(path))))
+        except BaseException as exc:  # noqa: BLE001 - kept for whoever asks for the result
+            future.set_exception(exc)
+
+    threading.Thread(target=run, name="ingest-scan", daemon=True).start()
+    return future
 
 
 def choose_encoding(path: Path, utf8: bool, override: str | None) -> str:

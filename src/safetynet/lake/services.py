@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import re
 import secrets
+from concurrent.futures import Future
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -24,6 +25,7 @@ from safetynet.access.services import Actor, record, record_as
 from safetynet.lake import storage
 from safetynet.lake.ingest import FeedIngest, IngestResult
 from safetynet.lake.models import Batch, DepartmentToken, RegistrySnapshot
+from safetynet.lake.readers import Scan
 from safetynet.lake.sources import FEEDS, feed
 
 QUARANTINE_PAGE = 500
@@ -36,10 +38,18 @@ def ingest(
     submitted_by: str = "",
     department: str = "",
     file_name: str = "",
+    scanned: Future[Scan] | None = None,
 ) -> IngestResult:
-    """Validate a feed file and land it in the lake (a no-op for content already landed)."""
+    """Validate a feed file and land it in the lake (a no-op for content already landed). `scanned` is
+    `readers.scan_ahead(path)` when the caller started reading the file's bytes early."""
     return FeedIngest(
-        source, path, mapping, submitted_by=submitted_by, department=department, file_name=file_name
+        source,
+        path,
+        mapping,
+        submitted_by=submitted_by,
+        department=department,
+        file_name=file_name,
+        scanned=scanned,
     ).run()
 
 

@@ -1,11 +1,14 @@
-"""The vectorised ID facts agree with python-stdnum, number by number."""
+"""The vectorised ID facts agree with python-stdnum, number by number, and the date shape's GLOB agrees
+with the regular expression it stands for, text by text."""
 
 from __future__ import annotations
 
 import datetime as dt
 import random
 
+import duckdb
 import pyarrow as pa
+import pytest
 from stdnum.cn import ric
 from stdnum.exceptions import ValidationError
 
@@ -49,11 +52,17 @@ def test_id_facts_match_stdnum_on_random_and_tricky_numbers() -> None:
         "11010519490229002X",
         "11010520000229002X",
     ]
-    shape, checks, born, place_ok = validation.id_facts(pa.array(numbers))
+    shape, checks, checks_ok, born, place_ok = validation.id_facts(pa.array(numbers))
     facts = zip(
-        numbers, shape.to_pylist(), checks.to_pylist(), born.to_pylist(), place_ok.to_pylist(), strict=True
+        numbers,
+        shape.to_pylist(),
+        checks.to_pylist(),
+        checks_ok.to_pylist(),
+        born.to_pylist(),
+        place_ok.to_pylist(),
+        strict=True,
     )
-    for number, shaped, check, date, place in facts:
+    for number, shaped, check, check_ok, date, place in facts:
         well_formed = (
             len(number) == 18
             and number[:17].isascii()
@@ -65,6 +74,7 @@ def test_id_facts_match_stdnum_on_random_and_tricky_numbers() -> None:
             continue
         want_check, want_born, want_place = stdnum_verdicts(number)
         assert check == want_check, number
+        assert check_ok == (number[17].upper() == want_check), number
         assert date == (want_born if want_born and want_born.year >= 1800 else None), number
         if date is not None:
             assert place == want_place, number
@@ -74,3 +84,46 @@ def test_birthplace_table_reads_stdnum_year_ranges() -> None:
     assert validation.birthplace_valid("371427", 1994) and not validation.birthplace_valid("371427", 1993)
     assert validation.birthplace_valid("372423", 1980) and not validation.birthplace_valid("372423", 1995)
     assert not validation.birthplace_valid("379999", 2000)
+
+
+def mutated(good: list[str], alphabet: str) -> list[str]:
+    """Each good text, and copies with a character replaced, inserted or dropped: near misses."""
+    rng = random.Random(11)
+    texts = list(good)
+    for text in good:
+        for _ in range(3):
+            i = rng.randrange(len(text) + 1)
+            c = rng.choice(alphabet)
+            texts.append(
+                rng.choice([text[:i] + c + text[i + 1 :], text[:i] + c + text[i:], text[:i] + text[i + 1 :]])
+            )
+    return [t for t in texts if t]  # the checks run on filled values only
+
+
+def test_date_glob_is_the_regular_expression() -> None:
+    start = dt.date(1890, 1, 1)
+    dates = [(start + dt.timedelta(days=d)).isoformat() for d in range(0, 60_000, 17)]
+    texts = mutated(dates, "0123456789--/ .２^!*[]") + ["2026-7-14", "2026-07-1４", "^026-07-14"]
+    rows = duckdb.sql(
+        "SELECT v, regexp_full_match(v, '\\d{4}-\\d{2}-\\d{2}') AS want, "
+        f"v GLOB '{validation.DATE_GLOB}' AS got FROM (SELECT unnest(?) AS v)",
+        params=[texts],
+    ).fetchall()
+    assert 1000 < sum(want for _, want, _ in rows) < len(rows) - 1000
+    assert [(v, want) for v, want, got in rows if want != got] == []
+
+
+@pytest.mark.parametrize("digits", [12, 6])
+def test_code_glob_is_the_regular_expression(digits: int) -> None:
+    rng = random.Random(digits)
+    codes = [f"{rng.randrange(10**digits):0{digits}d}" for _ in range(3000)]
+    texts = mutated(codes, "0123456789 -２^!*[]a")
+    column = validation.Column("code", "region_code" if digits == 12 else "county_code")
+    (check,) = validation.checks_for(column, dt.date(2026, 11, 29))[1:]
+    rows = duckdb.sql(
+        f"SELECT code, regexp_full_match(code, '\\d{{{digits}}}') AS want, NOT ({check.condition}) AS got "
+        "FROM (SELECT unnest(?) AS code)",
+        params=[texts],
+    ).fetchall()
+    assert 1000 < sum(want for _, want, _ in rows) < len(rows) - 1000
+    assert [(v, want) for v, want, got in rows if want != got] == []

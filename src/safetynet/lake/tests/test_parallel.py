@@ -30,8 +30,8 @@ def small_blocks(monkeypatch: pytest.MonkeyPatch, settings, tmp_path: Path) -> N
 def ingest_with(
     monkeypatch: pytest.MonkeyPatch, path: Path, streams: int
 ) -> tuple[services.IngestResult, pa.Table, list[dict]]:
-    monkeypatch.setattr(ingest, "SPLIT_BYTES", 0 if streams > 1 else 1 << 40)
-    monkeypatch.setattr(ingest, "STREAMS", streams)
+    monkeypatch.setattr(readers, "SPLIT_BYTES", 0 if streams > 1 else 1 << 40)
+    monkeypatch.setattr(readers, "STREAMS", streams)
     result = services.ingest("medical_claims", path)
     table, rejects = landed(result.batch_id), quarantined(result.batch_id)
     # forget the batch, so the same content can be ingested again, with no earlier keys
