@@ -110,9 +110,7 @@ def ingest(
     """Land a departmental feed in the lake; ends with `accepted=N rejected=M batch=ID`."""
     from safetynet.lake.readers import scan_ahead
 
-    scanned = (
-        None if os.environ.get("NOAHEAD") else scan_ahead(file)
-    )  # hashing the file on the other core while Django starts up
+    scanned = scan_ahead(file)  # the file's hash and line breaks on the other core while Django starts up
     setup()
     from safetynet.lake import services
     from safetynet.tabular import FileRejected
