@@ -70,3 +70,8 @@ def test_token_is_printed_once_and_stored_hashed() -> None:
 def test_snapshot_command(county) -> None:  # type: ignore[no-untyped-def]
     result = CliRunner().invoke(app, ["lake", "snapshot"])
     assert result.exit_code == 0 and "persons: 5" in result.output
+
+
+def test_a_missing_file_is_named(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["ingest", "deaths", str(tmp_path / "无此文件.csv")])
+    assert result.exit_code == 2 and "文件不存在" in result.output

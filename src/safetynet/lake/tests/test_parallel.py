@@ -16,6 +16,7 @@ import pytest
 from safetynet.lake import ingest, readers, services
 from safetynet.lake.models import Batch
 from safetynet.lake.tests.test_ingest import HEADER, claims, landed, quarantined, write
+from safetynet.tabular import FileRejected
 
 pytestmark = pytest.mark.django_db
 
@@ -133,3 +134,20 @@ def test_scan_finds_blank_lines_and_cuts_across_blocks(
         )
         assert [offset for offset, _ in scanned.cuts] == wanted, (data, parts)
     assert readers.scan(path).sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_a_scan_started_ahead_is_the_scan_the_ingest_would_make(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(readers, "SPLIT_BYTES", 0)
+    monkeypatch.setattr(readers, "STREAMS", 3)
+    path = write(tmp_path / "c.csv", claims(500))
+    ahead = readers.scan_ahead(path).result(timeout=30)
+    assert ahead == readers.scan(path, readers.parts_for(path, "csv")) and len(ahead.cuts) == 2
+    result = services.ingest("medical_claims", path, scanned=readers.scan_ahead(path))
+    assert (result.accepted, result.rejected) == (500, 0)
+    missing = readers.scan_ahead(tmp_path / "gone.csv")
+    with pytest.raises(FileNotFoundError):
+        missing.result(timeout=30)
+    with pytest.raises(FileRejected, match="文件不存在"):  # named before the future is asked
+        services.ingest("medical_claims", tmp_path / "gone.csv", scanned=missing)
