@@ -10,7 +10,9 @@ claim_ids, quarantine with line numbers, typed Parquet, the batch record. Both r
 
 Prints rows per second for both, the ratio, and each process's peak memory. With `--repeat N` the two
 run in N interleaved rounds and the medians are reported (single runs on a two-core machine spread by
-about ±10 %), with the load average before and after.
+about ±10 %), with the load average before and after. `--previous DIR` also runs the ingest of another
+checkout's `src` folder (e.g. a `git worktree` of an earlier commit) in the same rounds, to compare code
+against code rather than against a day's baseline.
 """
 
 from __future__ import annotations
@@ -60,6 +62,9 @@ def main() -> None:
     parser.add_argument(
         "--repeat", type=int, default=1, help="interleaved rounds of both; medians are reported"
     )
+    parser.add_argument(
+        "--previous", type=Path, help="the src folder of another checkout, run in the same rounds"
+    )
     args = parser.parse_args()
     if not Path("/usr/bin/time").exists():
         raise SystemExit("needs GNU time: apt-get install time")
@@ -86,6 +91,7 @@ def main() -> None:
     utf8 = args.encoding == "utf-8"
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
     rounds: list[tuple[float, float, float, float]] = []  # baseline s, MiB, ingest s, MiB
+    previous: list[float] = []
     line = ""
     for _ in range(args.repeat):  # interleaved, so a noisy neighbour hits both sides alike
         t_base = m_base = 0.0
@@ -96,9 +102,16 @@ def main() -> None:
         subprocess.run([SAFETYNET, "manage", "migrate", "-v", "0"], env=env, check=True)
         t_ours, m_ours, line = timed([SAFETYNET, "ingest", "medical_claims", str(feed)], env=env)
         rounds.append((t_base, m_base, t_ours, m_ours))
+        then = ""
+        if args.previous:
+            shutil.rmtree(data, ignore_errors=True)
+            old = {**env, "PYTHONPATH": str(args.previous.resolve())}  # ahead of the editable install
+            subprocess.run([SAFETYNET, "manage", "migrate", "-v", "0"], env=old, check=True)
+            previous.append(timed([SAFETYNET, "ingest", "medical_claims", str(feed)], env=old)[0])
+            then = f", previous code {previous[-1]:5.1f} s"
         if args.repeat > 1:
             ratio = f"  ratio {t_ours / t_base:.2f} ×" if utf8 else ""
-            print(f"  round: baseline {t_base:5.1f} s, ingest {t_ours:5.1f} s{ratio}", flush=True)
+            print(f"  round: baseline {t_base:5.1f} s, ingest {t_ours:5.1f} s{ratio}{then}", flush=True)
     shutil.rmtree(data, ignore_errors=True)
 
     rows = args.rows
@@ -120,6 +133,12 @@ def main() -> None:
         spread = f"   (rounds {ratios[0]:.2f}–{ratios[-1]:.2f} ×)" if len(ratios) > 1 else ""
         print(
             f"ratio ingest / COPY                                {t_ours / t_base:6.2f} ×   (target ≤ 2×, peak < 2 GiB){spread}"
+        )
+    if previous:
+        t_old = statistics.median(previous)
+        print(
+            f"previous code ({args.previous})  {t_old:6.1f} s  {rows / t_old:12,.0f} rows/s   "
+            f"this code takes {t_ours / t_old:.2f} × its time"
         )
     print(f"ingest output: {line}")
     print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
