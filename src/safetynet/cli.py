@@ -39,8 +39,8 @@ console = Console()
 err = Console(stderr=True)
 
 DEMO_PERSONS = 50_000
-_whole_process = False  # true when the command is the whole process (not a test calling it)
 DEMO_SEED = 20221021
+_whole_process = False  # true when the command is the whole process (not a test calling it)
 
 
 def setup() -> None:

@@ -168,7 +168,7 @@ def scan_ahead(path: Path) -> Future[Scan]:
     def run() -> None:
         try:
             future.set_result(scan(path, parts_for(path, detect_format(path))))
-        except BaseException as exc:  # noqa: BLE001 - kept for whoever asks for the result
+        except BaseException as exc:  # kept for whoever asks for the result
             future.set_exception(exc)
 
     threading.Thread(target=run, name="ingest-scan", daemon=True).start()
