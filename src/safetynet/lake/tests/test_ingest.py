@@ -216,6 +216,25 @@ def test_future_dates_negative_money_and_bad_values(tmp_path: Path) -> None:
     assert reasons[(5, "inpatient")].startswith("取值“maybe”无效")
 
 
+def test_booleans_land_whatever_their_spelling(tmp_path: Path) -> None:
+    """The exact spellings are compared first and lower() is left for the rest: both must give the same."""
+    spellings = {"是": True, "否": False, "true": True, "TRUE": True, "Yes": True, "Y": True, "1": True}
+    spellings |= {"False": False, "NO": False, "n": False, "0": False, "FaLsE": False}
+    rows = claims(len(spellings) + 2)
+    for row, spelling in zip(rows, spellings, strict=False):
+        row[4] = spelling
+    rows[-2][4], rows[-1][4] = "ture", "是的"
+    result = services.ingest("medical_claims", write(tmp_path / "c.csv", rows))
+    assert (result.accepted, result.rejected) == (len(spellings), 2)
+    assert landed(result.batch_id).sort_by("_record").column("inpatient").to_pylist() == list(
+        spellings.values()
+    )
+    assert [q["raw"] and json.loads(q["raw"])["inpatient"] for q in quarantined(result.batch_id)] == [
+        "ture",
+        "是的",
+    ]
+
+
 def test_formula_injection_is_kept_as_plain_text(tmp_path: Path) -> None:
     rows = claims(2)
     rows[0][2] = "=cmd|' /C calc'!A0"
