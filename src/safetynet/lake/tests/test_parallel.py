@@ -11,6 +11,7 @@ import random
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 
 from safetynet.lake import ingest, readers, services
@@ -151,3 +152,39 @@ def test_a_scan_started_ahead_is_the_scan_the_ingest_would_make(
         missing.result(timeout=30)
     with pytest.raises(FileRejected, match="文件不存在"):  # named before the future is asked
         services.ingest("medical_claims", tmp_path / "gone.csv", scanned=missing)
+
+
+def test_trimmed_is_arrows_trim_and_leaves_clean_columns_alone() -> None:
+    """Columns are trimmed only when their bytes may hold whitespace: the result must be the trim's on every
+    column, including those let through untouched, and a clean column must not be copied."""
+    rng = random.Random(3)
+    spaces = [
+        " ",
+        "\t",
+        "\n",
+        "\r",
+        "\x0b",
+        "\x0c",
+        "\x1c",
+        "\u3000",
+        "\xa0",
+        "\x85",
+        "\u1680",
+        "\u2003",
+        "\u205f",
+    ]
+    others = ["a", "1", "王", "花", "是", "“", "é", "\U00020000", "\u3001", "-", "."]
+    untouched = 0
+    for _ in range(5000):
+        alphabet = others + spaces[: rng.choice([0, 0, 1, len(spaces)])]
+        values = [
+            "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 5))) for _ in range(rng.randint(1, 4))
+        ]
+        column = pa.array(values, pa.string())
+        got = readers.trimmed(column)
+        untouched += got is column
+        assert got.to_pylist() == pc.utf8_trim_whitespace(column).to_pylist(), values
+    assert untouched > 1000  # clean columns do pass through as they are
+    ids = pa.array(["372423195406093046", "  372423198004187166　"])
+    assert readers.trimmed(ids).to_pylist() == ["372423195406093046", "372423198004187166"]
+    assert readers.trimmed(pa.array(["", ""], pa.string())).to_pylist() == ["", ""]
