@@ -221,12 +221,14 @@ def key_expr(key: tuple[str, ...]) -> str:
     return " || '|' || ".join(parts)
 
 
-def _typed(col: validation.Column) -> str:
+def _typed(col: validation.Column, upper_ids: bool = True) -> str:
+    """A column's value as it lands. ID numbers land upper-cased; `upper_ids=False` is for batches whose
+    ID numbers hold no lowercase x, the one letter a landed ID may carry (upper() is 2 % of an ingest)."""
     c = ident(col.name)
     empty = f"NULLIF({c}, '')"
     yes, no = validation.sql_list(validation.TRUE_VALUES), validation.sql_list(validation.FALSE_VALUES)
     return {
-        "id_number": f"upper({empty})",
+        "id_number": f"upper({empty})" if upper_ids else empty,
         "date": f"try_strptime({c}, '%Y-%m-%d')::DATE",  # NULL for '' as for any non-date
         "timestamp": f"try_cast({c} AS TIMESTAMPTZ)",
         "money": f"try_cast({empty} AS DECIMAL(14, 2))",
@@ -253,6 +255,8 @@ class _Plan:
 
     rows: str  # `_in` with the shared expressions of `_shared` computed once, as a subquery
     typed: str  # _record and every column, typed, in Parquet order
+    typed_upper_free: str  # the same, for a batch without a lowercase x among its ID numbers
+    id_columns: tuple[str, ...]
     any_bad: str  # true when any check fails
     key: str  # the duplicate key, one string
     details: str  # the failing rows, one row per failed check, as the quarantine stores them
@@ -282,10 +286,13 @@ class _Plan:
             + " FROM _in)"
         )
         any_bad = " OR ".join(f"COALESCE({once(c.condition)}, false)" for _, c in checks) or "false"
-        typed = ", ".join(
-            ["_record"]
-            + [once(_typed(c)) for c in spec.columns]
-            + [f"NULLIF({ident(e)}, '') AS {ident(e)}" for e in extras]
+        typed, typed_upper_free = (
+            ", ".join(
+                ["_record"]
+                + [once(_typed(c, upper_ids)) for c in spec.columns]
+                + [f"NULLIF({ident(e)}, '') AS {ident(e)}" for e in extras]
+            )
+            for upper_ids in (True, False)
         )
         errors = once(_errors_list(checks))
         raw = f"to_json(map([{', '.join(lit(n) for n in columns)}], [{', '.join(ident(n) for n in columns)}]))::VARCHAR"
@@ -294,7 +301,18 @@ class _Plan:
             f"e.reason AS reason, raw FROM (SELECT _line, _record, unnest({errors}) AS e, "
             f"{raw} AS raw FROM {rows} WHERE {any_bad}) ORDER BY record"
         )
-        return cls(rows, typed, any_bad, key_expr(spec.key) if spec.key else "NULL", details)
+        id_columns = tuple(c.name for c in spec.columns if c.kind == "id_number")
+        key = key_expr(spec.key) if spec.key else "NULL"
+        return cls(rows, typed, typed_upper_free, id_columns, any_bad, key, details)
+
+    def typed_for(self, batch: pa.Table) -> str:
+        """`typed`, or `typed_upper_free` when no byte of the batch's ID numbers is a lowercase x."""
+        for name in self.id_columns:
+            for chunk in batch.column(name).chunks:
+                data = chunk.buffers()[2]
+                if data is not None and (np.frombuffer(data, dtype=np.uint8) == ord("x")).any():
+                    return self.typed
+        return self.typed_upper_free
 
 
 def _errors_list(checks: list[tuple[str, validation.Check]]) -> str:
@@ -604,7 +622,7 @@ class FeedIngest:
             path = f"{target}/part-{stream}-{part:05d}.parquet"
             # DuckDB writes the Parquet itself: typed values never round-trip through Python.
             (good,) = db.execute(  # type: ignore[misc]
-                f"COPY (SELECT {plan.typed} FROM {plan.rows} WHERE NOT ({plan.any_bad})) TO {lit(path)} "
+                f"COPY (SELECT {plan.typed_for(arrow_batch)} FROM {plan.rows} WHERE NOT ({plan.any_bad})) TO {lit(path)} "
                 f"(FORMAT parquet, DICTIONARY_SIZE_LIMIT {DICTIONARY_ENTRIES})"
             ).fetchone()
             bad = arrow_batch.num_rows - good

@@ -235,6 +235,22 @@ def test_booleans_land_whatever_their_spelling(tmp_path: Path) -> None:
     ]
 
 
+def test_id_numbers_land_upper_cased_with_or_without_a_lowercase_x(tmp_path: Path) -> None:
+    """A batch whose ID numbers hold no lowercase x skips upper(); one that does must still land 'X'."""
+    rows = claims(40)
+    with_x = [r[1] for r in rows if r[1].endswith("X")]
+    assert with_x  # claims() makes some IDs whose check character is X
+    lowered = [[*r[:1], r[1].lower(), *r[2:]] for r in rows]
+    first = services.ingest("medical_claims", write(tmp_path / "upper.csv", rows))
+    second = services.ingest(
+        "medical_claims", write(tmp_path / "lower.csv", [[f"L{r[0]}", *r[1:]] for r in lowered])
+    )
+    for result in (first, second):
+        assert (result.accepted, result.rejected) == (40, 0)
+        ids = landed(result.batch_id).sort_by("_record").column("id_number").to_pylist()
+        assert ids == [r[1] for r in rows]
+
+
 def test_formula_injection_is_kept_as_plain_text(tmp_path: Path) -> None:
     rows = claims(2)
     rows[0][2] = "=cmd|' /C calc'!A0"
