@@ -9,6 +9,7 @@ Only our own constants are ever composed into SQL: file values stay in the table
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -17,7 +18,8 @@ import pyarrow as pa
 
 ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 ID_CHECK_CHARS = "10X98765432"
-ID_FACTS = ("shape_ok", "check", "check_ok", "born", "place_ok")  # the columns `with_id_facts` adds
+ID_FACTS = ("shape_ok", "check", "check_ok", "born", "place_ok")  # what `with_facts` adds for an ID
+DATE_FACTS = ("ok", "value")  # and for a date
 TRUE_VALUES = ("true", "1", "是", "yes", "y")
 FALSE_VALUES = ("false", "0", "否", "no", "n")
 
@@ -51,9 +53,6 @@ def sql_list(values: tuple[str, ...] | list[str]) -> str:
     return ", ".join("'" + v.replace("'", "''") + "'" for v in values)
 
 
-DATE_GLOB = "[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]"
-
-
 def checks_for(col: Column, today: dt.date) -> list[Check]:
     """Every check of one column, in the order a clerk should read their reasons."""
     c = f'"{col.name}"'
@@ -73,18 +72,14 @@ def checks_for(col: Column, today: dt.date) -> list[Check]:
                 f"'取值“' || {shown} || '”无效，应为 {allowed} 之一'",
             )
         )
-    elif kind == "date":
-        parsed = f"try_strptime({c}, '%Y-%m-%d')"
+    elif kind == "date":  # the rows carry `with_facts`' shape verdict and the date itself
+        ok, value = (f'"_{col.name}_{fact}"' for fact in DATE_FACTS)
         checks += [
-            Check(
-                col.name,
-                f"{filled} AND (NOT {c} GLOB '{DATE_GLOB}' OR {parsed} IS NULL)",
-                f"'日期“' || {shown} || '”无效，格式应为 YYYY-MM-DD'",
-            ),
-            Check(col.name, f"{parsed} < DATE '1900-01-01'", f"'日期 ' || {c} || ' 早于 1900 年'"),
+            Check(col.name, f"{filled} AND NOT {ok}", f"'日期“' || {shown} || '”无效，格式应为 YYYY-MM-DD'"),
+            Check(col.name, f"{value} < DATE '1900-01-01'", f"'日期 ' || {c} || ' 早于 1900 年'"),
         ]
         if col.not_future:
-            checks.append(Check(col.name, f"{parsed}::DATE > {today_sql}", f"'日期 ' || {c} || ' 晚于今天'"))
+            checks.append(Check(col.name, f"{value} > {today_sql}", f"'日期 ' || {c} || ' 晚于今天'"))
     elif kind == "timestamp":
         checks.append(
             Check(
@@ -205,24 +200,18 @@ def id_number_checks(name: str, today: dt.date) -> list[Check]:
     ]
 
 
-def id_facts(ids: pa.Array | pa.ChunkedArray) -> tuple[pa.Array, pa.Array, pa.Array, pa.Array, pa.Array]:
-    """For each ID number: whether it has the shape (17 digits and 0-9, X or x), the check character its
-    first 17 digits call for and whether its last character is that one (x read as X), the birth date it
-    encodes (null when not a real date) and whether its birthplace code was in force that year —
-    vectorised, so ten million IDs take about a second. Values without the shape get false, '?', false,
-    null, false."""
-    arr = ids.combine_chunks() if isinstance(ids, pa.ChunkedArray) else ids
+def _fixed_width(
+    values: pa.Array | pa.ChunkedArray, width: int
+) -> tuple[int, np.ndarray | slice, np.ndarray]:
+    """How many values there are, which of them are `width` bytes long, and those as a (k, width) byte
+    matrix: for the usual batch, every value that long, the rows are a slice and the matrix a zero-copy
+    reshape of Arrow's buffer, without fancy indexing."""
+    arr = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
     if arr.type != pa.string():
         arr = arr.cast(pa.string())
     n = len(arr)
     if n == 0:
-        return (
-            pa.array([], pa.bool_()),
-            pa.array([], pa.string()),
-            pa.array([], pa.bool_()),
-            pa.array([], pa.date32()),
-            pa.array([], pa.bool_()),
-        )
+        return 0, slice(None), np.zeros((0, width), np.uint8)
     offsets = np.frombuffer(arr.buffers()[1], dtype=np.int32, count=n + 1, offset=arr.offset * 4)
     data = (
         np.frombuffer(arr.buffers()[2], dtype=np.uint8)
@@ -230,22 +219,43 @@ def id_facts(ids: pa.Array | pa.ChunkedArray) -> tuple[pa.Array, pa.Array, pa.Ar
         else np.zeros(0, np.uint8)
     )
     starts = offsets[:-1]
-    sized = (offsets[1:] - starts) == 18
+    sized = (offsets[1:] - starts) == width
     if arr.null_count:
         sized &= np.asarray(arr.is_valid())
+    if sized.all() and offsets[-1] - offsets[0] == width * n:
+        return n, slice(None), data[offsets[0] : offsets[-1]].reshape(n, width)
+    rows = np.flatnonzero(sized)
+    return n, rows, data[starts[rows][:, None] + np.arange(width)]
+
+
+def _real(year: np.ndarray, month: np.ndarray, day: np.ndarray) -> np.ndarray:
+    """Whether each (year, month, day) is a day of the proleptic Gregorian calendar."""
+    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
+    in_month = _MONTH_DAYS[np.clip(month, 0, 12)] + ((month == 2) & leap)
+    return (month >= 1) & (month <= 12) & (day >= 1) & (day <= in_month)
+
+
+def _dates(real: np.ndarray, days: np.ndarray) -> pa.Array:
+    """A date32 array of `days` since 1970-01-01, null where not `real`."""
+    n = len(real)
+    return pa.Array.from_buffers(
+        pa.date32(), n, [pa.array(real).buffers()[1], pa.py_buffer(days)], null_count=n - int(real.sum())
+    )
+
+
+def id_facts(ids: pa.Array | pa.ChunkedArray) -> tuple[pa.Array, pa.Array, pa.Array, pa.Array, pa.Array]:
+    """For each ID number: whether it has the shape (17 digits and 0-9, X or x), the check character its
+    first 17 digits call for and whether its last character is that one (x read as X), the birth date it
+    encodes (null when not a real date) and whether its birthplace code was in force that year —
+    vectorised, so ten million IDs take about a second. Values without the shape get false, '?', false,
+    null, false."""
+    n, rows, block = _fixed_width(ids, 18)
     check = np.full(n, ord("?"), dtype=np.uint8)
     check_ok = np.zeros(n, dtype=bool)
     born = np.zeros(n, dtype=np.int32)  # days since 1970-01-01, where `real`
     real = np.zeros(n, dtype=bool)
     place_ok = np.zeros(n, dtype=bool)
     shape_ok = np.zeros(n, dtype=bool)
-    rows: np.ndarray | slice
-    if sized.all() and offsets[-1] - offsets[0] == 18 * n:  # the usual batch: every value 18 bytes
-        rows = slice(None)
-        block = data[offsets[0] : offsets[-1]].reshape(n, 18)
-    else:
-        rows = np.flatnonzero(sized)
-        block = data[starts[rows][:, None] + np.arange(18)]
     digits = block[:, :17] - np.uint8(48)  # bytes other than '0'..'9' wrap to above 9
     ok = (digits <= 9).all(axis=1)
     if not ok.all():
@@ -261,9 +271,7 @@ def id_facts(ids: pa.Array | pa.ChunkedArray) -> tuple[pa.Array, pa.Array, pa.Ar
         year = d[:, 6:10] @ _YEAR_DIGITS
         month = d[:, 10] * 10 + d[:, 11]
         day = d[:, 12] * 10 + d[:, 13]
-        leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
-        in_month = _MONTH_DAYS[np.clip(month, 0, 12)] + ((month == 2) & leap)
-        real[rows] = (month >= 1) & (month <= 12) & (day >= 1) & (day <= in_month) & (year >= 1800)
+        real[rows] = _real(year, month, day) & (year >= 1800)
         born[rows] = _days_since_epoch(year, month, day)
         place = d[:, :6] @ _PLACE_DIGITS
         valid, first_year = _birthplace_grid()
@@ -272,10 +280,27 @@ def id_facts(ids: pa.Array | pa.ChunkedArray) -> tuple[pa.Array, pa.Array, pa.Ar
     checks = pa.StringArray.from_buffers(
         n, pa.py_buffer(np.arange(n + 1, dtype=np.int32)), pa.py_buffer(check)
     )
-    dates = pa.Array.from_buffers(
-        pa.date32(), n, [pa.array(real).buffers()[1], pa.py_buffer(born)], null_count=n - int(real.sum())
-    )
-    return pa.array(shape_ok), checks, pa.array(check_ok), dates, pa.array(place_ok)
+    return pa.array(shape_ok), checks, pa.array(check_ok), _dates(real, born), pa.array(place_ok)
+
+
+_DATE_DIGITS = np.array([0, 1, 2, 3, 5, 6, 8, 9])  # YYYY-MM-DD without its dashes
+
+
+def date_facts(values: pa.Array | pa.ChunkedArray) -> tuple[pa.Array, pa.Array]:
+    """For each value: whether it is a real date written YYYY-MM-DD in ASCII digits, and that date (null
+    otherwise) — what `regexp_full_match(v, '\\d{4}-\\d{2}-\\d{2}')` and `try_strptime(v, '%Y-%m-%d')`
+    say together, at a fraction of their cost in DuckDB (`test_validation` holds the two equal)."""
+    n, rows, block = _fixed_width(values, 10)
+    ok = np.zeros(n, dtype=bool)
+    days = np.zeros(n, dtype=np.int32)
+    if len(block):
+        digits = block[:, _DATE_DIGITS] - np.uint8(48)
+        d = digits.astype(np.int32)
+        year, month, day = d[:, :4] @ _YEAR_DIGITS, d[:, 4] * 10 + d[:, 5], d[:, 6] * 10 + d[:, 7]
+        dashes = (block[:, 4] == ord("-")) & (block[:, 7] == ord("-"))
+        ok[rows] = (digits <= 9).all(axis=1) & dashes & _real(year, month, day)
+        days[rows] = _days_since_epoch(year, month, day)
+    return pa.array(ok), _dates(ok, days)
 
 
 def _days_since_epoch(year: np.ndarray, month: np.ndarray, day: np.ndarray) -> np.ndarray:
@@ -288,12 +313,21 @@ def _days_since_epoch(year: np.ndarray, month: np.ndarray, day: np.ndarray) -> n
     return era * 146097 + yoe * 365 + yoe // 4 - yoe // 100 + doy - 719468
 
 
-def with_id_facts(batch: pa.RecordBatch, names: list[str]) -> pa.RecordBatch:
-    """Append the `_<name>_<fact>` columns of ID_FACTS that id_number checks read."""
+def fact_names(col: Column) -> list[str]:
+    """The columns `with_facts` adds for a column: ID_FACTS for an ID number, DATE_FACTS for a date."""
+    facts = {"id_number": ID_FACTS, "date": DATE_FACTS}.get(col.kind, ())
+    return [f"_{col.name}_{fact}" for fact in facts]
+
+
+def with_facts(batch: pa.RecordBatch, columns: Iterable[Column]) -> pa.RecordBatch:
+    """Append the fact columns (`fact_names`) that the checks of ID numbers and dates read."""
     arrays, fields = list(batch.columns), list(batch.schema.names)
-    for name in names:
-        arrays += list(id_facts(batch.column(name)))
-        fields += [f"_{name}_{fact}" for fact in ID_FACTS]
+    for col in columns:
+        if col.kind == "id_number":
+            arrays += id_facts(batch.column(col.name))
+        elif col.kind == "date":
+            arrays += date_facts(batch.column(col.name))
+        fields += fact_names(col)
     return pa.RecordBatch.from_arrays(arrays, names=fields)
 
 

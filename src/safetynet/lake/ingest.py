@@ -229,7 +229,7 @@ def _typed(col: validation.Column, upper_ids: bool = True) -> str:
     yes, no = validation.sql_list(validation.TRUE_VALUES), validation.sql_list(validation.FALSE_VALUES)
     return {
         "id_number": f"upper({empty})" if upper_ids else empty,
-        "date": f"try_strptime({c}, '%Y-%m-%d')::DATE",  # NULL for '' as for any non-date
+        "date": ident(f"_{col.name}_value"),  # `validation.date_facts`: NULL for '' as for any non-date
         "timestamp": f"try_cast({c} AS TIMESTAMPTZ)",
         "money": f"try_cast({empty} AS DECIMAL(14, 2))",
         "int": f"try_cast({c} AS INTEGER)",
@@ -243,7 +243,6 @@ def _shared(col: validation.Column) -> str | None:
     row in an inner projection, and referred to by name everywhere else."""
     c = ident(col.name)
     return {
-        "date": f"try_strptime({c}, '%Y-%m-%d')",
         "timestamp": f"try_cast({c} AS TIMESTAMPTZ)",
         "int": f"try_cast({c} AS INTEGER)",
     }.get(col.kind)
@@ -277,9 +276,7 @@ class _Plan:
                 sql = sql.replace(expression, name)
             return sql
 
-        facts = [
-            f"_{c.name}_{fact}" for c in spec.columns if c.kind == "id_number" for fact in validation.ID_FACTS
-        ]
+        facts = [name for c in spec.columns for name in validation.fact_names(c)]
         rows = (
             f"(SELECT {', '.join(ident(n) for n in ['_line', '_record', *columns, *facts])}"
             + "".join(f", {expression} AS {name}" for expression, name in shared.items())
@@ -501,7 +498,6 @@ class FeedIngest:
             and protocol in ("file", "local")
             and all(c.kind not in TYPED_KINDS for c in spec.columns if c.name in spec.key)
         )
-        id_columns = [c.name for c in spec.columns if c.kind == "id_number"]
         stop = threading.Event()
         results: list[tuple[int, int] | BaseException | None] = [None] * len(streams)
         try:
@@ -518,7 +514,7 @@ class FeedIngest:
 
                 def run(i: int, rows: Iterator[pa.RecordBatch]) -> None:
                     ready = grouped(
-                        validation.with_id_facts(self._complete(b, header), id_columns)
+                        validation.with_facts(self._complete(b, header), spec.columns)
                         for b in rows
                         if b.num_rows
                     )

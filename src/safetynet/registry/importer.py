@@ -171,7 +171,6 @@ class RegistryImport:
         source = self.sources[spec.name]
         names = [c.name for c in spec.columns]
         table = f"raw_{spec.name}"
-        id_columns = [c.name for c in spec.columns if c.kind == "id_number"]
         schema = pa.schema([("_line", pa.int64())] + [(n, pa.string()) for n in names])
         lines: list[int] = []
         rows: list[list[str]] = []
@@ -183,9 +182,7 @@ class RegistryImport:
             if lines or (force and not created):
                 cols: list[tuple[str, ...]] = list(zip(*rows, strict=True)) if rows else [() for _ in names]
                 arrays = [pa.array(lines, pa.int64())] + [pa.array(c, pa.string()) for c in cols]
-                batch = validation.with_id_facts(
-                    pa.RecordBatch.from_arrays(arrays, schema=schema), id_columns
-                )
+                batch = validation.with_facts(pa.RecordBatch.from_arrays(arrays, schema=schema), spec.columns)
                 self.db.register("_batch", batch)
                 verb = f"INSERT INTO {table}" if created else f"CREATE OR REPLACE TABLE {table} AS"
                 self.db.execute(f"{verb} SELECT * FROM _batch")

@@ -1,5 +1,5 @@
-"""The vectorised ID facts agree with python-stdnum, number by number, and the date shape's GLOB agrees
-with the regular expression it stands for, text by text."""
+"""The vectorised ID facts agree with python-stdnum, number by number, and the date facts and code GLOBs
+agree with the regular expressions and date parse they stand for, text by text."""
 
 from __future__ import annotations
 
@@ -100,17 +100,37 @@ def mutated(good: list[str], alphabet: str) -> list[str]:
     return [t for t in texts if t]  # the checks run on filled values only
 
 
-def test_date_glob_is_the_regular_expression() -> None:
+def test_date_facts_are_duckdbs_regular_expression_and_date_parse() -> None:
+    """date_facts stands for `regexp_full_match(v, '\\d{4}-\\d{2}-\\d{2}')` and `try_strptime(v, '%Y-%m-%d')`
+    in the checks: the verdict and the date must be theirs on real dates, leap days, impossible days and
+    near misses, in a uniform batch (all 10 bytes, the reshape path) and a mixed one."""
     start = dt.date(1890, 1, 1)
     dates = [(start + dt.timedelta(days=d)).isoformat() for d in range(0, 60_000, 17)]
-    texts = mutated(dates, "0123456789--/ .２^!*[]") + ["2026-7-14", "2026-07-1４", "^026-07-14"]
-    rows = duckdb.sql(
-        "SELECT v, regexp_full_match(v, '\\d{4}-\\d{2}-\\d{2}') AS want, "
-        f"v GLOB '{validation.DATE_GLOB}' AS got FROM (SELECT unnest(?) AS v)",
-        params=[texts],
-    ).fetchall()
-    assert 1000 < sum(want for _, want, _ in rows) < len(rows) - 1000
-    assert [(v, want) for v, want, got in rows if want != got] == []
+    impossible = [
+        f"{y:04d}-{m:02d}-{d:02d}"
+        for y in (0, 1, 1900, 2000, 2023, 2024)
+        for m in (0, 2, 4, 13)
+        for d in (0, 29, 30, 31, 32)
+    ]
+    texts = (
+        mutated(dates, "0123456789--/ .２^!*[]")
+        + impossible
+        + ["2026-7-14", "2026-07-1４", "", "2026-07-14 "]
+    )
+    for batch in (texts, [t for t in texts if len(t.encode()) == 10]):
+        ok, value = validation.date_facts(pa.array(batch))
+        rows = duckdb.sql(
+            "SELECT regexp_full_match(v, '\\d{4}-\\d{2}-\\d{2}') AND try_strptime(v, '%Y-%m-%d') IS NOT NULL, "
+            "CASE WHEN regexp_full_match(v, '\\d{4}-\\d{2}-\\d{2}') "
+            "THEN try_strptime(v, '%Y-%m-%d')::DATE - DATE '1970-01-01' END "
+            "FROM (SELECT unnest(?) AS v, generate_subscripts(?, 1) AS i) ORDER BY i",
+            params=[batch, batch],
+        ).fetchall()
+        want_ok = [bool(w) for w, _ in rows]
+        assert 1000 < sum(want_ok) < len(batch) - 100
+        assert [(v, w) for v, w, g in zip(batch, want_ok, ok.to_pylist(), strict=True) if w != g] == []
+        days = value.cast(pa.int32()).to_pylist()  # year 0 is a date to DuckDB, not to Python
+        assert days == [d if w else None for (_, d), w in zip(rows, want_ok, strict=True)]
 
 
 @pytest.mark.parametrize("digits", [12, 6])
