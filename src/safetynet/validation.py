@@ -12,6 +12,7 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 import numpy as np
 import pyarrow as pa
@@ -41,11 +42,22 @@ class Column:
         return self.db_column or self.name
 
 
+class Unless(NamedTuple):
+    """A fact of a whole batch that makes a check's condition false on every row of it, so that a caller
+    may leave the check out of that batch's query: every value of `column` is filled (`test` "filled"),
+    none is longer than `limit` bytes ("short"), or the boolean `column` is true throughout ("true")."""
+
+    test: str
+    column: str
+    limit: int = 0
+
+
 @dataclass(frozen=True)
 class Check:
     column: str
     condition: str  # SQL, true when the row is bad
     reason: str  # SQL string expression
+    unless: Unless | None = None
 
 
 def sql_list(values: tuple[str, ...] | list[str]) -> str:
@@ -61,7 +73,7 @@ def checks_for(col: Column, today: dt.date) -> list[Check]:
     today_sql = f"DATE '{today.isoformat()}'"
     checks: list[Check] = []
     if col.required:
-        checks.append(Check(col.name, f"{c} = ''", "'必填项为空'"))
+        checks.append(Check(col.name, f"{c} = ''", "'必填项为空'", Unless("filled", col.name)))
     kind = col.kind
     if kind == "enum":
         allowed = "、".join(col.choices)
@@ -75,7 +87,12 @@ def checks_for(col: Column, today: dt.date) -> list[Check]:
     elif kind == "date":  # the rows carry `with_facts`' shape verdict and the date itself
         ok, value = (f'"_{col.name}_{fact}"' for fact in DATE_FACTS)
         checks += [
-            Check(col.name, f"{filled} AND NOT {ok}", f"'日期“' || {shown} || '”无效，格式应为 YYYY-MM-DD'"),
+            Check(
+                col.name,
+                f"{filled} AND NOT {ok}",
+                f"'日期“' || {shown} || '”无效，格式应为 YYYY-MM-DD'",
+                Unless("true", f"_{col.name}_{DATE_FACTS[0]}"),
+            ),
             Check(col.name, f"{value} < DATE '1900-01-01'", f"'日期 ' || {c} || ' 早于 1900 年'"),
         ]
         if col.not_future:
@@ -162,6 +179,7 @@ def checks_for(col: Column, today: dt.date) -> list[Check]:
                 col.name,
                 f"length({c}) > {col.max_length}",
                 f"'内容过长（' || length({c}) || ' 字），最多 {col.max_length} 字'",
+                Unless("short", col.name, col.max_length),  # no more bytes than characters allowed
             )
         )
     return checks
@@ -176,16 +194,19 @@ def id_number_checks(name: str, today: dt.date) -> list[Check]:
     c = f'"{name}"'
     norm = f"upper({c})"
     shape, check, check_ok, born, place = (f'"_{name}_{fact}"' for fact in ID_FACTS)
+    fact = {f: Unless("true", f"_{name}_{f}") for f in ID_FACTS}
     return [
         Check(
             name,
             f"{c} <> '' AND NOT {shape}",
             f"'身份证号码“' || left({c}, 40) || '”应为 18 位（17 位数字加校验位 0-9 或 X）'",
+            fact["shape_ok"],
         ),
         Check(
             name,
             f"{shape} AND NOT {check_ok}",
             f"'身份证号码 ' || {norm} || ' 校验位错误，按前 17 位应为 ' || {check}",
+            fact["check_ok"],
         ),
         Check(
             name,
@@ -196,6 +217,7 @@ def id_number_checks(name: str, today: dt.date) -> list[Check]:
             name,
             f"{shape} AND {born} IS NOT NULL AND NOT {place}",
             f"'身份证号码中的出生地代码 ' || substr({norm}, 1, 6) || ' 在 ' || substr({norm}, 7, 4) || ' 年不是有效的县级区划'",
+            fact["place_ok"],
         ),
     ]
 

@@ -6,6 +6,7 @@ get several ranges of several batches each.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import random
 from pathlib import Path
@@ -14,6 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
+from safetynet import testing
 from safetynet.lake import ingest, readers, services
 from safetynet.lake.models import Batch
 from safetynet.lake.tests.test_ingest import HEADER, claims, landed, quarantined, write
@@ -188,3 +190,35 @@ def test_trimmed_is_arrows_trim_and_leaves_clean_columns_alone() -> None:
     ids = pa.array(["372423195406093046", "  372423198004187166　"])
     assert readers.trimmed(ids).to_pylist() == ["372423195406093046", "372423198004187166"]
     assert readers.trimmed(pa.array(["", ""], pa.string())).to_pylist() == ["", ""]
+
+
+def test_a_batch_leaves_out_only_the_checks_none_of_its_rows_fails(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Checks are dropped per batch when Arrow's lengths or the numpy facts prove no row fails them: the
+    clean batches must run fewer, and every bad row, each in a batch of its own, must still be caught."""
+    rows = claims(3000)
+    wrong_check = rows[2100][1][:-1] + ("1" if rows[2100][1][-1] != "1" else "2")
+    bad = {
+        100: (0, "", "claim_id"),
+        900: (2, "名" * 51, "name"),
+        1500: (1, "12345", "id_number"),
+        2100: (1, wrong_check, "id_number"),
+        2400: (1, testing.make_id_number(dt.date(1990, 1, 1), 3, True, place="379999"), "id_number"),
+        2700: (3, "2026-02-30", "settle_date"),
+    }
+    for i, (column, value, _) in bad.items():
+        rows[i][column] = value
+    kept: list[int] = []
+    any_bad_for = ingest._Plan.any_bad_for
+
+    def counted(plan: ingest._Plan, batch: pa.Table) -> str:
+        sql = any_bad_for(plan, batch)
+        kept.append(sql.count("COALESCE("))
+        return sql
+
+    monkeypatch.setattr(ingest._Plan, "any_bad_for", counted)
+    result, _, rejects = ingest_with(monkeypatch, write(tmp_path / "c.csv", rows), streams=1)
+    assert (result.accepted, result.rejected) == (3000 - len(bad), len(bad))
+    assert sorted((q["line"], q["column"]) for q in rejects) == [(i + 2, c) for i, (_, _, c) in bad.items()]
+    assert len(kept) >= 5 and min(kept) < max(kept)  # clean batches ran fewer checks than the bad ones
