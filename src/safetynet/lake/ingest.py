@@ -138,7 +138,7 @@ def repeated_hashes(db: duckdb.DuckDBPyConnection) -> np.ndarray:
     of the repeated keys' hashes (two different keys may share one), in a fraction of the time DuckDB
     takes to group ten million strings. The two halves of the hash range sort in two threads."""
     hashes = db.sql("SELECT hash(k) AS h FROM _keys").fetchnumpy()["h"]
-    high = (hashes >> np.uint64(63)).astype(bool)
+    high = hashes >= np.uint64(1 << 63)  # a bool mask, not another 8 bytes a key
     halves = [hashes[~high], hashes[high]]
     del hashes, high
     found: list[np.ndarray | BaseException | None] = [None, None]
