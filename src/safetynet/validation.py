@@ -4,6 +4,10 @@ A column spec says what a value must look like; `checks_for` turns it into (cond
 DuckDB SQL over the raw string column, true when a row is bad, so a caller can run them as one query per
 check (small files) or all in one pass (large feeds). Reasons are plain Chinese a clerk can act on.
 Only our own constants are ever composed into SQL: file values stay in the tables.
+
+ID numbers and dates are read once by numpy (`with_facts` adds their facts as columns), and their checks
+compare facts instead of parsing text in SQL. A check may also say which batch-wide fact makes it moot
+(`Unless`), so that a batch with no row able to fail it can leave it out.
 """
 
 from __future__ import annotations
