@@ -20,6 +20,7 @@ from typing import NamedTuple
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 ID_CHECK_CHARS = "10X98765432"
@@ -49,11 +50,60 @@ class Column:
 class Unless(NamedTuple):
     """A fact of a whole batch that makes a check's condition false on every row of it, so that a caller
     may leave the check out of that batch's query: every value of `column` is filled (`test` "filled"),
-    none is longer than `limit` bytes ("short"), or the boolean `column` is true throughout ("true")."""
+    none is longer than `limit` bytes ("short"), the boolean `column` is true throughout ("true"), or
+    every filled value is an amount of at most `limit` whole digits in one of the shapes exports write
+    ("amounts", see `plain_amounts`)."""
 
     test: str
     column: str
     limit: int = 0
+
+    def holds(self, batch: pa.Table | pa.RecordBatch) -> bool:
+        """Whether the fact holds for `batch`: from Arrow's lengths and numpy, in a few milliseconds."""
+        column = batch.column(self.column)
+        if column.null_count:
+            return False
+        if self.test == "true":
+            return bool(pc.all(column).as_py())
+        if self.test == "amounts":
+            chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
+            return all(plain_amounts(chunk, self.limit) for chunk in chunks)
+        lengths = pc.min_max(pc.binary_length(column))
+        if self.test == "filled":
+            return (lengths["min"].as_py() or 0) > 0
+        return (lengths["max"].as_py() or 0) <= self.limit  # "short"
+
+
+def plain_amounts(values: pa.Array, whole: int) -> bool:
+    """Whether every filled value reads `\\d{1,whole}(\\.\\d{1,2})?`, proven for the shapes a department's
+    export writes all its amounts in: whole yuan, or always one or always two decimals. A batch of mixed
+    shapes gets False (the caller keeps the regular expression), so False proves nothing."""
+    if values.type != pa.string() or values.null_count or values.buffers()[2] is None:
+        return False
+    n = len(values)
+    offsets = np.frombuffer(values.buffers()[1], dtype=np.int32, count=n + 1, offset=values.offset * 4)
+    text = np.frombuffer(values.buffers()[2], dtype=np.uint8)[offsets[0] : offsets[-1]]
+    lengths = np.diff(offsets)
+    ends = (offsets[1:] - offsets[0])[lengths > 0]  # of the filled values
+    lengths = lengths[lengths > 0]
+    if not len(lengths):
+        return True
+    others = (text - np.uint8(48)) > 9  # bytes that are not ASCII digits
+    found = int(np.count_nonzero(others))
+    if found == 0:  # whole yuan
+        return int(lengths.max()) <= whole
+    if found != len(lengths):  # one point per value, or some other shape
+        return False
+    points = np.flatnonzero(others)
+    if not (text[points] == ord(".")).all():
+        return False
+    for decimals in (2, 1):
+        # one non-digit per filled value, the i-th of them `decimals` bytes from the i-th value's end:
+        # each value has exactly that point, digits on both sides
+        if (points == ends - decimals - 1).all():
+            digits = lengths - decimals - 1
+            return int(digits.min()) >= 1 and int(digits.max()) <= whole
+    return False
 
 
 @dataclass(frozen=True)
@@ -123,6 +173,7 @@ def checks_for(col: Column, today: dt.date) -> list[Check]:
                 col.name,
                 f"{filled} AND NOT regexp_full_match({c}, '\\d{{1,9}}(\\.\\d{{1,2}})?')",
                 f"CASE WHEN {c} LIKE '-%' THEN '金额不能为负数' ELSE '金额“' || {shown} || '”无效，应为元，最多两位小数' END",
+                Unless("amounts", col.name, 9),
             )
         )
     elif kind == "ratio":
@@ -131,6 +182,7 @@ def checks_for(col: Column, today: dt.date) -> list[Check]:
                 col.name,
                 f"{filled} AND NOT regexp_full_match({c}, '\\d{{1,3}}(\\.\\d{{1,2}})?')",
                 f"'比例/倍数“' || {shown} || '”无效，应为 0 到 999 之间、最多两位小数'",
+                Unless("amounts", col.name, 3),
             )
         )
     elif kind == "int":

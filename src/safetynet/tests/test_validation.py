@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import re
 
 import duckdb
 import pyarrow as pa
@@ -147,3 +148,34 @@ def test_code_glob_is_the_regular_expression(digits: int) -> None:
     ).fetchall()
     assert 1000 < sum(want for _, want, _ in rows) < len(rows) - 1000
     assert [(v, want) for v, want, got in rows if want != got] == []
+
+
+@pytest.mark.parametrize("whole", [9, 3])
+def test_plain_amounts_proves_only_what_the_regular_expression_accepts(whole: int) -> None:
+    """A batch of amounts all in one export shape (whole yuan, one or two decimals, empties allowed) is
+    proven good without the regular expression; no batch with a value the expression refuses ever is."""
+    rng = random.Random(whole)
+    regex = re.compile(rf"\d{{1,{whole}}}(\.\d{{1,2}})?", re.ASCII)  # as RE2 reads \d
+    proven = 0
+    for trial in range(3000):
+        decimals = rng.choice([0, 1, 2])
+        size = rng.randint(1, 30)
+        values = [
+            ""
+            if rng.random() < 0.1
+            else f"{rng.randint(0, 10 ** rng.randint(1, whole + 1) - 1)}"
+            + (f".{rng.randint(0, 10**decimals - 1):0{decimals}d}" if decimals else "")
+            for _ in range(size)
+        ]
+        if trial % 2:  # a near miss somewhere
+            i = rng.randrange(size)
+            values[i] = rng.choice(mutated([values[i] or "1"], "0123456789.-+e ,１x")[1:] or ["-1"])
+        column = pa.array(values, pa.string())
+        sliced = pa.array(["x", *values], pa.string()).slice(1)  # an Arrow slice: offsets not from 0
+        for batch in (column, sliced):
+            if validation.plain_amounts(batch, whole):
+                proven += 1
+                assert all(v == "" or regex.fullmatch(v) for v in values), values
+            elif trial % 2 == 0 and all(v == "" or len(v.partition(".")[0]) <= whole for v in values):
+                pytest.fail(f"a uniform batch of good amounts was not proven: {values}")
+    assert proven > 500
