@@ -162,7 +162,7 @@ def lake_snapshot() -> None:
     from safetynet.lake import services as lake
     from safetynet.registry import services as registry
 
-    snapshot = lake.snapshot_registry(registry.snapshot_tables())
+    snapshot = lake.snapshot_registry(registry.snapshot_tables(), registry.VERSION_SQL)
     console.print(f"snapshot {snapshot.pk}: {snapshot.path}")
     for name, rows in snapshot.rows.items():
         console.print(f"  {name}: {rows}")
@@ -422,7 +422,7 @@ def ingest_demo_feeds(folder: Path) -> None:
         if path.exists():
             result = lake.ingest(source, path, submitted_by="demo")
             console.print(f"  {source}: {result.summary_line}")
-    snapshot = lake.snapshot_registry(registry.snapshot_tables())
+    snapshot = lake.snapshot_registry(registry.snapshot_tables(), registry.VERSION_SQL)
     console.print(f"  registry snapshot {snapshot.pk}: {snapshot.rows}")
 
 

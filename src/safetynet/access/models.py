@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from functools import cached_property
+
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 
-from safetynet.access.roles import Capabilities, Role, capabilities
+from safetynet.access.roles import Role
 
 
 class User(AbstractUser):
@@ -13,9 +15,18 @@ class User(AbstractUser):
     region = models.ForeignKey("regions.Region", null=True, on_delete=models.PROTECT, related_name="users")
     organisation = models.CharField(max_length=100, blank=True)
 
+    @cached_property
+    def caps(self) -> frozenset[str]:
+        """The capabilities this user holds (`access.permissions`); templates ask `'case.verify' in user.caps`."""
+        from safetynet.access.permissions import granted
+
+        return granted(self)
+
     @property
-    def caps(self) -> Capabilities:
-        return capabilities(self.role)
+    def county_code(self) -> str:
+        """The six-digit county of the user's region ('' above county level)."""
+        code = self.region_id or ""
+        return code[:6] if code[4:6] != "00" else ""
 
 
 class AuditEntry(models.Model):
@@ -39,3 +50,22 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.username} {self.action} {self.object_type}:{self.object_id}"
+
+
+class Delegation(models.Model):
+    """A capability a county grants to a role beyond the permission table, where counties differ
+    (`access.permissions.DELEGABLE`): e.g. the county lets its townships confirm decisions (审核确认)."""
+
+    county_code = models.CharField(max_length=6)
+    capability = models.CharField(max_length=40)
+    role = models.CharField(max_length=20, choices=Role.choices)
+    granted_by = models.CharField(max_length=150)
+    granted_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["county_code", "capability", "role"], name="access_one_delegation")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.county_code}: {self.capability} → {self.role}"

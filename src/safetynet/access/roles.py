@@ -1,8 +1,6 @@
-"""The roles of DESIGN.md and what each may do; one table so a reviewer sees the whole policy at once."""
+"""The roles of the system and where each works; what each may do is `access.permissions`."""
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -20,57 +18,15 @@ class Role(models.TextChoices):
     AUDITOR = "auditor", _("auditor")
 
 
-@dataclass(frozen=True)
-class Capabilities:
-    reads_registry: bool = False  # person and household details in their region
-    sees_full_identifiers: bool = False  # whole ID numbers and phones instead of masked ones
-    reads_audit: bool = False
-    reads_statistics: bool = False
-    administers_feeds: bool = False  # departmental batches and their quarantined raw rows
-    runs_screening: bool = False  # starts data comparison runs
-    tunes_rules: bool = False  # edits the rule pack, runs dry runs and comparisons
-    verifies_leads: bool = False  # records whether a warning proved founded
-    home_levels: tuple[str, ...] = ("province", "city", "county", "township", "village")
-
-
-CAPABILITIES: dict[str, Capabilities] = {
-    Role.COORDINATOR: Capabilities(reads_registry=True, verifies_leads=True, home_levels=("village",)),
-    Role.TOWNSHIP: Capabilities(
-        reads_registry=True,
-        sees_full_identifiers=True,
-        reads_statistics=True,
-        verifies_leads=True,
-        home_levels=("township",),
-    ),
-    Role.COUNTY: Capabilities(
-        reads_registry=True,
-        sees_full_identifiers=True,
-        reads_statistics=True,
-        administers_feeds=True,
-        runs_screening=True,
-        verifies_leads=True,
-        home_levels=("county",),
-    ),
-    Role.COUNTY_ADMIN: Capabilities(
-        reads_registry=True,
-        sees_full_identifiers=True,
-        reads_audit=True,
-        reads_statistics=True,
-        administers_feeds=True,
-        runs_screening=True,
-        tunes_rules=True,
-        verifies_leads=True,
-        home_levels=("county",),
-    ),
-    # The hotline matches callers against the registry but reads identifiers masked, over the phone.
-    Role.HOTLINE: Capabilities(reads_registry=True, home_levels=("county",)),
-    # Social organisations submit leads and see only their own leads' status: never the registry.
-    Role.SOCIAL_ORG: Capabilities(),
-    Role.LIAISON: Capabilities(home_levels=("county", "city", "province")),
-    Role.LEADER: Capabilities(reads_statistics=True, home_levels=("county", "city", "province")),
-    Role.AUDITOR: Capabilities(reads_audit=True),
+# The region levels a role's account may be bound to.
+HOME_LEVELS: dict[str, tuple[str, ...]] = {
+    Role.COORDINATOR: ("village",),
+    Role.TOWNSHIP: ("township",),
+    Role.COUNTY: ("county",),
+    Role.COUNTY_ADMIN: ("county",),
+    Role.HOTLINE: ("county",),
+    Role.SOCIAL_ORG: ("province", "city", "county", "township", "village"),
+    Role.LIAISON: ("county", "city", "province"),
+    Role.LEADER: ("county", "city", "province"),
+    Role.AUDITOR: ("province", "city", "county", "township", "village"),
 }
-
-
-def capabilities(role: str) -> Capabilities:
-    return CAPABILITIES.get(role, Capabilities())

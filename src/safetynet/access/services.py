@@ -11,6 +11,7 @@ from django.http import HttpRequest
 
 from safetynet.access.masking import mask_id_number, mask_phone
 from safetynet.access.models import AuditEntry, User
+from safetynet.access.permissions import Cap, NotPermitted, require
 from safetynet.access.roles import Role
 from safetynet.regions import services as regions
 
@@ -44,9 +45,9 @@ class PersonalDataScope:
         """`referred_only`: the caller reads only what was referred to a department (cases.coordination),
         so a department liaison, who reads no registry, may read that much in their region."""
         user = actor.user
-        allowed = user.caps.reads_registry or (referred_only and user.role == Role.LIAISON)
+        allowed = Cap.READ_REGISTRY in user.caps or (referred_only and Cap.READ_REFERRALS in user.caps)
         if not user.is_active or not allowed:
-            raise PermissionDenied("this role may not read the registry")
+            raise NotPermitted(Cap.READ_REGISTRY, user.role)
         if user.region_id is None:
             raise PermissionDenied("user is bound to no region")
         self.actor = actor
@@ -64,10 +65,14 @@ class PersonalDataScope:
         record(self.actor, "read", object_type, object_id, region_code=region_code, detail=detail)
 
     def mask_id(self, value: str) -> str:
-        return value if self.actor.user.caps.sees_full_identifiers else mask_id_number(value)
+        return value if self.full_identifiers else mask_id_number(value)
 
     def mask_phone(self, value: str) -> str:
-        return value if self.actor.user.caps.sees_full_identifiers else mask_phone(value)
+        return value if self.full_identifiers else mask_phone(value)
+
+    @property
+    def full_identifiers(self) -> bool:
+        return Cap.FULL_IDENTIFIERS in self.actor.user.caps
 
 
 def record(
@@ -138,9 +143,8 @@ def audit_trail(
     actor: Actor, *, username: str = "", object_id: str = "", limit: int = 200
 ) -> list[AuditEntry]:
     """The audit trail for auditors and admins, limited to entries about their region subtree."""
+    require(actor, Cap.READ_AUDIT)
     user = actor.user
-    if not user.caps.reads_audit:
-        raise PermissionDenied("this role may not read the audit trail")
     entries = AuditEntry.objects.all()
     if user.region_id:
         low, high = regions.subtree_range(user.region_id, user.region.level)  # type: ignore[union-attr]
@@ -155,14 +159,14 @@ def audit_trail(
 
 def create_user(username: str, password: str, role: str, region_code: str, **extra: str) -> User:
     """Create a user, checking the role is real and the region is of a level the role works at."""
-    from safetynet.access.roles import capabilities
+    from safetynet.access.roles import HOME_LEVELS
     from safetynet.regions.models import Region
 
     if role not in Role.values:
         raise ValueError(f"unknown role {role!r}")
     region = Region.objects.get(code=region_code)
-    if region.level not in capabilities(role).home_levels:
-        raise ValueError(f"a {role} works at {capabilities(role).home_levels}, not at a {region.level}")
+    if region.level not in HOME_LEVELS[role]:
+        raise ValueError(f"a {role} works at {HOME_LEVELS[role]}, not at a {region.level}")
     user = User(username=username, role=role, region=region, **extra)
     user.set_password(password)
     user.full_clean(exclude=["password"])

@@ -10,6 +10,7 @@ from django.shortcuts import render
 
 from safetynet.access import services
 from safetynet.access.models import User
+from safetynet.access.permissions import Cap
 
 
 class LoginView(auth_views.LoginView):
@@ -27,8 +28,8 @@ def home(request: HttpRequest) -> HttpResponse:
 
     user = request.user
     assert isinstance(user, User)
-    context: dict[str, object] = {"caps": user.caps}
-    if user.caps.reads_registry or user.caps.reads_statistics:
+    context: dict[str, object] = {}
+    if {Cap.READ_REGISTRY, Cap.READ_STATISTICS} & user.caps:
         context["counts"] = registry.region_statistics(services.Actor.from_request(request, "home page"))
     return render(request, "access/home.html", context)
 

@@ -62,6 +62,8 @@ class RegistrySnapshot(models.Model):
     taken_at = models.DateTimeField(auto_now_add=True)
     path = models.CharField(max_length=500)
     rows = models.JSONField(default=dict)  # table -> row count
+    # The registry's change counter when the snapshot was read (None: taken by code that did not know it).
+    source_version = models.BigIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["-id"]

@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from safetynet.access.masking import mask_id_number, mask_phone
 from safetynet.access.models import User
+from safetynet.access.permissions import Cap, require
 from safetynet.access.services import Actor, record, record_as
 from safetynet.lake import storage
 from safetynet.lake.ingest import FeedIngest, IngestResult
@@ -58,8 +59,7 @@ def ingest(
 
 def require_data_admin(actor: Actor) -> None:
     """Batches and quarantine hold departments' raw rows: roles that administer feeds (county level)."""
-    if not actor.user.caps.administers_feeds or not actor.user.is_active:
-        raise PermissionDenied("only county staff may administer departmental data")
+    require(actor, Cap.READ_BATCHES)
 
 
 def batches(actor: Actor, source: str = "", limit: int = 200) -> list[Batch]:
@@ -111,7 +111,7 @@ def quarantine_for(
         region_code=actor.user.region_id or "",
         detail=f"source={batch.source} rows={len(rows)}",
     )
-    if not actor.user.caps.sees_full_identifiers:
+    if Cap.FULL_IDENTIFIERS not in actor.user.caps:
         rows = [QuarantineRow(r.line, r.column, mask_text(r.reason), mask_raw(r.raw)) for r in rows]
     return batch, rows
 
@@ -264,11 +264,15 @@ def _arrow_column(values: list, arrow_type: pa.DataType) -> pa.Array:  # type: i
     return pa.array(values, arrow_type)
 
 
-def snapshot_registry(tables: dict[str, tuple[str, list[tuple[str, pa.DataType]]]]) -> RegistrySnapshot:
+SnapshotTables = dict[str, tuple[str, list[tuple[str, pa.DataType]]]]
+
+
+def snapshot_registry(tables: SnapshotTables, version_sql: str = "") -> RegistrySnapshot:
     """Write registry tables to the lake as Parquet, all read in one transaction so they agree.
 
     `tables` maps a lake name to (database table, [(column, Arrow type)]): the registry app supplies it,
     so the lake never needs the registry's models, and the Parquet types never depend on the data.
+    `version_sql` reads the registry's change counter in the same transaction (see `fresh_snapshot`).
     """
     fs, root = storage.filesystem()
     snapshot = RegistrySnapshot.objects.create(path="")
@@ -282,6 +286,9 @@ def snapshot_registry(tables: dict[str, tuple[str, list[tuple[str, pa.DataType]]
     with transaction.atomic(), connection.cursor() as cursor:
         if connection.vendor == "postgresql" and fresh:
             cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        if version_sql:
+            cursor.execute(version_sql)
+            snapshot.source_version = cursor.fetchone()[0]
         for name, (table, columns) in tables.items():
             schema = pa.schema(columns)
             cursor.execute(f"SELECT {', '.join(schema.names)} FROM {table}")  # noqa: S608 - names from code
@@ -297,6 +304,22 @@ def snapshot_registry(tables: dict[str, tuple[str, list[tuple[str, pa.DataType]]
     snapshot.rows = counts
     snapshot.save()
     return snapshot
+
+
+def has_snapshot() -> bool:
+    return RegistrySnapshot.objects.exclude(path="").exists()
+
+
+def fresh_snapshot(tables: SnapshotTables, version_sql: str) -> RegistrySnapshot:
+    """The newest snapshot if it shows the registry as it is now, else a new one: a run never reads a
+    registry older than its last change (a dibao approved this morning counts tonight)."""
+    newest = RegistrySnapshot.objects.exclude(path="").order_by("-id").first()
+    with connection.cursor() as cursor:
+        cursor.execute(version_sql)
+        version = cursor.fetchone()[0]
+    if newest is not None and newest.source_version == version:
+        return newest
+    return snapshot_registry(tables, version_sql)
 
 
 @dataclass(frozen=True)

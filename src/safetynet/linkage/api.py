@@ -7,7 +7,7 @@ from django.http import HttpRequest
 from ninja import Query, Router, Schema
 from ninja.errors import HttpError
 
-from safetynet.access.roles import Role
+from safetynet.access.permissions import Cap
 from safetynet.access.services import Actor, PersonalDataScope
 from safetynet.linkage import services
 from safetynet.linkage.models import Review
@@ -90,7 +90,7 @@ def candidates(request: HttpRequest, query: Query[CandidateQuery]) -> LookupOut:
     actor = Actor.from_request(request, "api linkage lookup")
     raw = _query(query)
     try:
-        if actor.user.role == Role.SOCIAL_ORG:
+        if Cap.READ_REGISTRY not in actor.user.caps:  # a social organisation: known or not, nothing more
             return LookupOut(known=services.known_to_us(actor, raw))
         scope = PersonalDataScope(actor)
         result = services.lookup(actor, raw, limit=query.limit)

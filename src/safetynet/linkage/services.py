@@ -20,6 +20,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import connection, transaction
 from django.utils import timezone
 
+from safetynet.access.permissions import Cap, require
 from safetynet.access.services import Actor, PersonalDataScope, record
 from safetynet.linkage import persons as schema_module
 from safetynet.linkage.address import AddressResolver
@@ -121,8 +122,7 @@ def default_model() -> Model:
 
 def set_thresholds(actor: Actor, match: float, review: float) -> LinkageModel:
     """A county admin's thresholds become a new version with the same parameters."""
-    if not actor.user.caps.tunes_rules:
-        raise PermissionDenied("only a county administrator may change matching thresholds")
+    require(actor, Cap.LINKAGE_SETTINGS)
     if not (0 < review < match <= 1):
         raise ValueError("阈值须满足 0 < 人工审核阈值 < 自动认定阈值 ≤ 1")
     current = active_model()
@@ -353,6 +353,7 @@ def _decisions(prints: list[str]) -> dict[str, dict[str, bool]]:
 
 def lookup(actor: Actor, raw: dict[str, Any], limit: int = 5, as_of: dt.date | None = None) -> Result:
     """Candidates for a form as the user types: within the caller's region, audited, masked by role."""
+    require(actor, Cap.LOOKUP)
     scope = PersonalDataScope(actor)
     linker = Linker.for_scope(scope, limit=min(max(limit, 1), 20), as_of=as_of or dt.date.today())
     result = linker.link(raw)
@@ -363,8 +364,9 @@ def lookup(actor: Actor, raw: dict[str, Any], limit: int = 5, as_of: dt.date | N
 
 def known_to_us(actor: Actor, raw: dict[str, Any]) -> bool:
     """For a social organisation: whether the registry knows this person, and nothing else."""
+    require(actor, Cap.LOOKUP)
     user = actor.user
-    if not user.is_active or user.region_id is None:
+    if user.region_id is None:
         raise PermissionDenied("user is bound to no region")
     low, high = regions.subtree_range(user.region_id, user.region.level)  # type: ignore[union-attr]
     result = Linker(scope=(low, high), limit=2).link(raw)
@@ -423,8 +425,7 @@ def get_review(actor: Actor, review_id: int) -> Review | None:
 
 def decide_review(actor: Actor, review_id: int, version: int, id_number: str | None) -> Review:
     """Confirm one candidate (id_number) or reject them all (None). Kept as decisions the linker obeys."""
-    if not actor.user.caps.verifies_leads:
-        raise PermissionDenied("this role may not decide matches")
+    require(actor, Cap.DECIDE_REVIEWS)
     scope = PersonalDataScope(actor)
     with transaction.atomic():
         review = (

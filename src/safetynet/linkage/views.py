@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
+from safetynet.access.permissions import Cap
 from safetynet.access.services import Actor, PersonalDataScope
 from safetynet.linkage import services
 from safetynet.linkage.models import LinkageModel
@@ -37,9 +38,10 @@ def _forbidden(request: HttpRequest) -> HttpResponse:
 def lookup(request: HttpRequest) -> HttpResponse:
     """The form hotline and village staff type into; candidates come from the API as they type."""
     user = request.user
-    if not (user.caps.reads_registry or user.role == "social_org"):  # type: ignore[union-attr]
+    if Cap.LOOKUP not in user.caps:  # type: ignore[union-attr]
         return _forbidden(request)
-    return render(request, "linkage/lookup.html", {"known_only": not user.caps.reads_registry})  # type: ignore[union-attr]
+    known_only = Cap.READ_REGISTRY not in user.caps  # type: ignore[union-attr]
+    return render(request, "linkage/lookup.html", {"known_only": known_only})
 
 
 @login_required
@@ -120,7 +122,7 @@ def review(request: HttpRequest, review_id: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def settings_page(request: HttpRequest) -> HttpResponse:
     actor = Actor.from_request(request, "linkage thresholds")
-    if not actor.user.caps.tunes_rules:
+    if Cap.LINKAGE_SETTINGS not in actor.user.caps:
         return _forbidden(request)
     if request.method == "POST":
         try:

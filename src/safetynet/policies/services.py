@@ -15,6 +15,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from safetynet.access.departments import Department
+from safetynet.access.permissions import Cap, require
 from safetynet.access.roles import Role
 from safetynet.access.services import Actor, PersonalDataScope, record, record_as
 from safetynet.policies import conditions
@@ -23,7 +24,6 @@ from safetynet.regions import services as regions
 from safetynet.registry import services as registry
 from safetynet.registry.models import COVERING_PROGRAMS, Employment, Household, SelfCare
 
-EDITORS = (Role.COUNTY, Role.COUNTY_ADMIN)
 CODE = re.compile(r"^[a-z][a-z0-9_-]{1,39}$")
 MAX_LETTER_POLICIES = 30
 LIMITS = {"title": 100, "summary": 2000, "how_to_apply": 2000, "contacts": 500}
@@ -96,26 +96,22 @@ class HouseholdFacts:
 def _county(actor: Actor) -> str:
     """The county whose catalog the actor reads: their own region's county."""
     user = actor.user
-    if not user.is_active or not user.caps.reads_registry:
-        raise PermissionDenied("this role may not read the policy catalog")
+    require(actor, Cap.READ_POLICIES)
     if user.region is None or user.region.level not in ("county", "township", "village"):
         raise PermissionDenied("user is bound to no county")
     return user.region_id[:6]  # type: ignore[index]
 
 
 def _editor_county(actor: Actor) -> str:
+    require(actor, Cap.EDIT_POLICIES)
     county = _county(actor)
-    if actor.user.role not in EDITORS or actor.user.region.level != "county":  # type: ignore[union-attr]
+    if actor.user.region.level != "county":  # type: ignore[union-attr]
         raise PermissionDenied("only county staff edit the policy catalog")
     return county
 
 
 def can_edit(actor: Actor) -> bool:
-    try:
-        _editor_county(actor)
-    except PermissionDenied:
-        return False
-    return True
+    return Cap.EDIT_POLICIES in actor.user.caps and actor.user.region.level == "county"  # type: ignore[union-attr]
 
 
 # -- the catalog ---------------------------------------------------------------------------------------

@@ -60,9 +60,12 @@ class HouseholdOut(Schema):
     address: str
     area_type: str
     head_name: str
-    covered: bool
+    covered: bool | None  # None before the first screening run computed the household's facts
+    monthly_income: Decimal | None
     per_capita_income: Decimal | None
+    dibao_line: Decimal | None
     low_income: bool | None
+    facts_source: str
     members: list[PersonOut]
     assistance: list[AssistanceOut]
     applications: list[ApplicationOut]

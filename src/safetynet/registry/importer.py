@@ -526,6 +526,9 @@ class RegistryImport:
         updates = [t for t in targets if t not in keys]
         cols = ", ".join(targets)
         conflict = ", ".join(key_targets)
+        if spec.name == "assistance":
+            # Imported rows carry reference '' (its database default); grants made by cases name their step.
+            conflict += ", reference"
         assign = ", ".join(f"{t} = EXCLUDED.{t}" for t in updates)
         changed = " OR ".join(f"{spec.table}.{t} IS DISTINCT FROM EXCLUDED.{t}" for t in updates)
         if connection.vendor == "postgresql":

@@ -127,12 +127,16 @@ class Assistance(models.Model):
     start_date = models.DateField()
     end_date = models.DateField(null=True, blank=True)
     monthly_amount = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    # '' for a row of assistance.csv; a grant recorded by a case names its step (case:12:step:34), so
+    # three temporary payments to one household on one day are three records, and a retry is none.
+    reference = models.CharField(max_length=64, blank=True, default="", db_default="")
 
     class Meta:
         constraints = [
             # The natural key of a row in assistance.csv, which makes re-imports idempotent.
             models.UniqueConstraint(
-                fields=["person", "household", "program", "start_date"], name="assistance_natural_key"
+                fields=["person", "household", "program", "start_date", "reference"],
+                name="assistance_natural_key",
             )
         ]
 
@@ -196,3 +200,83 @@ class ImportBatch(models.Model):
 
     def __str__(self) -> str:
         return f"batch {self.pk} {self.status}"
+
+
+class RegistryState(models.Model):
+    """One row: a counter every change to the registry moves on (imports, decisions, verified incomes),
+    so a screening run knows whether the newest lake snapshot still shows the registry as it is."""
+
+    version = models.PositiveBigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"registry version {self.version}"
+
+
+class VerifiedIncome(models.Model):
+    """A household's monthly income and rigid expenses as verified on site (实地核实) by a case's visit.
+    The facts of the next runs use it instead of the registry's income for a while (pack window
+    verified_income_months); until then the household's facts show it beside the run's figures."""
+
+    household = models.ForeignKey(Household, on_delete=models.PROTECT, related_name="verified_incomes")
+    visited_on = models.DateField()
+    monthly_income = models.DecimalField(max_digits=12, decimal_places=2)
+    monthly_expense = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    reference = models.CharField(max_length=64, unique=True)  # the case step that verified it
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-visited_on", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.household_id} {self.visited_on}: {self.monthly_income}"
+
+
+class HouseholdFacts(models.Model):
+    """A household's facts as the newest live screening run computed them (screening/features.py is their
+    one definition). One row per household, replaced by every live run; read by every page, the policy
+    matcher, the pre-assessment and campaigns, so two pages never show two incomes for one household."""
+
+    household = models.OneToOneField(
+        Household, primary_key=True, on_delete=models.CASCADE, related_name="facts", db_constraint=False
+    )
+    run_id = models.PositiveIntegerField()
+    as_of = models.DateField()
+    region_code = models.CharField(max_length=12, db_index=True)
+    area_type = models.CharField(max_length=5)
+    members = models.PositiveSmallIntegerField()
+    monthly_income = models.DecimalField(max_digits=14, decimal_places=2)
+    per_capita_income = models.DecimalField(max_digits=14, decimal_places=2)
+    dibao_line = models.DecimalField(max_digits=14, decimal_places=2, null=True)
+    low_income_line = models.DecimalField(max_digits=14, decimal_places=2, null=True)
+    tekun_line = models.DecimalField(max_digits=14, decimal_places=2, null=True)
+    rigid_expense_ratio = models.DecimalField(max_digits=8, decimal_places=4, null=True)
+    has_standard = models.BooleanField()
+    low_income = models.BooleanField()
+    below_dibao = models.BooleanField()
+    covered = models.BooleanField()
+    tekun = models.BooleanField()
+    programs = models.CharField(max_length=200, blank=True)  # running programs, comma-separated
+    verified_income = models.BooleanField()  # the income is a verification visit's
+    verified_on = models.DateField(null=True)
+    youngest_age = models.PositiveSmallIntegerField(null=True)
+    oldest_age = models.PositiveSmallIntegerField(null=True)
+    has_minor = models.BooleanField()
+    has_elderly = models.BooleanField()
+    all_elderly = models.BooleanField()
+    dependants = models.PositiveSmallIntegerField()
+    able_adults = models.PositiveSmallIntegerField()
+    has_student = models.BooleanField()
+    has_disabled = models.BooleanField()
+    disability_level = models.PositiveSmallIntegerField(null=True)  # the most severe among members
+    has_severe_disability = models.BooleanField()
+    self_care = models.CharField(max_length=7, blank=True)  # the weakest among members
+    serious_illness = models.BooleanField()
+    has_unemployed = models.BooleanField()
+    out_of_pocket = models.DecimalField(max_digits=14, decimal_places=2)
+    out_of_pocket_share = models.DecimalField(max_digits=14, decimal_places=4, null=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["region_code", "low_income"], name="registry_facts_low_income")]
+
+    def __str__(self) -> str:
+        return f"facts of {self.household_id} (run {self.run_id})"

@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pyarrow as pa
 from django.core.cache import cache
-from django.db import models
-from django.db.models import Q, QuerySet
+from django.db import models, transaction
+from django.db.models import QuerySet
 
 from safetynet.access.masking import mask_id_number, mask_phone
+from safetynet.access.permissions import Cap
 from safetynet.access.services import Actor, PersonalDataScope
 from safetynet.registry.importer import ImportResult, Progress, RegistryImport
 from safetynet.registry.models import (
@@ -21,9 +22,12 @@ from safetynet.registry.models import (
     Assistance,
     AssistanceStatus,
     Household,
+    HouseholdFacts,
     ImportBatch,
+    Program,
     Person,
-    Standard,
+    RegistryState,
+    VerifiedIncome,
 )
 from safetynet.registry.signals import registry_imported
 
@@ -39,80 +43,154 @@ def import_registry(directory: Path, imported_by: str = "", progress: Progress |
     """Load a folder of registry files, all or nothing; re-importing the same content is a no-op."""
     result = RegistryImport(directory, imported_by=imported_by, progress=progress).run()
     if not result.errors and not result.already_imported:
+        bump_version()
         registry_imported.send(sender=RegistryImport, result=result)
     return result
 
 
-# -- derived facts (DATA-CONTRACT "Default rule pack") ------------------------------------------------
+# -- registry version, verified incomes and household facts ------------------------------------------
+
+
+def bump_version() -> None:
+    """Every change to the registry moves the version on; a live run snapshots the registry again when
+    the newest snapshot holds an older one (lake.snapshot_registry reads it in the same transaction)."""
+    updated = RegistryState.objects.filter(pk=1).update(version=models.F("version") + 1)
+    if not updated:
+        RegistryState.objects.get_or_create(pk=1, defaults={"version": 1})
+
+
+VERSION_SQL = f"SELECT COALESCE(MAX(version), 0) FROM {RegistryState._meta.db_table}"  # noqa: S608
 
 
 def age_on(birth_date: dt.date, as_of: dt.date) -> int:
-    """Whole years at `as_of`."""
+    """Whole years at `as_of`, for showing a person's age (the screening SQL computes the same for facts)."""
     return as_of.year - birth_date.year - ((as_of.month, as_of.day) < (birth_date.month, birth_date.day))
 
 
-def members_alive(household: Household, as_of: dt.date) -> list[Person]:
-    """Members born on or before `as_of` and not dead by then: the people a household counts."""
-    return [
-        p
-        for p in household.members.all()
-        if p.birth_date <= as_of and (p.death_date is None or p.death_date > as_of)
-    ]
+def record_verified_income(
+    household_id: str, visited_on: dt.date, monthly_income: Decimal, monthly_expense: Decimal, reference: str
+) -> VerifiedIncome:
+    """A verification visit's household income (cases call this in the step's transaction). Idempotent
+    on `reference`, the case step."""
+    found, created = VerifiedIncome.objects.get_or_create(
+        reference=reference,
+        defaults={
+            "household_id": household_id,
+            "visited_on": visited_on,
+            "monthly_income": monthly_income,
+            "monthly_expense": monthly_expense,
+        },
+    )
+    if created:
+        bump_version()
+    return found
 
 
-def monthly_income(
-    household: Household, as_of: dt.date, pensions: dict[str, Decimal] | None = None
-) -> Decimal:
-    """Living members' monthly income plus each living member's latest pension (from the lake)."""
-    pensions = pensions or {}
-    return sum(
-        (p.monthly_income + pensions.get(p.id_number, Decimal(0)) for p in members_alive(household, as_of)),
-        Decimal(0),
+FACT_COLUMNS = [
+    f.column for f in HouseholdFacts._meta.concrete_fields if f.column not in ("run_id", "as_of")
+]
+
+
+def replace_facts(run_id: int, as_of: dt.date, table: pa.Table) -> int:
+    """Replace every household's facts with a live run's (`table` has FACT_COLUMNS, as the screening
+    engine computed them). One transaction: readers see the old facts or the new, never a mix."""
+    rows = table.select(FACT_COLUMNS).to_pylist()
+    with transaction.atomic():
+        HouseholdFacts.objects.all().delete()
+        for start in range(0, len(rows), 5000):
+            HouseholdFacts.objects.bulk_create(
+                [
+                    HouseholdFacts(run_id=run_id, as_of=as_of, **{k: v for k, v in row.items()})
+                    for row in rows[start : start + 5000]
+                ]
+            )
+    return len(rows)
+
+
+@dataclass(frozen=True)
+class Facts:
+    """A household's facts for every page and matcher: the newest run's, with the newest verification
+    visit's income where it is newer than that run (`verified_after_run` says so)."""
+
+    row: HouseholdFacts
+    monthly_income: Decimal
+    per_capita_income: Decimal
+    low_income: bool
+    below_dibao: bool
+    out_of_pocket_share: Decimal | None
+    visit: VerifiedIncome | None  # the visit whose income counts, if any
+
+    @property
+    def verified_after_run(self) -> bool:
+        return self.visit is not None and self.visit.visited_on > self.row.as_of
+
+    @property
+    def income_ratio(self) -> Decimal | None:
+        """Per-capita income as a multiple of the dibao standard."""
+        line = self.row.dibao_line
+        return (self.per_capita_income / line).quantize(Decimal("0.01")) if line else None
+
+    @property
+    def programs(self) -> list[str]:
+        return [p for p in self.row.programs.split(",") if p]
+
+    @property
+    def source(self) -> str:
+        """Where the figures come from, in words for the page."""
+        text = f"数据比对（{self.row.as_of:%Y-%m-%d}，第 {self.row.run_id} 次运行）"
+        if self.visit is not None:
+            text += f"；家庭收入为 {self.visit.visited_on:%Y-%m-%d} 实地核实所得"
+        return text
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.row, name)
+
+
+def household_facts(household_id: str) -> Facts | None:
+    """The facts of one household, or None before the first live run has seen it. Unscoped and unaudited:
+    callers check the actor's scope first."""
+    row = HouseholdFacts.objects.filter(pk=household_id).first()
+    if row is None:
+        return None
+    visit = (
+        VerifiedIncome.objects.filter(household_id=household_id, visited_on__gt=row.as_of)
+        .order_by("-visited_on", "-id")
+        .first()
+    )
+    if visit is None:
+        if row.verified_income:
+            visit = (
+                VerifiedIncome.objects.filter(household_id=household_id, visited_on=row.verified_on)
+                .order_by("-id")
+                .first()
+            )
+        return Facts(
+            row,
+            row.monthly_income,
+            row.per_capita_income,
+            row.low_income,
+            row.below_dibao,
+            row.out_of_pocket_share,
+            visit,
+        )
+    # A visit since the run: its income counts now, with the run's members and lines, compared exactly as
+    # the run compares (income < line × members), until the next run computes it again.
+    income, members = visit.monthly_income, max(row.members, 1)
+    share = (row.out_of_pocket / (income * 12)).quantize(Decimal("0.0001")) if income > 0 else None
+    return Facts(
+        row,
+        income,
+        (income / members).quantize(Decimal("0.01")),
+        row.low_income_line is not None and income < row.low_income_line * members,
+        row.dibao_line is not None and income < row.dibao_line * members,
+        share,
+        visit,
     )
 
 
-def per_capita_income(
-    household: Household, as_of: dt.date, pensions: dict[str, Decimal] | None = None
-) -> Decimal | None:
-    """Household monthly income divided by living members; None for a household with nobody alive."""
-    living = len(members_alive(household, as_of))
-    if not living:
-        return None
-    return (monthly_income(household, as_of, pensions) / living).quantize(Decimal("0.01"))
-
-
-def standard_for(household: Household, as_of: dt.date) -> Standard | None:
-    return Standard.objects.filter(
-        county_code=household.region_code[:6], year=as_of.year, area_type=household.area_type
-    ).first()
-
-
-def active_programs(household: Household, as_of: dt.date) -> set[str]:
-    """Programs with a record running on `as_of` for any member.
-
-    The dates decide, not today's status: a record ended since was active then. (The import requires
-    an end date on every ended record, so an open-ended record is an active one.)
-    """
-    records = household.assistance.filter(start_date__lte=as_of).filter(
-        Q(end_date__isnull=True) | Q(end_date__gte=as_of)
-    )
-    return set(records.values_list("program", flat=True))
-
-
-def is_covered(household: Household, as_of: dt.date) -> bool:
-    """Covered: any member has an active dibao or tekun record."""
-    return bool(active_programs(household, as_of) & set(COVERING_PROGRAMS))
-
-
-def is_low_income(
-    household: Household, as_of: dt.date, pensions: dict[str, Decimal] | None = None
-) -> bool | None:
-    """Per-capita income strictly below dibao × edge multiplier; None when no standard is on file."""
-    standard = standard_for(household, as_of)
-    income = per_capita_income(household, as_of, pensions)
-    if standard is None or income is None:
-        return None
-    return income < standard.dibao_monthly * standard.edge_multiplier
+def facts_for(household_ids: list[str]) -> dict[str, HouseholdFacts]:
+    """The run's facts of many households at once (lists and campaigns), without visits since the run."""
+    return {f.household_id: f for f in HouseholdFacts.objects.filter(pk__in=household_ids)}
 
 
 # -- scoped reads for pages and the API ---------------------------------------------------------------
@@ -150,10 +228,13 @@ class HouseholdProfile:
     members: list[PersonView]
     assistance: list[dict[str, object]]
     applications: list[dict[str, object]]
-    covered: bool
+    # From the household's facts (the newest run, a verification visit since): None before any run.
+    covered: bool | None
+    monthly_income: Decimal | None
     per_capita_income: Decimal | None
-    standard: Standard | None
+    dibao_line: Decimal | None
     low_income: bool | None
+    facts_source: str
 
 
 def _person_view(scope: PersonalDataScope, person: Person, region_code: str, today: dt.date) -> PersonView:
@@ -161,7 +242,7 @@ def _person_view(scope: PersonalDataScope, person: Person, region_code: str, tod
         id_number=scope.mask_id(person.id_number),
         name=person.name,
         gender=person.gender,
-        birth_date=person.birth_date if scope.actor.user.caps.sees_full_identifiers else None,
+        birth_date=person.birth_date if scope.full_identifiers else None,
         age=age_on(person.birth_date, today),
         relation=person.relation,
         phone=scope.mask_phone(person.phone),
@@ -222,7 +303,7 @@ def household_profile(actor: Actor, household_id: str) -> HouseholdProfile | Non
     members = sorted(household.members.all(), key=lambda p: (p.relation != "head", p.birth_date))
     head = next((p for p in members if p.id_number == household.head_id_number), None)
     region = regions.get(household.region_code)
-    standard = standard_for(household, today)
+    facts = household_facts(household.household_id)
     return HouseholdProfile(
         household_id=household.household_id,
         region_code=household.region_code,
@@ -256,10 +337,12 @@ def household_profile(actor: Actor, household_id: str) -> HouseholdProfile | Non
             }
             for a in household.applications.select_related("person").order_by("-applied_on")
         ],
-        covered=is_covered(household, today),
-        per_capita_income=per_capita_income(household, today),
-        standard=standard,
-        low_income=is_low_income(household, today),
+        covered=facts.covered if facts else None,
+        monthly_income=facts.monthly_income if facts else None,
+        per_capita_income=facts.per_capita_income if facts else None,
+        dibao_line=facts.dibao_line if facts else None,
+        low_income=facts.low_income if facts else None,
+        facts_source=facts.source if facts else "尚未进行数据比对：收入、低收入和保障情况将在下一次比对后显示",
     )
 
 
@@ -270,8 +353,7 @@ def region_statistics(actor: Actor) -> dict[str, int]:
     from safetynet.regions import services as regions
 
     user = actor.user
-    caps = user.caps
-    if not (caps.reads_registry or caps.reads_statistics) or user.region is None:
+    if not {Cap.READ_REGISTRY, Cap.READ_STATISTICS} & user.caps or user.region is None:
         raise PermissionDenied("this role may not read statistics")
     low, high = regions.subtree_range(user.region.code, user.region.level)
     # Counting a county's million persons costs ~0.4 s and every sign-in lands here: the counts are cached
@@ -342,25 +424,38 @@ def snapshot_tables() -> dict[str, tuple[str, list[tuple[str, pa.DataType]]]]:
         "assistance": columns(Assistance),
         "applications": columns(Application),
         "standards": columns(Standard),
+        "verified_incomes": columns(VerifiedIncome),
     }
 
 
 def grant_assistance(
-    household_id: str, program: str, start: dt.date, amount: Decimal, one_off: bool = False
+    household_id: str, program: str, start: dt.date, amount: Decimal, reference: str, one_off: bool = False
 ) -> Assistance:
-    """An approved case's help, recorded in the registry for the household head (one transaction with the
-    decision that grants it). One-off help (temporary assistance) starts and ends on the day it is paid.
-    Granting the same program from the same day again changes nothing."""
+    """A case's decision or payment, recorded in the registry for the household head (in the same
+    transaction as the step). One-off help (temporary assistance) starts and ends on the day it is paid.
+    `reference` names the step: each payment is its own record, and recording a step again changes nothing."""
     household = Household.objects.get(pk=household_id)
-    assistance, _ = Assistance.objects.get_or_create(
+    assistance, created = Assistance.objects.get_or_create(
         person_id=household.head_id_number,
         household=household,
         program=program,
         start_date=start,
+        reference=reference,
         defaults={
             "status": AssistanceStatus.ENDED if one_off else AssistanceStatus.ACTIVE,
             "end_date": start if one_off else None,
             "monthly_amount": amount,
         },
     )
+    if created:
+        bump_version()
     return assistance
+
+
+def temporary_grants(household_id: str, since: dt.date) -> list[Assistance]:
+    """Temporary assistance the household received on or after `since`, newest first."""
+    return list(
+        Assistance.objects.filter(
+            household_id=household_id, program=Program.TEMPORARY, start_date__gte=since
+        ).order_by("-start_date", "-id")
+    )

@@ -1,5 +1,10 @@
 """Features of persons and households as of a date: their schema, and the one SQL that computes them.
 
+This is the one definition of a household's facts (income with pensions, per-capita income against the
+county standard, ages, able adults, dependants, disability, coverage): every live run persists them
+(`registry.services.replace_facts`), and the household page, policy matching, the eligibility
+pre-assessment and campaigns read those rows instead of working them out again.
+
 The SQL is written once, in DuckDB's dialect, as a list of named steps over the tables of `inputs`; the
 Spark engine runs the same steps transpiled by sqlglot. Placeholders (`:as_of`, `:medical_since` ...) are
 replaced by typed literals in the syntax tree, never by pasting text.
@@ -28,6 +33,8 @@ def _features(*rows: tuple[str, str, str]) -> dict[str, Feature]:
 
 PERSON_FEATURES = _features(
     ("age", INT, "年龄"),
+    ("elderly", BOOL, "老年人（达到规则包的老年年龄）"),
+    ("severe_disability", BOOL, "登记为重度残疾"),
     ("alive", BOOL, "在世"),
     ("is_head", BOOL, "户主"),
     ("minor", BOOL, "未成年"),
@@ -72,19 +79,33 @@ HOUSEHOLD_FEATURES = _features(
     ("per_capita_income", MONEY, "人均月收入"),
     ("dibao_line", MONEY, "低保标准"),
     ("low_income_line", MONEY, "低收入线"),
+    ("tekun_line", MONEY, "特困供养标准"),
+    ("rigid_expense_ratio", RATIO, "刚性支出困难认定比例"),
     ("has_standard", BOOL, "有当地标准"),
     ("low_income", BOOL, "低收入"),
     ("below_dibao", BOOL, "人均收入低于低保标准"),
     ("covered", BOOL, "已纳入低保或特困"),
     ("tekun", BOOL, "特困供养"),
+    ("programs", TEXT, "在享救助项目"),
+    ("verified_income", BOOL, "收入为实地核实所得"),
+    ("verified_on", DATE, "收入核实日期"),
     ("housing_assistance", BOOL, "享受住房救助"),
     ("youngest_age", INT, "最年轻成员年龄"),
+    ("oldest_age", INT, "最年长成员年龄"),
     ("has_minor", BOOL, "有未成年人"),
-    ("has_elderly", BOOL, "有60岁以上成员"),
+    ("has_elderly", BOOL, "有老年人"),
+    ("all_elderly", BOOL, "成员均为老年人"),
     ("has_dependant", BOOL, "有需赡养抚养成员"),
     ("dependants", INT, "需赡养抚养人数"),
     ("adults_18_59", INT, "18至59岁成员数"),
     ("able_adults", INT, "无重度残疾的18至59岁成员数"),
+    ("has_student", BOOL, "有在校学生"),
+    ("has_disabled", BOOL, "有残疾人"),
+    ("disability_level", INT, "成员中最重的残疾等级"),
+    ("has_severe_disability", BOOL, "有重度残疾人"),
+    ("self_care", TEXT, "成员中最弱的生活自理能力"),
+    ("serious_illness", BOOL, "有重病患者"),
+    ("has_unemployed", BOOL, "有失业人员"),
     ("out_of_pocket", MONEY, "近期家庭医疗自付"),
     ("out_of_pocket_share", RATIO, "医疗自付占年收入比例"),
     ("disaster_severity", INT, "受灾程度"),
@@ -107,6 +128,15 @@ STAGE_TWO_FEATURES = _features(
     ("hardship_rule_ids", REFS, "同时触发的困难规则"),
 )
 
+# How the pack defines who counts as elderly, a working-age adult and severely disabled: parameters of the
+# pack (section `facts`), read by the SQL below, so a county that changes them changes every page too.
+# A minor is under 18 by law (未成年人), not a parameter.
+FACT_PARAMS: dict[str, tuple[int, int, int]] = {  # name -> (default, lowest, highest)
+    "elderly_age": (60, 50, 100),
+    "working_age_to": (59, 40, 80),
+    "severe_disability_level": (2, 1, 4),
+}
+
 # Windows (parameters of the pack) and the placeholder each sets: the first day inside the window.
 WINDOWS = {
     "medical_months": "medical_since",
@@ -118,6 +148,7 @@ WINDOWS = {
     "housing_months": "housing_since",
     "rejection_months": "rejection_since",
     "hotline_days": "hotline_since",
+    "verified_income_months": "verified_since",
 }
 
 
@@ -320,6 +351,12 @@ STEPS: list[tuple[str, str]] = [
         "d.death_date IS NULL AS alive, "
         "COALESCE(p.relation = 'head', FALSE) AS is_head, "
         "YEAR(:as_of) - YEAR(p.birth_date) - CASE WHEN MONTH(p.birth_date) * 100 + DAY(p.birth_date) > :as_of_md"
+        " THEN 1 ELSE 0 END >= :elderly_age AS elderly, "
+        "COALESCE(p.disability_level BETWEEN 1 AND :severe_disability_level, FALSE) AS severe_disability, "
+        "COALESCE(p.employment = 'student', FALSE) AS student, "
+        "COALESCE(p.serious_illness, FALSE) OR se.id_number IS NOT NULL AS seriously_ill, "
+        "COALESCE(p.employment = 'unemployed', FALSE) OR un.id_number IS NOT NULL AS unemployed, "
+        "YEAR(:as_of) - YEAR(p.birth_date) - CASE WHEN MONTH(p.birth_date) * 100 + DAY(p.birth_date) > :as_of_md"
         " THEN 1 ELSE 0 END < 18 AS minor, "
         "COALESCE(p.disability_level, 0) AS disability_level, "
         "COALESCE(p.self_care, 'full') AS self_care, "
@@ -374,7 +411,17 @@ STEPS: list[tuple[str, str]] = [
         "SELECT p.household_id, "
         "MAX(CASE WHEN a.program IN ('dibao', 'tekun') THEN 1 ELSE 0 END) = 1 AS covered, "
         "MAX(CASE WHEN a.program = 'tekun' THEN 1 ELSE 0 END) = 1 AS tekun, "
-        "MAX(CASE WHEN a.program = 'housing' THEN 1 ELSE 0 END) = 1 AS housing_assistance "
+        "MAX(CASE WHEN a.program = 'housing' THEN 1 ELSE 0 END) = 1 AS housing_assistance, "
+        # Every program running, in one fixed order, comma-separated (lists sort differently per engine).
+        "CONCAT_WS(',', "
+        + ", ".join(
+            f"MAX(CASE WHEN a.program = '{p}' THEN '{p}' END)"
+            for p in (
+                "dibao", "tekun", "dibao_edge", "rigid_expense", "relapse_monitoring",
+                "temporary", "medical", "education", "housing", "employment",
+            )
+        )
+        + ") AS programs "
         "FROM reg_assistance a JOIN f_persons p ON p.id_number = a.id_number AND p.alive "
         "WHERE a.start_date <= :as_of AND (a.end_date IS NULL OR a.end_date >= :as_of) "
         "GROUP BY p.household_id",
@@ -395,43 +442,77 @@ STEPS: list[tuple[str, str]] = [
         "SUM(monthly_income + pension) AS monthly_income, "
         "SUM(out_of_pocket) AS out_of_pocket, "
         "MIN(age) AS youngest_age, "
-        "MAX(CASE WHEN age < 18 THEN 1 ELSE 0 END) = 1 AS has_minor, "
-        "MAX(CASE WHEN age >= 60 THEN 1 ELSE 0 END) = 1 AS has_elderly, "
-        "SUM(CASE WHEN age < 18 OR age >= 60 OR disability_level BETWEEN 1 AND 2 THEN 1 ELSE 0 END) AS dependants, "
-        "SUM(CASE WHEN age BETWEEN 18 AND 59 THEN 1 ELSE 0 END) AS adults_18_59, "
-        "SUM(CASE WHEN age BETWEEN 18 AND 59 AND NOT disability_level BETWEEN 1 AND 2 THEN 1 ELSE 0 END) AS able_adults "
+        "MAX(age) AS oldest_age, "
+        "MAX(CASE WHEN minor THEN 1 ELSE 0 END) = 1 AS has_minor, "
+        "MAX(CASE WHEN elderly THEN 1 ELSE 0 END) = 1 AS has_elderly, "
+        "MIN(CASE WHEN elderly THEN 1 ELSE 0 END) = 1 AS all_elderly, "
+        "SUM(CASE WHEN minor OR elderly OR severe_disability THEN 1 ELSE 0 END) AS dependants, "
+        "SUM(CASE WHEN age BETWEEN 18 AND :working_age_to THEN 1 ELSE 0 END) AS adults_18_59, "
+        "SUM(CASE WHEN age BETWEEN 18 AND :working_age_to AND NOT severe_disability THEN 1 ELSE 0 END) AS able_adults, "
+        "MAX(CASE WHEN student THEN 1 ELSE 0 END) = 1 AS has_student, "
+        "MAX(CASE WHEN disability_level > 0 THEN 1 ELSE 0 END) = 1 AS has_disabled, "
+        "MIN(CASE WHEN disability_level > 0 THEN disability_level END) AS disability_level, "
+        "MAX(CASE WHEN severe_disability THEN 1 ELSE 0 END) = 1 AS has_severe_disability, "
+        # The weakest self-care among members: none, then partial, then full.
+        "CASE MIN(CASE self_care WHEN 'none' THEN 0 WHEN 'partial' THEN 1 ELSE 2 END)"
+        " WHEN 0 THEN 'none' WHEN 1 THEN 'partial' ELSE 'full' END AS self_care, "
+        "MAX(CASE WHEN seriously_ill THEN 1 ELSE 0 END) = 1 AS serious_illness, "
+        "MAX(CASE WHEN unemployed THEN 1 ELSE 0 END) = 1 AS has_unemployed "
         "FROM f_persons WHERE alive GROUP BY household_id",
+    ),
+    (
+        # A verification visit's household income replaces the registry's for a while (windows:
+        # verified_income_months): staff saw the household more recently than the last registry update.
+        "f_verified",
+        "SELECT household_id, monthly_income, visited_on FROM ("
+        "  SELECT *, ROW_NUMBER() OVER (PARTITION BY household_id ORDER BY visited_on DESC, id DESC) AS _rn"
+        "  FROM reg_verified_incomes WHERE visited_on BETWEEN :verified_since AND :as_of"
+        ") t WHERE _rn = 1",
     ),
     (
         "f_households",
         "SELECT h.household_id, h.region_code, "
         "COALESCE(m.members, 0) AS members, "
         "h.area_type, "
-        "COALESCE(m.monthly_income, 0) AS monthly_income, "
-        "COALESCE(m.monthly_income, 0) * 12 AS annual_income, "
+        "income AS monthly_income, "
+        "income * 12 AS annual_income, "
         # Shares and per-capita figures in whole cents or basis points with integer division, so every
         # engine rounds them alike (decimal division returns a double on DuckDB, a decimal on Spark).
-        "CAST((CAST(COALESCE(m.monthly_income, 0) * 100 AS BIGINT) * 2 + COALESCE(m.members, 1))"
+        "CAST((CAST(income * 100 AS BIGINT) * 2 + COALESCE(m.members, 1))"
         " // (2 * GREATEST(COALESCE(m.members, 0), 1)) AS DECIMAL(14, 0)) * 0.01 AS per_capita_income, "
         "s.dibao_monthly AS dibao_line, "
         "CAST(s.dibao_monthly * s.edge_multiplier AS DECIMAL(14, 2)) AS low_income_line, "
+        "s.tekun_monthly AS tekun_line, "
+        "s.rigid_expense_ratio AS rigid_expense_ratio, "
         "s.dibao_monthly IS NOT NULL AS has_standard, "
         # Exact: total < line × members, so no rounding of the per-capita figure decides a boundary case.
-        "COALESCE(m.monthly_income < s.dibao_monthly * s.edge_multiplier * m.members, FALSE) AS low_income, "
-        "COALESCE(m.monthly_income < s.dibao_monthly * m.members, FALSE) AS below_dibao, "
+        "COALESCE(income < s.dibao_monthly * s.edge_multiplier * m.members, FALSE) AS low_income, "
+        "COALESCE(income < s.dibao_monthly * m.members, FALSE) AS below_dibao, "
         "COALESCE(c.covered, FALSE) AS covered, "
         "COALESCE(c.tekun, FALSE) AS tekun, "
         "COALESCE(c.housing_assistance, FALSE) AS housing_assistance, "
+        "COALESCE(c.programs, '') AS programs, "
+        "v.household_id IS NOT NULL AS verified_income, "
+        "v.visited_on AS verified_on, "
         "m.youngest_age, "
+        "m.oldest_age, "
         "COALESCE(m.has_minor, FALSE) AS has_minor, "
         "COALESCE(m.has_elderly, FALSE) AS has_elderly, "
+        "COALESCE(m.all_elderly, FALSE) AS all_elderly, "
         "COALESCE(m.dependants, 0) > 0 AS has_dependant, "
         "COALESCE(m.dependants, 0) AS dependants, "
         "COALESCE(m.adults_18_59, 0) AS adults_18_59, "
         "COALESCE(m.able_adults, 0) AS able_adults, "
+        "COALESCE(m.has_student, FALSE) AS has_student, "
+        "COALESCE(m.has_disabled, FALSE) AS has_disabled, "
+        "m.disability_level, "
+        "COALESCE(m.has_severe_disability, FALSE) AS has_severe_disability, "
+        "m.self_care, "
+        "COALESCE(m.serious_illness, FALSE) AS serious_illness, "
+        "COALESCE(m.has_unemployed, FALSE) AS has_unemployed, "
         "COALESCE(m.out_of_pocket, 0) AS out_of_pocket, "
-        "CASE WHEN COALESCE(m.monthly_income, 0) > 0 THEN CAST(CAST(COALESCE(m.out_of_pocket, 0) * 100 AS BIGINT)"
-        " * 10000 // CAST(m.monthly_income * 1200 AS BIGINT) AS DECIMAL(14, 0)) * 0.0001 END AS out_of_pocket_share, "
+        "CASE WHEN income > 0 THEN CAST(CAST(COALESCE(m.out_of_pocket, 0) * 100 AS BIGINT)"
+        " * 10000 // CAST(income * 1200 AS BIGINT) AS DECIMAL(14, 0)) * 0.0001 END AS out_of_pocket_share, "
         "COALESCE(rd.severity, 0) AS disaster_severity, "
         "rd.loss_level AS disaster_loss, "
         "rd.event_id AS disaster_event, "
@@ -443,8 +524,11 @@ STEPS: list[tuple[str, str]] = [
         "hs.refs AS housing_refs, "
         "ca.refs AS call_refs, "
         "ha.refs AS application_refs "
-        "FROM reg_households h "
+        "FROM (SELECT h.*, COALESCE(v.monthly_income, m.monthly_income, 0) AS income FROM reg_households h"
+        "  LEFT JOIN f_members m ON m.household_id = h.household_id"
+        "  LEFT JOIN f_verified v ON v.household_id = h.household_id) h "
         "LEFT JOIN f_members m ON m.household_id = h.household_id "
+        "LEFT JOIN f_verified v ON v.household_id = h.household_id "
         "LEFT JOIN reg_standards s ON s.county_code = SUBSTR(h.region_code, 1, 6) AND s.area_type = h.area_type"
         " AND s.year = YEAR(:as_of) "
         "LEFT JOIN f_coverage c ON c.household_id = h.household_id "

@@ -52,6 +52,8 @@ REGISTRY_INPUTS = (
             ("phone", TEXT),
             ("disability_level", "INTEGER"),
             ("self_care", TEXT),
+            ("employment", TEXT),
+            ("serious_illness", "BOOLEAN"),
             ("monthly_income", "DECIMAL(14, 2)"),
             ("death_date", "DATE"),
         ),
@@ -91,9 +93,18 @@ REGISTRY_INPUTS = (
             ("year", "INTEGER"),
             ("area_type", TEXT),
             ("dibao_monthly", "DECIMAL(14, 2)"),
+            ("tekun_monthly", "DECIMAL(14, 2)"),
             ("edge_multiplier", "DECIMAL(8, 4)"),
+            ("rigid_expense_ratio", "DECIMAL(8, 4)"),
         ),
         "standards",
+        registry=True,
+    ),
+    # Household incomes found at verification visits (cases → registry), newest per household wins.
+    InputTable(
+        "reg_verified_incomes",
+        (("id", "BIGINT"), ("household_id", TEXT), ("monthly_income", "DECIMAL(14, 2)"), ("visited_on", "DATE")),
+        "verified_incomes",
         registry=True,
     ),
 )

@@ -23,6 +23,7 @@ from sqlglot.errors import ParseError, TokenError
 from safetynet.screening.features import (
     BOOL,
     DATE,
+    FACT_PARAMS,
     HOUSEHOLD_FEATURES,
     INT,
     MONEY,
@@ -44,6 +45,8 @@ PARAM_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 MAX_EXPRESSION = 600
 MAX_RULES = 100
+# Windows added after packs were first saved: a stored pack without them takes these defaults.
+LATER_WINDOWS = {"verified_income_months": 12}
 
 _COMPARISONS = (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE)
 _ARITHMETIC = (exp.Add, exp.Sub, exp.Mul, exp.Div)
@@ -104,6 +107,7 @@ class Pack:
     windows: dict[str, int]
     unfounded_days: int
     rules: list[Rule]
+    facts: dict[str, int] = field(default_factory=lambda: {k: d for k, (d, _, _) in FACT_PARAMS.items()})
 
     @property
     def enabled_rules(self) -> list[Rule]:
@@ -137,6 +141,7 @@ class Pack:
         return {
             "name": self.name,
             "windows": dict(self.windows),
+            "facts": dict(self.facts),
             "suppression": {"unfounded_days": self.unfounded_days},
             "rules": rules,
         }
@@ -166,6 +171,7 @@ def parse_pack(text: str) -> Pack:
         raise PackError(["规则包应为 YAML 映射（name、windows、rules）"])
     problems: list[str] = []
     windows = _windows(data.get("windows"), problems)
+    facts = _facts(data.get("facts"), problems)
     suppression = data.get("suppression") or {}
     unfounded_days = _integer(suppression.get("unfounded_days", 180), "suppression.unfounded_days", problems)
     raw_rules = data.get("rules")
@@ -179,7 +185,7 @@ def parse_pack(text: str) -> Pack:
     ids = [r.id for r in rules]
     for rule_id in sorted({i for i in ids if ids.count(i) > 1}):
         problems.append(f"规则编号 {rule_id} 重复")
-    pack = Pack(str(data.get("name") or "未命名规则包")[:100], windows, unfounded_days, rules)
+    pack = Pack(str(data.get("name") or "未命名规则包")[:100], windows, unfounded_days, rules, facts)
     for rule in rules:
         problems.extend(validate_rule(rule, windows))
     if problems:
@@ -199,10 +205,25 @@ def _windows(raw: Any, problems: list[str]) -> dict[str, int]:
     unknown = sorted(set(raw) - set(WINDOWS))
     if unknown:
         problems.append(f"未知的时间窗口：{'、'.join(map(str, unknown))}")
-    missing = sorted(set(WINDOWS) - set(raw))
+    missing = sorted(set(WINDOWS) - set(raw) - set(LATER_WINDOWS))
     if missing:
         problems.append(f"缺少时间窗口：{'、'.join(missing)}")
-    return {name: _integer(raw.get(name, 1), f"windows.{name}", problems) for name in WINDOWS}
+    return {
+        name: _integer(raw.get(name, LATER_WINDOWS.get(name, 1)), f"windows.{name}", problems)
+        for name in WINDOWS
+    }
+
+
+def _facts(raw: Any, problems: list[str]) -> dict[str, int]:
+    """The household-fact parameters; a pack saved before they existed takes the defaults."""
+    raw = raw if isinstance(raw, dict) else {}
+    unknown = sorted(set(map(str, raw)) - set(FACT_PARAMS))
+    if unknown:
+        problems.append(f"未知的家庭事实参数：{'、'.join(unknown)}")
+    return {
+        name: _integer(raw.get(name, default), f"facts.{name}", problems, low, high)
+        for name, (default, low, high) in FACT_PARAMS.items()
+    }
 
 
 def _rule(raw: Any, position: int, problems: list[str]) -> Rule | None:

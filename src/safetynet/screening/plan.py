@@ -83,6 +83,7 @@ class Plan:
         self.values: dict[str, exp.Expr] = {
             "as_of": _date(as_of),
             "as_of_md": exp.Literal.number(as_of.month * 100 + as_of.day),
+            **{name: exp.Literal.number(value) for name, value in pack.facts.items()},
             **{name: _date(day) for name, day in self.window_starts.items()},
         }
 
@@ -132,6 +133,12 @@ class Plan:
             )
         ).to_pylist()[0]
         return int(row["n"] or 0), int(row["missing"] or 0)
+
+    def facts(self, engine: Engine, columns: list[str]) -> pa.Table:
+        """Every household's facts as the feature steps computed them, for `registry.replace_facts`."""
+        return engine.fetch(
+            sqlglot.parse_one(f"SELECT {', '.join(columns)} FROM f_households", read="duckdb")
+        )
 
     def run(self, engine: Engine, progress=None) -> PlanResult:  # type: ignore[no-untyped-def]
         timings: dict[str, float] = {}

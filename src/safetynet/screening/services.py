@@ -17,9 +17,11 @@ from django.core.exceptions import PermissionDenied
 from django.db import models, transaction
 from django.utils import timezone
 
+from safetynet.access.permissions import Cap, require
 from safetynet.access.services import Actor, PersonalDataScope, record
 from safetynet.lake import services as lake
 from safetynet.linkage import batch as linkage
+from safetynet.registry import services as registry
 from safetynet.screening import explain
 from safetynet.screening.engines import ENGINES, get_engine
 from safetynet.screening.models import RiskWarning, RulePack, Run
@@ -77,8 +79,7 @@ def _next_version() -> int:
 
 
 def require_rule_admin(actor: Actor) -> None:
-    if not actor.user.is_active or not actor.user.caps.tunes_rules:
-        raise PermissionDenied("only county administrators change the rule pack")
+    require(actor, Cap.TUNE_RULES)
 
 
 def save_pack(actor: Actor, pack: Pack, note: str = "", activate: bool = True) -> RulePack:
@@ -136,10 +137,12 @@ def screen(
     started_by: str = "",
     progress: Callable[[str], None] | None = None,
 ) -> Run:
-    """Run a rule pack over the newest registry snapshot and every landed batch, as of a date.
+    """Run a rule pack over the registry and every landed batch, as of a date.
 
-    A live run keeps new warnings as open (the leads of data comparison) and suppresses repeats; a dry run
-    keeps every hit as a dry-run warning for comparison and raises nothing.
+    A live run first snapshots the registry again if it changed since the newest snapshot, keeps new
+    warnings as open (the leads of data comparison), suppresses repeats, and replaces every household's
+    persisted facts with the ones it computed. A dry run reads the newest snapshot (taking one only when
+    there is none), keeps every hit as a dry-run warning for comparison and changes nothing else.
     """
     from django.conf import settings
 
@@ -164,10 +167,9 @@ def screen(
     if not dry_run:
         linkage.recover_quarantined_ids()
         linkage.resolve_hotline()
-    try:
-        inputs = lake.current_inputs()
-    except LookupError:
-        raise ScreeningError("数据湖中还没有户籍快照：请先运行 safetynet lake snapshot") from None
+    if not dry_run or not lake.has_snapshot():
+        lake.fresh_snapshot(registry.snapshot_tables(), registry.VERSION_SQL)
+    inputs = lake.current_inputs()
     inputs.feeds[linkage.RESOLVED_SOURCE], inputs.base[linkage.RESOLVED_SOURCE] = linkage.resolved_folders()
     run = Run.objects.create(
         pack=pack,
@@ -185,6 +187,7 @@ def screen(
             plan = Plan(rules, as_of)
             result = plan.run(runner, progress)
             households, without_standard = plan.summary(runner)
+            facts = None if dry_run else plan.facts(runner, registry.FACT_COLUMNS)
         finally:
             runner.close()
         titles = {r.id: r.title for r in rules.rules}
@@ -193,6 +196,8 @@ def screen(
         ]
         with transaction.atomic():
             counts = _store(run, hits, rules, as_of)
+            if facts is not None:
+                registry.replace_facts(run.pk, as_of, facts)
             run.households = households
             if without_standard:
                 run.notes = [
@@ -220,8 +225,7 @@ def screen(
 
 
 def _require_screening(actor: Actor) -> None:
-    if not actor.user.is_active or not actor.user.caps.runs_screening:
-        raise PermissionDenied("this role may not run data comparison")
+    require(actor, Cap.RUN_SCREENING)
 
 
 def _hits(rule, rows, pack: Pack, snapshot_id: int, titles: dict[str, str]) -> Iterable[Hit]:  # type: ignore[no-untyped-def]
@@ -469,7 +473,7 @@ def get_warning(actor: Actor, warning_id: int) -> RiskWarning | None:
 def _mask(scope: PersonalDataScope, warning: RiskWarning) -> None:
     """Mask the ID numbers a warning carries (the person, and evidence keyed by ID) for masked roles."""
     warning.id_number = scope.mask_id(warning.id_number)
-    if warning.id_number and scope.actor.user.caps.sees_full_identifiers:
+    if warning.id_number and scope.full_identifiers:
         return
 
     def masked(value: Any) -> Any:
