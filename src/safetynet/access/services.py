@@ -10,8 +10,8 @@ from django.db import models
 from django.http import HttpRequest
 
 from safetynet.access.masking import mask_id_number, mask_phone
-from safetynet.access.models import AuditEntry, User
-from safetynet.access.permissions import Cap, NotPermitted, require
+from safetynet.access.models import AuditEntry, Delegation, User
+from safetynet.access.permissions import DELEGABLE, Cap, NotPermitted, require
 from safetynet.access.roles import Role
 from safetynet.regions import services as regions
 
@@ -155,6 +155,27 @@ def audit_trail(
         entries = entries.filter(object_id=object_id)
     record(actor, "read", "audit_trail", detail=f"username={username} object_id={object_id}"[:500])
     return list(entries[:limit])
+
+
+def delegated(county_code: str, cap: Cap, role: str) -> bool:
+    return Delegation.objects.filter(county_code=county_code, capability=cap.value, role=role).exists()
+
+
+def delegate(actor: Actor, county_code: str, cap: Cap, role: str, granted: bool) -> None:
+    """Grant (or withdraw) a delegable capability to a role in the actor's county."""
+    require(actor, Cap.CASE_SETTINGS)
+    if actor.user.county_code != county_code or role not in DELEGABLE.get(cap, ()):
+        raise PermissionDenied("this capability may not be delegated to that role here")
+    if granted == delegated(county_code, cap, role):
+        return
+    if granted:
+        Delegation.objects.create(
+            county_code=county_code, capability=cap.value, role=role, granted_by=actor.user.get_username()
+        )
+    else:
+        Delegation.objects.filter(county_code=county_code, capability=cap.value, role=role).delete()
+    action = "delegate" if granted else "withdraw_delegation"
+    record(actor, action, "capability", cap.value, region_code=actor.user.region_id or "", detail=role)
 
 
 def create_user(username: str, password: str, role: str, region_code: str, **extra: str) -> User:

@@ -1,27 +1,19 @@
 """Campaign use cases: declare (visit tasks chosen set-wise in SQL), record visits, progress by village.
 
-Who may do what:
-- township staff and the county (`county`, `county_admin`) declare campaigns inside their own region;
-- village coordinators, township and county staff read and record the visit tasks of their region subtree;
-- leaders read aggregate progress only (counts per village, never a household);
-- hotline operators, social organisations, liaisons and auditors have no access to campaigns.
+Who may do what is `access.permissions` (campaign.declare, campaign.visit, campaign.progress): township
+and county staff declare inside their own region; village, township and county staff read and record the
+visit tasks of their region subtree; leaders read aggregate progress only, never a household.
 
-How households are chosen (`select_households`), from the registry alone, as of the declaration day:
-- every group is one set-based query over the chosen regions; a household is in the campaign when it is in
-  any chosen group, and its task remembers which;
-- "living members" are born on or before the day and not dead by then (`registry.services.members_alive`);
-- low_income: per-capita monthly income strictly below dibao_monthly × edge_multiplier of the county's
-  standard for the household's area type and the year (`registry.services.is_low_income`). Approximation:
-  the registry's incomes only; pensions live in the lake and are not added, so a pensioner's household may
-  be chosen when the screening engine would not call it low income: a campaign errs towards one visit too
-  many. The comparison is exact (income < line × members), not on a per-capita rounded to the fen;
-- dibao_edge (低保边缘): not covered by dibao or tekun, and per-capita income at or above dibao_monthly but
-  below the low-income line; or an active dibao_edge record in the registry;
-- elderly_alone: exactly one living member, aged 60 or more;
-- disabled: a living member with a level 1 or 2 disability (重度残疾);
-- serious_illness: a living member flagged with a serious illness;
-- covered: an active dibao or tekun record on the day (`registry.services.is_covered`);
-- all: every household.
+How households are chosen (`select_households`): from the household facts of the newest screening run
+(`registry.HouseholdFacts`, defined once in screening/features.py), so a campaign picks exactly the
+households every page calls low income, elderly or covered:
+- low_income: the facts' low_income (per-capita income with pensions below the low-income line);
+- dibao_edge (低保边缘): low income but not below the dibao standard and not covered; or running a
+  dibao_edge record;
+- elderly_alone: one living member, elderly by the pack's definition;
+- disabled: a member with a severe registered disability; serious_illness: a member seriously ill;
+- covered: running dibao or tekun;
+- all: every household of the registry in the regions (no facts needed).
 """
 
 from __future__ import annotations
@@ -30,26 +22,19 @@ import datetime as dt
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import (
     Count,
-    DecimalField,
-    Exists,
-    ExpressionWrapper,
     F,
-    OuterRef,
     Q,
     QuerySet,
-    Sum,
-    Value,
 )
-from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from safetynet.access.permissions import Cap, require
 from safetynet.access.roles import Role
 from safetynet.access.services import Actor, PersonalDataScope, record
 from safetynet.campaigns.models import Campaign, VisitTask
@@ -57,12 +42,9 @@ from safetynet.leads import services as leads
 from safetynet.leads.models import Channel
 from safetynet.regions import services as regions
 from safetynet.regions.models import PREFIX_LENGTH, Level, Region
-from safetynet.registry.models import COVERING_PROGRAMS, Assistance, Household, Person, Program, Standard
+from safetynet.registry.models import Household, HouseholdFacts, Person
 
-DECLARERS = frozenset({Role.TOWNSHIP, Role.COUNTY, Role.COUNTY_ADMIN})
-WORKERS = DECLARERS | {Role.COORDINATOR}
-PROGRESS_READERS = WORKERS | {Role.LEADER}
-# The channel a hardship found on a campaign visit is reported through (see leads.CHANNELS_BY_ROLE).
+# The channel a hardship found on a campaign visit is reported through (access.permissions.REPORT_CHANNELS).
 VISIT_CHANNEL: dict[str, str] = {Role.COORDINATOR: Channel.VISIT}
 DEFAULT_VISIT_CHANNEL: str = Channel.PATROL
 
@@ -101,13 +83,6 @@ def _date(value: object, label: str) -> dt.date:
         raise CampaignRejected(f"请填写{label}（格式：年-月-日）") from None
 
 
-def _years_before(day: dt.date, years: int) -> dt.date:
-    try:
-        return day.replace(year=day.year - years)
-    except ValueError:  # 29 February
-        return day.replace(year=day.year - years, day=28)
-
-
 def _range_of(code: str) -> tuple[str, str]:
     """The subtree of a 12-digit code, its level read from which parts are zero (a village is never 000)."""
     for level, start, end in (
@@ -121,10 +96,11 @@ def _range_of(code: str) -> tuple[str, str]:
     return regions.subtree_range(code, Level.PROVINCE)
 
 
-def _bounds(actor: Actor, roles: frozenset[str]) -> tuple[str, str]:
+def _bounds(actor: Actor, cap: Cap) -> tuple[str, str]:
+    require(actor, cap)
     user = actor.user
-    if not user.is_active or user.role not in roles or user.region_id is None:
-        raise PermissionDenied("this role has no access to campaigns")
+    if user.region_id is None:
+        raise PermissionDenied("this user is bound to no region")
     return regions.subtree_range(user.region_id, user.region.level)  # type: ignore[union-attr]
 
 
@@ -137,8 +113,7 @@ def in_scope(actor: Actor, code: str) -> bool:
 
 
 def _worker_scope(actor: Actor) -> PersonalDataScope:
-    if actor.user.role not in WORKERS:
-        raise PermissionDenied("this role has no access to visit tasks")
+    require(actor, Cap.VISIT)
     return PersonalDataScope(actor)
 
 
@@ -183,7 +158,7 @@ def _regions(codes: list[str], low: str, high: str) -> list[Region]:
 
 def declarable_regions(actor: Actor) -> list[tuple[Region, list[Region]]]:
     """The townships of the actor's region, each with its villages: what a declaration may choose from."""
-    low, high = _bounds(actor, DECLARERS)
+    low, high = _bounds(actor, Cap.DECLARE_CAMPAIGN)
     found = Region.objects.filter(
         code__gte=low, code__lte=high, level__in=(Level.TOWNSHIP, Level.VILLAGE)
     ).order_by("code")
@@ -204,78 +179,34 @@ def _in_regions(chosen: list[Region]) -> Q:
     return q
 
 
-def select_households(
-    chosen: list[Region], groups: list[str], as_of: dt.date
-) -> dict[str, tuple[str, list[str]]]:
-    """Household id -> (its village, the chosen groups it is in): one set-based query per group."""
-    base = Household.objects.filter(_in_regions(chosen))
-    alive = Q(birth_date__lte=as_of) & (Q(death_date__isnull=True) | Q(death_date__gt=as_of))
-    member_alive = Q(members__birth_date__lte=as_of) & (
-        Q(members__death_date__isnull=True) | Q(members__death_date__gt=as_of)
-    )
-    living = Person.objects.filter(alive, household=OuterRef("pk"))
-    active = Assistance.objects.filter(household=OuterRef("pk"), start_date__lte=as_of).filter(
-        Q(end_date__isnull=True) | Q(end_date__gte=as_of)
-    )
-    covered = Exists(active.filter(program__in=COVERING_PROGRAMS))
-    money: DecimalField[Decimal, Decimal] = DecimalField(max_digits=14, decimal_places=2)
-    with_income = base.annotate(
-        alive_n=Count("members", filter=member_alive),
-        income=Coalesce(
-            Sum("members__monthly_income", filter=member_alive), Value(Decimal(0)), output_field=money
+def select_households(chosen: list[Region], groups: list[str]) -> dict[str, tuple[str, list[str]]]:
+    """Household id -> (its village, the chosen groups it is in): one set-based query per group over the
+    household facts of the newest run (every household of the regions for `all`)."""
+    in_regions = _in_regions(chosen)
+    facts = HouseholdFacts.objects.filter(in_regions)
+    if set(groups) - {Campaign.Group.ALL} and not facts.exists():
+        raise CampaignRejected("所选范围内的家庭尚无数据比对得出的家庭情况，请先运行一次数据比对，或选择“全部家庭”")
+    running_edge = Q(programs__contains="dibao_edge")
+    queries: dict[str, QuerySet[Any]] = {
+        Campaign.Group.ALL: Household.objects.filter(in_regions),
+        Campaign.Group.COVERED: facts.filter(covered=True),
+        Campaign.Group.LOW_INCOME: facts.filter(low_income=True),
+        Campaign.Group.DIBAO_EDGE: facts.filter(
+            (Q(low_income=True) & Q(below_dibao=False) & Q(covered=False)) | running_edge
         ),
-    ).filter(alive_n__gt=0)
-
-    def below(multiplier: dict[str, Decimal]) -> Q:
-        """Household income below `multiplier[area] × living members`, i.e. per-capita below the line."""
-        q = Q(pk__in=[])
-        for area, amount in multiplier.items():
-            line = ExpressionWrapper(F("alive_n") * Value(amount), output_field=money)
-            q |= Q(area_type=area, income__lt=line)
-        return q
-
-    lines = _lines(chosen[0].code[:6], as_of) if {"low_income", "dibao_edge"} & set(groups) else {}
-    queries: dict[str, list[QuerySet[Household]]] = {
-        Campaign.Group.ALL: [base],
-        Campaign.Group.COVERED: [base.filter(covered)],
-        Campaign.Group.ELDERLY_ALONE: [
-            base.annotate(
-                alive_n=Count("members", filter=member_alive),
-                old_n=Count(
-                    "members", filter=member_alive & Q(members__birth_date__lte=_years_before(as_of, 60))
-                ),
-            ).filter(alive_n=1, old_n=1)
-        ],
-        Campaign.Group.DISABLED: [base.filter(Exists(living.filter(disability_level__in=(1, 2))))],
-        Campaign.Group.SERIOUS_ILLNESS: [base.filter(Exists(living.filter(serious_illness=True)))],
+        Campaign.Group.ELDERLY_ALONE: facts.filter(members=1, has_elderly=True),
+        Campaign.Group.DISABLED: facts.filter(has_severe_disability=True),
+        Campaign.Group.SERIOUS_ILLNESS: facts.filter(serious_illness=True),
     }
-    if lines:
-        low_line = {area: dibao * edge for area, (dibao, edge) in lines.items()}
-        dibao_line = {area: dibao for area, (dibao, _edge) in lines.items()}
-        queries[Campaign.Group.LOW_INCOME] = [with_income.filter(below(low_line))]
-        queries[Campaign.Group.DIBAO_EDGE] = [
-            with_income.filter(below(low_line)).exclude(below(dibao_line)).exclude(covered),
-            base.filter(Exists(active.filter(program=Program.DIBAO_EDGE))),
-        ]
     chosen_households: dict[str, tuple[str, list[str]]] = {}
     for group in GROUP_ORDER:
         if group not in groups:
             continue
-        for query in queries[group]:
-            for household_id, region_code in query.values_list("household_id", "region_code"):
-                in_groups = chosen_households.setdefault(household_id, (region_code, []))[1]
-                if group not in in_groups:
-                    in_groups.append(group)
+        for household_id, region_code in queries[group].values_list("pk", "region_code"):
+            in_groups = chosen_households.setdefault(household_id, (region_code, []))[1]
+            if group not in in_groups:
+                in_groups.append(group)
     return chosen_households
-
-
-def _lines(county_code: str, as_of: dt.date) -> dict[str, tuple[Decimal, Decimal]]:
-    """Area type -> (dibao_monthly, edge_multiplier) of the county's standard for the year."""
-    rows = Standard.objects.filter(county_code=county_code, year=as_of.year)
-    found = {s.area_type: (s.dibao_monthly, s.edge_multiplier) for s in rows}
-    if not found:
-        raise CampaignRejected(f"本县 {as_of.year} 年的低保标准尚未录入，无法按低收入或低保边缘筛选")
-    return found
 
 
 def declare(
@@ -290,7 +221,7 @@ def declare(
 ) -> Campaign:
     """Declare a campaign and create a visit task for every household of the groups in the regions; one
     transaction: either the campaign with all its tasks, or nothing."""
-    low, high = _bounds(actor, DECLARERS)
+    low, high = _bounds(actor, Cap.DECLARE_CAMPAIGN)
     clean_name = _text(name, MAX_NAME)
     if not clean_name:
         raise CampaignRejected("请填写排查名称")
@@ -317,7 +248,7 @@ def declare(
         raise CampaignRejected(f"未知的排查对象类别：{'、'.join(unknown[:5])}")
     chosen = _regions(list(region_codes or []), low, high)
     as_of = today
-    households = select_households(chosen, groups, as_of)
+    households = select_households(chosen, groups)
     if not households:
         raise CampaignRejected("所选范围内没有符合条件的户，未创建排查")
     with transaction.atomic():
@@ -359,7 +290,7 @@ def declare(
 
 def close(actor: Actor, campaign_id: int) -> Campaign:
     """End a campaign early or on time: its pending tasks stay pending, but no visit is recorded after."""
-    _bounds(actor, DECLARERS)
+    _bounds(actor, Cap.DECLARE_CAMPAIGN)
     with transaction.atomic():
         campaign = Campaign.objects.select_for_update().filter(pk=campaign_id).first()
         if campaign is None or not all(in_scope(actor, c) for c in campaign.region_codes):
@@ -434,7 +365,7 @@ def _is_overdue(campaign: Campaign, counts: Counts, today: dt.date) -> bool:
 
 def campaigns(actor: Actor, limit: int = 200) -> list[CampaignSummary]:
     """Campaigns touching the actor's region, newest first, with the actor's share of their progress."""
-    low, high = _bounds(actor, PROGRESS_READERS)
+    low, high = _bounds(actor, Cap.CAMPAIGN_PROGRESS)
     found = [
         c
         for c in Campaign.objects.filter(county_code__gte=low[:6], county_code__lte=high[:6])[: limit * 5]
@@ -459,7 +390,7 @@ def campaigns(actor: Actor, limit: int = 200) -> list[CampaignSummary]:
 def progress(actor: Actor, campaign_id: int) -> CampaignSummary | None:
     """Per village of the actor's region: total, visited, hardship, unreachable, pending and the percentage.
     None when the campaign does not exist or does not touch the actor's region."""
-    low, high = _bounds(actor, PROGRESS_READERS)
+    low, high = _bounds(actor, Cap.CAMPAIGN_PROGRESS)
     campaign = Campaign.objects.filter(pk=campaign_id).first()
     if campaign is None or not _overlaps(campaign, low, high):
         return None

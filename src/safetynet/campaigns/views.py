@@ -10,6 +10,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
+from safetynet.access.permissions import Cap
 from safetynet.access.services import Actor
 from safetynet.campaigns import services
 from safetynet.campaigns.models import Campaign, VisitTask
@@ -31,8 +32,8 @@ def index(request: HttpRequest) -> HttpResponse:
         "campaigns/index.html",
         {
             "rows": found,
-            "can_declare": actor.user.role in services.DECLARERS,
-            "works": actor.user.role in services.WORKERS,
+            "can_declare": Cap.DECLARE_CAMPAIGN in actor.user.caps,
+            "works": Cap.VISIT in actor.user.caps,
         },
     )
 
@@ -111,8 +112,8 @@ def campaign(request: HttpRequest, campaign_id: int) -> HttpResponse:
         "campaigns/campaign.html",
         {
             "s": summary,
-            "works": user.role in services.WORKERS,
-            "can_close": user.role in services.DECLARERS
+            "works": Cap.VISIT in user.caps,
+            "can_close": Cap.DECLARE_CAMPAIGN in user.caps
             and summary.campaign.status == Campaign.Status.OPEN
             and all(services.in_scope(actor, c) for c in summary.campaign.region_codes),
         },

@@ -14,13 +14,11 @@ household told staff on site), and the registry for who lives there:
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from safetynet.cases.models import Case, Step
-from safetynet.registry import services as registry
-from safetynet.registry.models import Household
+from safetynet.cases.models import Step
+from safetynet.registry.services import Facts
 
 
 @dataclass(frozen=True)
@@ -33,46 +31,32 @@ class Assessment:
         return "；".join(self.lines)
 
 
-def pre_assess(case: Case, today: dt.date) -> Assessment | None:
-    """None until the household was verified on site (no income facts yet) or without a standard."""
-    visit = (
-        Step.objects.filter(case=case, action="verify").order_by("-id").values_list("data", flat=True).first()
-    )
-    household = Household.objects.filter(pk=case.household_id).first()
-    if not visit or household is None:
+def pre_assess(facts: Facts | None, visit: Step | None) -> Assessment | None:
+    """None until the household was verified on site (its expenses) and a run computed its facts with a
+    local standard. Income, members and lines are the household's facts (the visit's income among them)."""
+    if visit is None or facts is None or not facts.has_standard or not facts.members:
         return None
-    standard = registry.standard_for(household, today)
-    members = registry.members_alive(household, today)
-    if standard is None or not members:
-        return None
-    income = Decimal(str(visit.get("monthly_income", "0")))
-    expense = Decimal(str(visit.get("monthly_expense", "0")))
-    per_capita = (income / len(members)).quantize(Decimal("0.01"))
-    line = (standard.dibao_monthly * standard.edge_multiplier).quantize(Decimal("0.01"))
-    lines = [f"家庭 {len(members)} 人，核实月收入 {income} 元，人均 {per_capita} 元"]
+    members = facts.members
+    income, per_capita = facts.monthly_income, facts.per_capita_income
+    expense = Decimal(str(visit.data.get("monthly_expense", "0")))
+    dibao, line = facts.dibao_line, facts.low_income_line
+    lines = [f"家庭 {members} 人，月收入 {income} 元，人均 {per_capita} 元（{facts.source}）"]
     suggested: list[str] = []
-    alone = len(members) == 1 and (
-        registry.age_on(members[0].birth_date, today) >= 60
-        or registry.age_on(members[0].birth_date, today) < 18
-        or 1 <= members[0].disability_level <= 2
-    )
-    if alone and per_capita < standard.dibao_monthly:
+    alone = members == 1 and (facts.has_elderly or facts.has_minor or facts.has_severe_disability)
+    if alone and facts.below_dibao:
         suggested.append("tekun")
-        lines.append(
-            f"独居且为老年人、未成年人或重度残疾人，收入低于低保标准 {standard.dibao_monthly} 元，可评估特困供养"
-        )
-    if per_capita < standard.dibao_monthly:
+        lines.append(f"独居且为老年人、未成年人或重度残疾人，收入低于低保标准 {dibao} 元，可评估特困供养")
+    if facts.below_dibao:
         suggested.append("dibao")
-        lines.append(f"人均收入低于低保标准 {standard.dibao_monthly} 元")
-    elif per_capita < line:
+        lines.append(f"人均收入低于低保标准 {dibao} 元")
+    elif facts.low_income:
         suggested.append("dibao_edge")
-        lines.append(f"人均收入低于低收入线 {line} 元（低保标准 × {standard.edge_multiplier}），属低保边缘")
-    after = ((income - expense) / len(members)).quantize(Decimal("0.01"))
-    if expense > 0 and expense >= income * standard.rigid_expense_ratio and after < line:
+        lines.append(f"人均收入低于低收入线 {line} 元，属低保边缘")
+    ratio = facts.rigid_expense_ratio or Decimal(0)
+    after = ((income - expense) / members).quantize(Decimal("0.01"))
+    if expense > 0 and expense >= income * ratio and line is not None and after < line:
         suggested.append("rigid_expense")
-        lines.append(
-            f"刚性支出 {expense} 元达到收入的 {standard.rigid_expense_ratio} 倍以上，扣除后人均 {after} 元，属支出型困难"
-        )
+        lines.append(f"刚性支出 {expense} 元达到收入的 {ratio} 倍以上，扣除后人均 {after} 元，属支出型困难")
     if not suggested:
         lines.append(f"人均收入不低于低收入线 {line} 元，可考虑临时救助或专项救助")
     return Assessment(tuple(suggested), tuple(lines))

@@ -16,9 +16,12 @@ from django.db.models import F
 from django.utils import timezone
 
 from safetynet.access.departments import Department
+from safetynet.access.permissions import Cap, require
+from safetynet.access.roles import Role
 from safetynet.access.services import Actor, PersonalDataScope, record
+from safetynet.cases.forms import AnswerForm
 from safetynet.cases.models import Case, Referral, Step
-from safetynet.cases.workflow import COUNTY_APPROVERS, StepRejected, _bool, _text
+from safetynet.cases.workflow import StepRejected, publish, refused
 
 
 def department_of(actor: Actor) -> str:
@@ -31,15 +34,15 @@ def department_of(actor: Actor) -> str:
 
 
 def _referrals_for(actor: Actor) -> tuple[PersonalDataScope, Any]:
+    require(actor, Cap.READ_REFERRALS)
     scope = PersonalDataScope(actor, referred_only=True)
     rows = Referral.objects.select_related("case")
-    if actor.user.role == "liaison":
+    if actor.user.role == Role.LIAISON:
+        # A liaison speaks for one department and sees only what was referred to it.
         department = department_of(actor)
         if not department:
             raise PermissionDenied("this liaison account names no department")
         rows = rows.filter(department=department)
-    elif actor.user.role not in (*COUNTY_APPROVERS, "township"):
-        raise PermissionDenied("this role does not work on referrals")
     return scope, scope.restrict(rows, "case__region_code")
 
 
@@ -86,10 +89,12 @@ def referrals(actor: Actor, *, open_only: bool = True, limit: int = 200) -> list
 
 def answer(actor: Actor, referral_id: int, text: str, helped: object) -> Referral:
     """Record a department's answer to a referral: one transaction, once."""
+    require(actor, Cap.ANSWER_REFERRAL)
     _, rows = _referrals_for(actor)
-    if actor.user.role == "township":
-        raise PermissionDenied("a township does not answer for a department")
-    facts = {"answer": _text({"answer": text}, "answer", 2000), "helped": _bool({"helped": helped}, "helped")}
+    form = AnswerForm({"answer": text, "helped": helped})
+    if not form.is_valid():
+        raise refused(form)  # type: ignore[arg-type]
+    facts = dict(form.cleaned_data)
     with transaction.atomic():
         referral = rows.select_for_update().filter(pk=referral_id).first()
         if referral is None:
@@ -104,7 +109,7 @@ def answer(actor: Actor, referral_id: int, text: str, helped: object) -> Referra
             raise StepRejected("该转介已答复，不能重复答复")
         case = referral.case
         Case.objects.filter(pk=case.pk).update(version=F("version") + 1)
-        Step.objects.create(
+        step = Step.objects.create(
             case=case,
             action="answer",
             from_stage=case.stage,
@@ -112,6 +117,7 @@ def answer(actor: Actor, referral_id: int, text: str, helped: object) -> Referra
             data={"department": referral.department, **facts},
             actor=actor.user,
         )
+        publish(case, "answered", step, {"department": referral.department, "helped": facts["helped"]})
         record(
             actor,
             "referral_answer",

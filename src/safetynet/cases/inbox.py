@@ -17,10 +17,12 @@ from django.db import transaction
 from django.db.models import Count, Min, Q, QuerySet
 from django.utils import timezone
 
+from safetynet.access.permissions import Cap
+from safetynet.access.roles import Role
 from safetynet.access.services import Actor, PersonalDataScope, record_as
 from safetynet.cases import workdays
+from safetynet.cases.actions import deadline_days
 from safetynet.cases.models import Case, Referral, Step
-from safetynet.cases.workflow import COUNTY_APPROVERS, deadline_days
 
 SECTION_LIMIT = 50
 COUNT_CAP = 1000
@@ -81,12 +83,12 @@ def for_actor(actor: Actor, today: dt.date | None = None) -> list[Section]:
 
     day = today or timezone.localdate()
     role = actor.user.role
-    if role == "liaison":
+    if role == Role.LIAISON:
         from safetynet.cases import coordination
 
         found = coordination.referrals(actor, limit=SECTION_LIMIT)
         return [Section("referrals", "待答复的转介", len(found), referrals=found)]
-    if not actor.user.caps.verifies_leads:
+    if Cap.READ_CASES not in actor.user.caps:
         raise PermissionDenied("this role has no case inbox")
     scope = PersonalDataScope(actor)
     cases = scope.restrict(Case.objects.all(), "region_code")
@@ -117,7 +119,7 @@ def for_actor(actor: Actor, today: dt.date | None = None) -> list[Section]:
         ]
         unassigned = leads.unassigned(actor, limit=SECTION_LIMIT)
         sections.insert(0, Section("triage", "待分派线索", len(unassigned), leads=unassigned))
-    elif role in COUNTY_APPROVERS:
+    elif role in (Role.COUNTY, Role.COUNTY_ADMIN):
         cut = county_cut(scope.region_code[:6], day)
         sections += [
             _section(

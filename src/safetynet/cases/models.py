@@ -21,6 +21,7 @@ class Case(models.Model):
         VERIFIED = "verified", "已实地核实"
         INFORMED = "informed", "已告知政策"
         APPLYING = "applying", "协助申请中"
+        REVIEWED = "reviewed", "已审核待确认"
         HELPING = "helping", "帮扶中"
         CLOSED = "closed", "已结案"
 
@@ -32,7 +33,7 @@ class Case(models.Model):
     due_on = models.DateField(null=True, blank=True)  # the current step's deadline, in working days
     due_estimated = models.BooleanField(default=False)  # beyond the published holiday calendar
     extended = models.BooleanField(default=False)  # the dibao decision's one 15-day extension was used
-    outcome = models.CharField(max_length=12, blank=True)  # helped, declined, rejected
+    outcome = models.CharField(max_length=12, blank=True)  # helped, declined, rejected, unfounded
     follow_up_on = models.DateField(null=True, blank=True)
     # Temporary assistance paid first (先行救助): its paperwork is due after the money, by this date.
     paperwork_due = models.DateField(null=True, blank=True)
@@ -149,11 +150,17 @@ class DeadlinePolicy(models.Model):
         return f"{self.county_code} {self.step}: {self.working_days}"
 
 
-class CountyLimit(models.Model):
-    """The temporary-assistance amount a township may grant at once; above it the county decides (一事一议)."""
+class CountySettings(models.Model):
+    """A county's own rules for amounts, where counties differ (who confirms decisions is
+    `access.Delegation`, deadlines are `DeadlinePolicy`)."""
 
     county_code = models.CharField(max_length=6, unique=True)
+    # The temporary-assistance amount a township may pay at once; above it the county decides (一事一议).
     temporary_cap = models.DecimalField(max_digits=12, decimal_places=2)
+    # A dibao amount may be rounded up to this unit of yuan (0.01: no rounding; 1: whole yuan; 10).
+    amount_rounding = models.DecimalField(max_digits=6, decimal_places=2, default=1)
+    # Temporary grants to one household within this many days of an earlier one are flagged.
+    repeat_window_days = models.PositiveSmallIntegerField(default=90)
 
     def __str__(self) -> str:
         return f"{self.county_code}: {self.temporary_cap}"

@@ -14,9 +14,10 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 
+from safetynet.access.permissions import Cap, require
 from safetynet.access.services import Actor, PersonalDataScope, record
+from safetynet.cases.actions import StepRejected
 from safetynet.cases.models import Case, Photo, Step
-from safetynet.cases.workflow import StepRejected
 
 MAX_BYTES = 8 * 1024 * 1024  # a phone camera's JPEG is 2–5 MB
 MAX_PER_CASE = 20
@@ -37,8 +38,7 @@ def _kind(head: bytes) -> tuple[str, str] | None:
 
 def attach(actor: Actor, case_id: int, files: list[bytes]) -> list[Photo]:
     """Store the photos of the case's latest verification visit; all or none."""
-    if not actor.user.caps.verifies_leads:
-        raise PermissionDenied("this role may not work on cases")
+    require(actor, Cap.ADD_PHOTOS, target=f"case {case_id}")
     scope = PersonalDataScope(actor)
     case = scope.restrict(Case.objects.all(), "region_code").filter(pk=case_id).first()
     if case is None:
@@ -46,8 +46,6 @@ def attach(actor: Actor, case_id: int, files: list[bytes]) -> list[Photo]:
     step = Step.objects.filter(case=case, action="verify").order_by("-id").first()
     if step is None:
         raise StepRejected("请先记录实地查访，再上传查访照片")
-    if Photo.objects.filter(case=case).count() + len(files) > MAX_PER_CASE:
-        raise StepRejected(f"每个个案最多 {MAX_PER_CASE} 张照片")
     checked = []
     for number, content in enumerate(files, 1):
         if len(content) > MAX_BYTES:
@@ -62,6 +60,10 @@ def attach(actor: Actor, case_id: int, files: list[bytes]) -> list[Photo]:
     written = []
     try:
         with transaction.atomic():
+            # Uploads to one case take turns, so two at once cannot both pass the cap.
+            Case.objects.select_for_update().filter(pk=case.pk).first()
+            if Photo.objects.filter(case=case).count() + len(checked) > MAX_PER_CASE:
+                raise StepRejected(f"每个个案最多 {MAX_PER_CASE} 张照片")
             for content, content_type, ext in checked:
                 relative = f"photos/{case.pk}/{uuid.uuid4().hex}.{ext}"
                 target = settings.DATA_DIR / relative
@@ -100,6 +102,7 @@ class PhotoFile:
 
 
 def read(actor: Actor, case_id: int, photo_id: int) -> PhotoFile | None:
+    require(actor, Cap.READ_CASES)
     scope = PersonalDataScope(actor)
     photo = (
         scope.restrict(Photo.objects.select_related("case"), "case__region_code")

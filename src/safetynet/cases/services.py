@@ -1,9 +1,10 @@
-"""Cases: the open case of a household, found or opened in the same transaction as the lead that needs it."""
+"""Cases: the open case of a household, opened or joined when a lead names the household."""
 
 from __future__ import annotations
 
 from django.db import IntegrityError, transaction
 
+from safetynet import events
 from safetynet.cases.models import Case
 from safetynet.cases.workflow import set_intake_deadline
 
@@ -32,3 +33,12 @@ def open_case_for(household_id: str, region_code: str, urgent: bool = False) -> 
             return case, True
     except IntegrityError:
         return Case.objects.get(household_id=household_id, status=Case.Status.OPEN), False
+
+
+def land_lead(event: events.LeadMatched, **_: object) -> None:
+    """A lead that names a household joins the household's open case, or opens one (subscribed to
+    `events.lead_matched`, inside the lead's transaction)."""
+    from safetynet.leads import services as leads
+
+    case, _created = open_case_for(event.household_id, event.region_code, urgent=event.urgent)
+    leads.attach_case(event.lead_id, case.pk)

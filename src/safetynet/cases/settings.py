@@ -1,16 +1,23 @@
-"""A county's own working-day limits per step and its temporary-assistance cap, set by its administrator."""
+"""A county's own rules, set by its administrator: working-day limits per step, the temporary-assistance
+cap, how dibao amounts round, the window for flagging repeated grants, and whether townships confirm
+decisions (审核确认 delegated, `access.Delegation`)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
-from django.core.exceptions import PermissionDenied
+from django import forms
 from django.db import transaction
 
+from safetynet.access import services as access
+from safetynet.access.permissions import Cap, require
+from safetynet.access.roles import Role
 from safetynet.access.services import Actor, record
-from safetynet.cases.models import CountyLimit, DeadlinePolicy
-from safetynet.cases.workflow import DEFAULT_DEADLINES, DEFAULT_TEMPORARY_CAP, StepRejected, _money
+from safetynet.cases.actions import DEFAULT_DEADLINES, StepRejected, county_settings
+from safetynet.cases.forms import YesNoField, money
+from safetynet.cases.models import CountySettings, DeadlinePolicy
 
 STEP_LABELS = {
     "verify_urgent": "红色预警、紧急线索的实地核实",
@@ -22,6 +29,7 @@ STEP_LABELS = {
     "escalate_to_county": "逾期多久升级至县级",
 }
 MAX_DAYS = 60
+ROUNDING = (("0.01", "不取整（精确到分）"), ("1", "向上取整到元"), ("10", "向上取整到十元"))
 
 
 @dataclass(frozen=True)
@@ -32,42 +40,75 @@ class DeadlineSetting:
     default: int
 
 
+class SettingsForm(forms.Form):
+    temporary_cap = money("乡镇可先行发放的临时救助上限（元），超过由县级一事一议")
+    amount_rounding = forms.TypedChoiceField(label="低保金取整", choices=ROUNDING, coerce=Decimal)
+    repeat_window_days = forms.IntegerField(label="多少天内重复临时救助需提示", min_value=1, max_value=3660)
+    township_decides = YesNoField(label="乡镇（街道）可确认低保、特困审批（县级委托审核确认）")
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        for step, label in STEP_LABELS.items():
+            self.fields[step] = forms.IntegerField(
+                label=label,
+                min_value=1,
+                max_value=MAX_DAYS,
+                widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
+            )
+
+    def clean_temporary_cap(self) -> Decimal:
+        value: Decimal = self.cleaned_data["temporary_cap"]
+        if value <= 0:
+            raise forms.ValidationError("临时救助审批权限金额应大于 0")
+        return value
+
+
 def _county(actor: Actor) -> str:
-    user = actor.user
-    if not user.caps.tunes_rules or user.region is None or user.region.level != "county":
-        raise PermissionDenied("only a county administrator sets the county's deadlines")
-    return user.region.code[:6]
+    require(actor, Cap.CASE_SETTINGS)
+    county = actor.user.county_code
+    if not county or actor.user.region.level != "county":  # type: ignore[union-attr]
+        raise StepRejected("只有县级管理员可以设置本县规则")
+    return county
 
 
-def current(actor: Actor) -> tuple[list[DeadlineSetting], Decimal]:
+def current(actor: Actor) -> dict[str, Any]:
+    """The county's settings as the form's initial values."""
     county = _county(actor)
     own = dict(DeadlinePolicy.objects.filter(county_code=county).values_list("step", "working_days"))
-    cap = CountyLimit.objects.filter(county_code=county).values_list("temporary_cap", flat=True).first()
-    rows = [DeadlineSetting(s, STEP_LABELS[s], own.get(s, d), d) for s, d in DEFAULT_DEADLINES.items()]
-    return rows, cap if cap is not None else DEFAULT_TEMPORARY_CAP
+    found = county_settings(county)
+    return {
+        **{s: own.get(s, d) for s, d in DEFAULT_DEADLINES.items()},
+        "temporary_cap": found.temporary_cap,
+        "amount_rounding": str(found.amount_rounding.normalize()) if found.amount_rounding >= 1 else "0.01",
+        "repeat_window_days": found.repeat_window_days,
+        "township_decides": "yes" if access.delegated(county, Cap.DECIDE, Role.TOWNSHIP) else "no",
+    }
 
 
-def save(actor: Actor, days: dict[str, str], temporary_cap: str) -> None:
-    """All or nothing: every value is checked before any is saved."""
+def deadlines(actor: Actor) -> list[DeadlineSetting]:
+    values = current(actor)
+    return [DeadlineSetting(s, STEP_LABELS[s], values[s], d) for s, d in DEFAULT_DEADLINES.items()]
+
+
+def save(actor: Actor, form: SettingsForm) -> None:
+    """All or nothing: the form is checked whole before anything is saved."""
     county = _county(actor)
-    checked: dict[str, int] = {}
-    for step, value in days.items():
-        if step not in DEFAULT_DEADLINES:
-            raise StepRejected(f"未知的环节：{str(step)[:20]}")
-        text = str(value).strip()
-        if not text.isdigit() or not 1 <= int(text) <= MAX_DAYS:
-            raise StepRejected(f"“{STEP_LABELS[step]}”应为 1 到 {MAX_DAYS} 之间的工作日数")
-        checked[step] = int(text)
-    cap = _money({"amount": temporary_cap}, "amount")
-    if cap <= 0:
-        raise StepRejected("临时救助审批权限金额应大于 0")
+    if not form.is_valid():
+        raise StepRejected("请检查填写的内容", code="invalid")
+    data = form.cleaned_data
     with transaction.atomic():
-        for step, working_days in checked.items():
+        for step in DEFAULT_DEADLINES:
             DeadlinePolicy.objects.update_or_create(
-                county_code=county, step=step, defaults={"working_days": working_days}
+                county_code=county, step=step, defaults={"working_days": data[step]}
             )
-        CountyLimit.objects.update_or_create(county_code=county, defaults={"temporary_cap": cap})
-        detail = ", ".join(f"{s}={d}" for s, d in checked.items()) + f", cap={cap}"
-        record(
-            actor, "case_settings", "county", county, region_code=actor.user.region_id or "", detail=detail
+        CountySettings.objects.update_or_create(
+            county_code=county,
+            defaults={
+                "temporary_cap": data["temporary_cap"],
+                "amount_rounding": data["amount_rounding"],
+                "repeat_window_days": data["repeat_window_days"],
+            },
         )
+        access.delegate(actor, county, Cap.DECIDE, Role.TOWNSHIP, bool(data["township_decides"]))
+        detail = ", ".join(f"{k}={v}" for k, v in data.items())
+        record(actor, "case_settings", "county", county, region_code=actor.user.region_id or "", detail=detail)

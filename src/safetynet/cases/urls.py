@@ -10,4 +10,5 @@ urlpatterns = [
     path("settings/", views.settings_page, name="settings"),
     path("<int:case_id>/", views.case, name="case"),
     path("<int:case_id>/photos/<int:photo_id>/", views.photo, name="photo"),
+    path("<int:case_id>/letter/", views.letter, name="letter"),
 ]

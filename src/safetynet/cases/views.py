@@ -1,6 +1,9 @@
-"""Case pages: open cases by deadline, and one case with its timeline, sources and next step (thin)."""
+"""Case pages: open cases by deadline, the role's inbox, one case with its timeline, sources and the steps
+the user may take (thin: `workflow` decides, `permissions` says who)."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -11,10 +14,12 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from safetynet.access.departments import Department
+from safetynet.access.permissions import Cap
 from safetynet.access.services import Actor
 from safetynet.cases import coordination, photos, workflow
 from safetynet.cases import inbox as inboxes
 from safetynet.cases import settings as county_settings
+from safetynet.cases.actions import ACTIONS, OUTCOMES, StepContext
 from safetynet.cases.assessment import pre_assess
 from safetynet.cases.models import Case
 from safetynet.leads import services as leads
@@ -58,7 +63,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
     for item in [c for s in sections for c in s.cases] + [lead for s in sections for lead in s.leads]:
         item.place = names.get(item.region_code, item.region_code)  # type: ignore[union-attr]
     villages = []
-    if actor.user.role in ("township", *workflow.COUNTY_APPROVERS) and actor.user.region is not None:
+    if Cap.ASSIGN_LEAD in actor.user.caps and actor.user.region is not None:
         villages = regions.villages_under(actor.user.region)
     return render(
         request,
@@ -110,31 +115,33 @@ def referrals(request: HttpRequest) -> HttpResponse:
         found = coordination.referrals(actor)
     except PermissionDenied:
         return _forbidden(request)
-    return render(request, "cases/referrals.html", {"referrals": found})
+    can_answer = Cap.ANSWER_REFERRAL in actor.user.caps
+    return render(request, "cases/referrals.html", {"referrals": found, "can_answer": can_answer})
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def settings_page(request: HttpRequest) -> HttpResponse:
-    """The county administrator's working-day limits per step and temporary-assistance cap."""
+    """The county administrator's rules: deadlines, the temporary cap, rounding, delegation."""
     try:
         actor = Actor.from_request(request, "case settings")
+        form = county_settings.SettingsForm(initial=county_settings.current(actor))
         if request.method == "POST":
+            form = county_settings.SettingsForm(request.POST)
             try:
-                county_settings.save(
-                    actor,
-                    {s: request.POST.get(s, "")[:10] for s in workflow.DEFAULT_DEADLINES},
-                    request.POST.get("temporary_cap", "")[:20],
-                )
+                county_settings.save(actor, form)
             except workflow.StepRejected as error:
                 messages.error(request, str(error))
             else:
-                messages.success(request, "已保存本县办理时限")
-            return redirect("cases:settings")
-        rows, cap = county_settings.current(actor)
+                messages.success(request, "已保存本县规则")
+                return redirect("cases:settings")
     except PermissionDenied:
         return _forbidden(request)
-    return render(request, "cases/settings.html", {"rows": rows, "cap": cap})
+    except workflow.StepRejected:
+        return _forbidden(request)
+    steps = [form[s] for s in county_settings.STEP_LABELS]
+    rules = [form[f] for f in form.fields if f not in county_settings.STEP_LABELS]
+    return render(request, "cases/settings.html", {"form": form, "steps": steps, "rules": rules})
 
 
 @login_required
@@ -151,14 +158,12 @@ def case(request: HttpRequest, case_id: int) -> HttpResponse:
     if request.method == "POST" and request.POST.get("action") == "photos":
         _attach_photos(request, actor, found.pk)
         return redirect("cases:case", case_id=found.pk)
+    refused: dict[str, Any] = {}
+    status = 200
     if request.method == "POST":
         action = request.POST.get("action", "")[:20]
         version = request.POST.get("version", "")
-        data: dict[str, object] = {
-            f: request.POST.get(f, "")[:2100] for f in workflow.ACTION_FIELDS.get(action, ())
-        }
-        if action == "inform":
-            data["policy_codes"] = request.POST.getlist("policy_codes")[:30]
+        data = request.POST.copy()
         try:
             workflow.act(
                 actor,
@@ -171,58 +176,65 @@ def case(request: HttpRequest, case_id: int) -> HttpResponse:
         except PermissionDenied:
             return _forbidden(request)
         except (workflow.Conflict, workflow.StepRejected) as error:
+            # Shown again with everything typed, the reasons beside the fields.
             messages.error(request, str(error))
+            found.refresh_from_db()
+            if action in ACTIONS:
+                form = getattr(error, "form", None)
+                refused[action] = form or ACTIONS[action].form(data, ctx=StepContext(actor, found, _today()))
+            status = 409 if isinstance(error, workflow.Conflict) else 422
         else:
-            messages.success(request, f"已记录：{workflow.TRANSITIONS[action].label}")
+            messages.success(request, f"已记录：{ACTIONS[action].label}")
             if action == "verify":
                 _attach_photos(request, actor, found.pk)
-        return redirect("cases:case", case_id=found.pk)
+            return redirect("cases:case", case_id=found.pk)
+    return render(request, "cases/case.html", _case_context(actor, found, sources, refused), status=status)
+
+
+def _today() -> Any:
+    return timezone.localdate()
+
+
+def _case_context(actor: Actor, found: Case, sources: list[Any], refused: dict[str, Any]) -> dict[str, Any]:
+    ctx = StepContext(actor, found, _today())
     actions = [
-        (a, label, [(f, workflow.FIELD_NAMES[f]) for f in workflow.ACTION_FIELDS[a]])
-        for a, label in workflow.next_actions(found, actor.user.role)
+        (name, label, refused.get(name) or ACTIONS[name].form(ctx=ctx))
+        for name, label in workflow.next_actions(found, actor)
     ]
-    place = regions.names([found.region_code]).get(found.region_code, found.region_code)
-    return render(
-        request,
-        "cases/case.html",
-        {
-            "case": found,
-            "place": place,
-            "steps": [
-                {
-                    "at": step.at,
-                    "label": workflow.TRANSITIONS[step.action].label
-                    if step.action in workflow.TRANSITIONS
-                    else workflow.STEP_LABELS.get(step.action, step.action),
-                    "stage": Case.Stage(step.to_stage).label
-                    if step.to_stage in Case.Stage.values
-                    else step.to_stage,
-                    "actor": step.actor.get_username() if step.actor else "系统",
-                    "facts": "；".join(
-                        f"{workflow.FIELD_NAMES.get(k, k)}：{_shown(k, v)}"
-                        for k, v in step.data.items()
-                        if k not in HIDDEN_FACTS and v not in ("", None)
-                    ),
-                }
-                for step in found.steps.select_related("actor")
-            ],
-            "outcome": workflow.OUTCOMES.get(found.outcome, found.outcome),
-            "sources": sources,
-            "actions": actions,
-            "overdue": bool(found.due_on and found.due_on < timezone.localdate()),
-            "programs": [(p, Program(p).label) for p in workflow.PROGRAMS],
-            "departments": Department.choices,
-            "photos": found.photos.all(),
-            "verified": found.steps.filter(action="verify").exists(),
-            "referrals": found.referrals.order_by("id"),
-            "late": inboxes.is_late(found, timezone.localdate()),
-            "today": timezone.localdate(),
-            "policies": _matching_policies(actor, found),
-            "assessment": pre_assess(found, timezone.localdate())
-            if found.stage in (Case.Stage.VERIFIED, Case.Stage.INFORMED)
-            else None,
-        },
-    )
+    return {
+        "case": found,
+        "place": regions.names([found.region_code]).get(found.region_code, found.region_code),
+        "steps": [
+            {
+                "at": step.at,
+                "label": workflow.step_label(step.action),
+                "stage": Case.Stage(step.to_stage).label if step.to_stage in Case.Stage.values else step.to_stage,
+                "actor": step.actor.get_username() if step.actor else "系统",
+                "facts": "；".join(
+                    f"{_fact_label(step.action, k)}：{_shown(k, v)}"
+                    for k, v in step.data.items()
+                    if k not in HIDDEN_FACTS and v not in ("", None)
+                ),
+            }
+            for step in found.steps.select_related("actor")
+        ],
+        "outcome": OUTCOMES.get(found.outcome, found.outcome),
+        "sources": sources,
+        "actions": actions,
+        "overdue": bool(found.due_on and found.due_on < ctx.today),
+        "photos": found.photos.all(),
+        "can_add_photos": Cap.ADD_PHOTOS in actor.user.caps,
+        "can_print_letter": Cap.PRINT_LETTER in actor.user.caps,
+        "verified": found.steps.filter(action="verify").exists(),
+        "referrals": found.referrals.order_by("id"),
+        "late": inboxes.is_late(found, ctx.today),
+        "today": ctx.today,
+        "facts": ctx.facts,
+        "policies": _matching_policies(actor, found),
+        "assessment": pre_assess(ctx.facts, ctx.last("verify"))
+        if found.stage in (Case.Stage.VERIFIED, Case.Stage.INFORMED)
+        else None,
+    }
 
 
 def _attach_photos(request: HttpRequest, actor: Actor, case_id: int) -> None:
@@ -233,6 +245,8 @@ def _attach_photos(request: HttpRequest, actor: Actor, case_id: int) -> None:
         saved = photos.attach(actor, case_id, [f.read(photos.MAX_BYTES + 1) for f in uploads])
     except workflow.StepRejected as error:
         messages.error(request, f"照片未保存：{error}")
+    except PermissionDenied:
+        messages.error(request, "照片未保存：您的角色无权上传查访照片")
     else:
         messages.success(request, f"已保存 {len(saved)} 张查访照片")
 
@@ -252,7 +266,48 @@ def photo(request: HttpRequest, case_id: int, photo_id: int) -> HttpResponse:
     return response
 
 
-HIDDEN_FACTS = {"due_estimated", "routed", "policy_codes"}
+@login_required
+def letter(request: HttpRequest, case_id: int) -> HttpResponse:
+    """The case's notification letter (告知书) as PDF: ?policy=code&policy=code, or every fitting policy."""
+    from safetynet.policies import services as policies
+
+    codes = [c[:40] for c in request.GET.getlist("policy")[: policies.MAX_LETTER_POLICIES + 1]]
+    try:
+        actor = Actor.from_request(request, "notification letter")
+        found = workflow.get_case(actor, case_id)
+        if found is None:
+            return render(request, "forbidden.html", status=404)
+        pdf = policies.letter_pdf(actor, found.household_id, found.pk, codes)
+    except PermissionDenied:
+        return _forbidden(request)
+    except policies.NotFound:
+        return render(request, "forbidden.html", status=404)
+    except policies.PolicyRejected as error:
+        return render(request, "policies/problem.html", {"message": str(error)}, status=422)
+    response = HttpResponse(pdf, content_type="application/pdf")
+    filename = f"notification-case-{case_id}-{timezone.localdate():%Y%m%d}.pdf"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Cache-Control"] = "no-store"  # personal data: not kept by shared browsers or proxies
+    return response
+
+
+HIDDEN_FACTS = {"due_estimated", "routed", "policy_codes", "situation_short"}
+EXTRA_LABELS = {
+    "assessment": "资格预评估",
+    "due_on": "答复期限",
+    "to": "升级至",
+    "repeat": "重复救助提示",
+    "program": "申请项目",
+    "department": "转介部门",
+    "answer": "答复内容",
+    "helped": "是否已帮扶",
+}
+
+
+def _fact_label(action: str, key: str) -> str:
+    if action in ACTIONS and key in ACTIONS[action].form.base_fields:
+        return str(ACTIONS[action].form.base_fields[key].label)
+    return EXTRA_LABELS.get(key, key)
 
 
 def _matching_policies(actor: Actor, case: Case) -> list[object]:

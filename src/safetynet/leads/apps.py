@@ -6,9 +6,12 @@ class LeadsConfig(AppConfig):
     verbose_name = "Leads"
 
     def ready(self) -> None:
+        from safetynet import events
+        from safetynet.leads.services import follow_case
         from safetynet.screening.signals import run_finished
 
         run_finished.connect(_warnings_to_leads, dispatch_uid="leads_from_warnings")
+        events.case_event.connect(follow_case, dispatch_uid="leads_follow_case")
 
 
 def _warnings_to_leads(run, **_: object) -> None:  # type: ignore[no-untyped-def]

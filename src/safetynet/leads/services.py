@@ -13,24 +13,16 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 
-from safetynet.access.roles import Role
+from safetynet import events
+from safetynet.access import permissions
+from safetynet.access.permissions import REPORT_CHANNELS, Cap
 from safetynet.access.services import Actor, PersonalDataScope, record
-from safetynet.cases import services as cases
 from safetynet.leads.models import Channel, Lead
 from safetynet.linkage import services as linkage
 from safetynet.regions import services as regions
+from safetynet.screening import services as screening
 from safetynet.screening.models import RiskWarning
 
-# Which channels each role reports through; data-comparison warnings come only from screening runs.
-CHANNELS_BY_ROLE: dict[str, tuple[str, ...]] = {
-    Role.COORDINATOR: (Channel.VISIT, Channel.SELF_REPORT),
-    Role.TOWNSHIP: (Channel.PATROL, Channel.VISIT, Channel.SELF_REPORT),
-    Role.COUNTY: (Channel.HOTLINE, Channel.PATROL, Channel.REFERRAL, Channel.SELF_REPORT),
-    Role.COUNTY_ADMIN: (Channel.HOTLINE, Channel.PATROL, Channel.REFERRAL, Channel.SELF_REPORT),
-    Role.HOTLINE: (Channel.HOTLINE,),
-    Role.SOCIAL_ORG: (Channel.SOCIAL_ORG,),
-    Role.LIAISON: (Channel.REFERRAL,),
-}
 MAX_SUMMARY = 1000
 
 
@@ -54,16 +46,41 @@ def _text(value: str, limit: int) -> str:
 
 
 def allowed_channels(actor: Actor) -> tuple[str, ...]:
-    return CHANNELS_BY_ROLE.get(actor.user.role, ())
+    """The channels the actor reports through (access.permissions.REPORT_CHANNELS)."""
+    if Cap.REPORT_LEAD not in actor.user.caps:
+        return ()
+    return REPORT_CHANNELS.get(actor.user.role, ())
+
+
+def _require_channel(actor: Actor, channel: str) -> None:
+    """The role must report leads at all, and through this channel (a refusal is audited)."""
+    permissions.require(actor, Cap.REPORT_LEAD)
+    if channel not in allowed_channels(actor):
+        region = actor.user.region_id or ""
+        record(actor, "denied", "capability", Cap.REPORT_LEAD.value, region, f"channel {channel}"[:500])
+        raise PermissionDenied(f"role {actor.user.role} may not report through channel {channel}")
+
+
+def _land(lead: Lead) -> None:
+    """A matched lead joins its household's open case, or opens one (the cases app does it, subscribed
+    to `events.lead_matched`), in the lead's transaction."""
+    events.publish(events.LeadMatched(lead.pk, lead.household_id, lead.region_code, lead.urgent))
+    lead.case_id = Lead.objects.filter(pk=lead.pk).values_list("case_id", flat=True).first()
+    if lead.case_id is None:
+        raise RuntimeError("a matched lead landed in no case: is the cases app installed?")
+
+
+def attach_case(lead_id: int, case_id: int) -> None:
+    """The case a matched lead landed in (called by the cases app)."""
+    Lead.objects.filter(pk=lead_id).update(case_id=case_id)
 
 
 def report(actor: Actor, data: LeadInput) -> Lead:
     """Record a lead: match it, place it, join or open its household's case; one transaction."""
     user = actor.user
-    if not user.is_active or user.region_id is None:
+    _require_channel(actor, data.channel)
+    if user.region_id is None:
         raise PermissionDenied("user is bound to no region")
-    if data.channel not in allowed_channels(actor):
-        raise PermissionDenied(f"role {user.role} may not report through channel {data.channel}")
     summary = _text(data.summary, MAX_SUMMARY + 1)
     if not summary:
         raise LeadRejected("请填写困难情况")
@@ -95,9 +112,9 @@ def report(actor: Actor, data: LeadInput) -> Lead:
     else:
         lead.region_code = _place(linker, details, low, high) or user.region_id
     with transaction.atomic():
-        if lead.match == Lead.Match.MATCHED:
-            lead.case, _ = cases.open_case_for(lead.household_id, lead.region_code, urgent=lead.urgent)
         lead.save()
+        if lead.match == Lead.Match.MATCHED:
+            _land(lead)
         if result.decision == linkage.DecisionKind.REVIEW:
             linkage.queue_reviews("lead", [(f"lead:{lead.pk}", details, result)])
         record(actor, "report_lead", "lead", str(lead.pk), region_code=lead.region_code, detail=data.channel)
@@ -128,8 +145,7 @@ def report_for_household(
     from safetynet.registry.models import Household
 
     user = actor.user
-    if channel not in allowed_channels(actor):
-        raise PermissionDenied(f"role {user.role} may not report through channel {channel}")
+    _require_channel(actor, channel)
     text = _text(summary, MAX_SUMMARY + 1)
     if not text:
         raise LeadRejected("请填写困难情况")
@@ -145,7 +161,6 @@ def report_for_household(
     if household is None:
         raise PermissionDenied("no such household in your region")
     with transaction.atomic():
-        case, _ = cases.open_case_for(household["household_id"], household["region_code"], urgent=urgent)
         lead = Lead.objects.create(
             channel=channel,
             summary=text,
@@ -155,11 +170,11 @@ def report_for_household(
             id_number=household["head_id_number"],
             probability=1.0,
             region_code=household["region_code"],
-            case=case,
             source_ref=str(source_ref)[:64],
             reported_by=user,
             reporter_name=_text(user.organisation or user.get_username(), 100),
         )
+        _land(lead)
         record(actor, "report_lead", "lead", str(lead.pk), region_code=lead.region_code, detail=channel)
     return lead
 
@@ -180,8 +195,7 @@ def leads_from_warnings(run_id: int) -> int:
             if ref in existing:
                 continue
             urgent = warning.level == RiskWarning.Level.RED
-            case, _ = cases.open_case_for(warning.household_id, warning.region_code, urgent=urgent)
-            Lead.objects.create(
+            lead = Lead.objects.create(
                 channel=Channel.WARNING,
                 summary=warning.explanation[:MAX_SUMMARY],
                 details={"rule_id": warning.rule_id, "level": warning.level},
@@ -191,10 +205,11 @@ def leads_from_warnings(run_id: int) -> int:
                 id_number=warning.id_number,
                 probability=1.0,
                 region_code=warning.region_code,
-                case=case,
                 source_ref=ref,
                 reporter_name="数据比对",
             )
+            _land(lead)
+            screening.attach_case(warning.pk, lead.case_id)  # type: ignore[arg-type]
             created += 1
     return created
 
@@ -207,6 +222,7 @@ def inbox(
     actor: Actor, *, status: str = "", channel: str = "", unidentified: bool = False, limit: int = 200
 ) -> list[Lead]:
     """Leads in the actor's region, newest and urgent first; audited like every personal-data read."""
+    permissions.require(actor, Cap.READ_LEADS)
     scope = PersonalDataScope(actor)
     rows = scope.restrict(Lead.objects.all(), "region_code")
     if status in Lead.Status.values:
@@ -222,6 +238,7 @@ def inbox(
 
 
 def get_lead(actor: Actor, lead_id: int) -> Lead | None:
+    permissions.require(actor, Cap.READ_LEADS)
     scope = PersonalDataScope(actor)
     lead = scope.restrict(Lead.objects.select_related("case"), "region_code").filter(pk=lead_id).first()
     if lead is not None:
@@ -250,8 +267,7 @@ def assign(actor: Actor, lead_id: int, *, household_id: str = "", region_code: s
     household's case), or hand it to a village in the actor's region to find out who it is."""
     from safetynet.registry.models import Household
 
-    if not actor.user.caps.verifies_leads or (actor.user.role == Role.COORDINATOR and region_code):
-        raise PermissionDenied("this role may not assign leads")
+    permissions.require(actor, Cap.ASSIGN_LEAD if region_code else Cap.IDENTIFY_LEAD, target=f"lead {lead_id}")
     scope = PersonalDataScope(actor)
     with transaction.atomic():
         lead = (
@@ -272,7 +288,8 @@ def assign(actor: Actor, lead_id: int, *, household_id: str = "", region_code: s
                 raise LeadRejected("辖区内没有这个户编号")
             lead.match, lead.household_id = Lead.Match.MATCHED, household["household_id"]
             lead.id_number, lead.region_code = household["head_id_number"], household["region_code"]
-            lead.case, _ = cases.open_case_for(lead.household_id, lead.region_code, urgent=lead.urgent)
+            lead.save(update_fields=["match", "household_id", "id_number", "region_code"])
+            _land(lead)
             detail = f"household {lead.household_id}"
         elif region_code:
             code = str(region_code).strip()
@@ -282,7 +299,7 @@ def assign(actor: Actor, lead_id: int, *, household_id: str = "", region_code: s
             lead.region_code, detail = code, f"village {code}"
         else:
             raise LeadRejected("请填写户编号或选择村（社区）")
-        lead.save(update_fields=["match", "household_id", "id_number", "region_code", "case"])
+        lead.save(update_fields=["match", "household_id", "id_number", "region_code"])
         record(actor, "assign_lead", "lead", str(lead.pk), region_code=lead.region_code, detail=detail)
     return lead
 
@@ -317,8 +334,26 @@ def my_leads(actor: Actor, limit: int = 200) -> list[OwnLead]:
     ]
 
 
-def set_status_for_case(case_id: int, status: str) -> int:
-    """The case's progress as its reporters see it (已受理/核实中/已帮扶/未发现困难)."""
-    if status not in Lead.Status.values:
-        raise ValueError(status)
-    return Lead.objects.filter(case_id=case_id).update(status=status)
+def status_after(event: events.CaseEvent) -> str | None:
+    """What a case step means for its leads' reporters (已受理/核实中/已帮扶/未发现困难), or None."""
+    data = event.data
+    if event.kind == "verified":
+        return Lead.Status.VERIFYING if data.get("founded") else Lead.Status.NO_HARDSHIP
+    if event.kind == "declined":
+        return Lead.Status.VERIFYING
+    if event.kind == "decided":
+        return Lead.Status.HELPED if data.get("approved") else Lead.Status.NO_HARDSHIP
+    if (event.kind == "paid" and data.get("routed") == "paid") or (
+        event.kind == "amount_decided" and data.get("approved")
+    ):
+        return Lead.Status.HELPED
+    if event.kind == "closed" and data.get("outcome") == "helped":
+        return Lead.Status.HELPED
+    return None
+
+
+def follow_case(event: events.CaseEvent, **_: object) -> None:
+    """The leads of a case show its progress (subscribed to `events.case_event`)."""
+    status = status_after(event)
+    if status is not None:
+        Lead.objects.filter(case_id=event.case_id).update(status=status)

@@ -10,6 +10,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from safetynet.access.permissions import Cap
 from safetynet.access.services import Actor, PersonalDataScope
 from safetynet.leads import services
 from safetynet.leads.models import Channel, Lead
@@ -71,13 +72,13 @@ def new(request: HttpRequest) -> HttpResponse:
             messages.error(request, str(error))
         else:
             messages.success(request, _("Lead %(id)s received.") % {"id": lead.pk})
-            if actor.user.caps.reads_registry:
+            if Cap.READ_REGISTRY in actor.user.caps:
                 return redirect("leads:lead", lead_id=lead.pk)
             return redirect("leads:mine")
     return render(
         request,
         "leads/new.html",
-        {"channels": channels, "form": form, "live": actor.user.caps.reads_registry},
+        {"channels": channels, "form": form, "live": Cap.READ_REGISTRY in actor.user.caps},
     )
 
 

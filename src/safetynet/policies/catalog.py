@@ -49,8 +49,7 @@ DEFAULT_POLICIES: list[dict[str, Any]] = [
         "summary": "因疾病等刚性支出较大，导致基本生活暂时出现严重困难的家庭，可申请临时救助；"
         "情况紧急的可先行救助，后补手续。",
         "conditions": [
-            {"fact": "serious_illness", "op": "==", "value": True},
-            {"fact": "income_ratio", "op": "<=", "value": 2},
+            {"fact": "medical_hardship", "op": "==", "value": True},
         ],
         "how_to_apply": f"向{TOWNSHIP_OFFICE}提出，携带身份证、医疗费用票据等支出凭证；急难情形可直接向乡镇（街道）求助。",
         "contacts": f"县民政局社会救助股；{HOTLINE}",
@@ -62,7 +61,7 @@ DEFAULT_POLICIES: list[dict[str, Any]] = [
         "summary": "低保对象、特困人员、低保边缘家庭成员、防止返贫监测对象及因病致贫重病患者，"
         "经基本医保、大病保险报销后的政策范围内个人自付费用，按规定比例给予救助。",
         "conditions": [
-            {"fact": "serious_illness", "op": "==", "value": True},
+            {"fact": "medical_hardship", "op": "==", "value": True},
             {"fact": "income_ratio", "op": "<=", "value": 2},
         ],
         "how_to_apply": "低保、特困等对象在定点医院出院时“一站式”结算；其他人员持病历、费用票据向乡镇（街道）或县医保局申请。",

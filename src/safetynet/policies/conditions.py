@@ -20,7 +20,7 @@ MAX_JSON_CHARS = 4000
 NUMBER_OPS = ("<", "<=", ">", ">=", "==", "!=")
 BOOL_OPS = ("==", "!=")
 CHOICE_OPS = ("==", "!=", "in", "not_in")
-SET_OPS = ("includes", "excludes")
+SET_OPS = ("includes", "excludes", "includes_any")
 OPS_BY_KIND = {"number": NUMBER_OPS, "bool": BOOL_OPS, "choice": CHOICE_OPS, "set": SET_OPS}
 OP_WORDS = {
     "<": "低于",
@@ -33,6 +33,7 @@ OP_WORDS = {
     "not_in": "不属于",
     "includes": "包含",
     "excludes": "不包含",
+    "includes_any": "包含其一",
 }
 OP_SYMBOLS = {"<": "<", "<=": "≤", ">": ">", ">=": "≥", "==": "=", "!=": "≠"}
 YES = {"是", "有", "true", "yes", "y", "1", "真"}
@@ -49,6 +50,23 @@ PROGRAMS = {
     "education": "教育救助",
     "housing": "住房救助",
     "employment": "就业救助",
+}
+# The default pack's rules, for conditions on a household's open warnings.
+WARNING_RULES = {
+    "medical_burden": "医疗支出负担重",
+    "serious_illness": "大病且低收入",
+    "breadwinner_death": "主要劳动力死亡",
+    "severe_disability": "重度残疾且低收入",
+    "elderly_alone": "老年人独居或仅与老人同住",
+    "unemployment_dependents": "失业且有老幼需抚养",
+    "disaster_loss": "近期受灾",
+    "relapse_risk": "防止返贫监测对象",
+    "child_without_guardian": "未成年人无监护能力人",
+    "tekun_candidate": "疑似特困供养对象",
+    "student_dropout": "学生辍学且低收入",
+    "dangerous_housing": "危房且低收入",
+    "rejected_then_hardship": "申请未获批但仍有困难",
+    "repeat_hotline": "多次拨打求助热线",
 }
 SELF_CARE = {"full": "能够自理", "partial": "部分自理", "none": "完全不能自理"}
 AREA_TYPES = {"urban": "城市", "rural": "农村"}
@@ -79,6 +97,13 @@ FACTS: dict[str, Fact] = {
         Fact("members", "共同生活家庭人口", "number", "人", high=Decimal(100)),
         Fact("oldest_age", "最年长成员年龄", "number", "岁", high=Decimal(150)),
         Fact(
+            "has_elderly",
+            "有老年人（规则包所定老年年龄）",
+            "bool",
+            yes="家中有老年人（最年长 {oldest_age} 岁）",
+            no="家中没有老年人",
+        ),
+        Fact(
             "has_elderly_60",
             "有 60 周岁及以上老人",
             "bool",
@@ -101,9 +126,9 @@ FACTS: dict[str, Fact] = {
         ),
         Fact(
             "elderly_alone",
-            "60 周岁及以上老人独居",
+            "老年人独居",
             "bool",
-            yes="60 周岁及以上老人独自生活（{oldest_age} 岁）",
+            yes="老年人独自生活（{oldest_age} 岁）",
             no="家中没有独居老人",
         ),
         Fact(
@@ -137,16 +162,26 @@ FACTS: dict[str, Fact] = {
             yes="家中有患重特大疾病的成员",
             no="家中没有患重特大疾病的成员",
         ),
+        Fact(
+            "medical_hardship",
+            "重病或医疗支出负担重",
+            "bool",
+            yes="家中有重病患者，或近期医疗自付负担重（数据比对预警）",
+            no="家中没有重病患者或医疗负担预警",
+        ),
+        Fact("out_of_pocket", "近 12 个月家庭医疗自付", "number", "元", high=Decimal(100_000_000)),
+        Fact("out_of_pocket_share", "医疗自付占家庭年收入的比例", "number", "倍", high=Decimal(10_000)),
         Fact("has_unemployed", "有失业成员", "bool", yes="家中有失业成员", no="家中没有失业成员"),
         Fact(
             "no_able_worker",
             "无劳动能力家庭",
             "bool",
-            yes="家中没有具备劳动能力的劳动年龄（16–59 周岁）成员",
-            no="家中有具备劳动能力的成员",
+            yes="家中没有劳动年龄内且无重度残疾的成年人",
+            no="家中有劳动年龄内且无重度残疾的成年人",
         ),
         Fact("area_type", "城乡类别", "choice", choices=AREA_TYPES),
         Fact("programs", "正在享受的救助", "set", choices=PROGRAMS),
+        Fact("warned_for", "数据比对预警（未结）", "set", choices=WARNING_RULES),
         Fact(
             "is_covered",
             "已享受低保或特困供养",
@@ -216,7 +251,7 @@ def _value(fact: Fact, op: str, value: object, where: str, from_text: bool) -> o
             f"{where}「{fact.label}」的值应为 是 或 否（true/false），收到「{_shown(value)}」"
         )
     allowed = "、".join(f"{code}（{label}）" for code, label in fact.choices.items())
-    if op in ("in", "not_in"):
+    if op in ("in", "not_in", "includes_any"):
         items: object = value
         if from_text and isinstance(value, str):
             items = [v for v in re.split(r"[,，、;；\s]+", value) if v]
@@ -319,6 +354,8 @@ def holds(condition: Mapping[str, Any], facts: Mapping[str, Any]) -> bool:
     if fact.kind == "choice":
         inside = actual in expected if op in ("in", "not_in") else actual == expected
         return inside == (op in ("==", "in"))
+    if op == "includes_any":
+        return bool(set(expected) & set(actual))
     return (expected in actual) == (op == "includes")
 
 
@@ -351,6 +388,13 @@ def explain(condition: Mapping[str, Any], facts: Mapping[str, Any]) -> str:
         return (fact.yes if actual else fact.no).format(**shown)
     if fact.kind == "choice":
         return f"{fact.label}为「{fact.choices.get(str(actual), str(actual))}」"
+    actual = actual or []
+    if fact.name == "warned_for":
+        fired = [fact.choices.get(r, r) for r in actual if op != "includes_any" or r in expected]
+        return f"数据比对预警：{'、'.join(fired)}" if op != "excludes" else f"没有「{fact.choices.get(expected, expected)}」预警"
+    if op == "includes_any":
+        held = [fact.choices.get(p, p) for p in actual if p in expected]
+        return f"家庭正在享受{'、'.join(held)}"
     label = PROGRAMS.get(expected, expected)
     return f"家庭正在享受{label}" if op == "includes" else f"家庭目前未享受{label}"
 
@@ -369,7 +413,10 @@ def describe(condition: Mapping[str, Any]) -> str:
         values = value if isinstance(value, list) else [value]
         labels = "、".join(fact.choices.get(str(v), str(v)) for v in values)
         return f"{fact.label}{'为' if op in ('==', 'in') else '不为'}{labels}"
-    return f"{'正在享受' if op == 'includes' else '未享受'}{PROGRAMS.get(value, value)}"
+    if op == "includes_any":
+        return f"{fact.label}包含其一：{'、'.join(fact.choices.get(v, v) for v in value)}"
+    prefix = {"programs": ("正在享受", "未享受"), "warned_for": ("有预警：", "无预警：")}[fact.name]
+    return f"{prefix[0] if op == 'includes' else prefix[1]}{fact.choices.get(value, value)}"
 
 
 def text_value(condition: Mapping[str, Any]) -> str:

@@ -7,7 +7,6 @@ import datetime as dt
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
@@ -16,13 +15,12 @@ from django.utils import timezone
 
 from safetynet.access.departments import Department
 from safetynet.access.permissions import Cap, require
-from safetynet.access.roles import Role
 from safetynet.access.services import Actor, PersonalDataScope, record, record_as
 from safetynet.policies import conditions
 from safetynet.policies.models import Policy
 from safetynet.regions import services as regions
 from safetynet.registry import services as registry
-from safetynet.registry.models import COVERING_PROGRAMS, Employment, Household, SelfCare
+from safetynet.registry.models import Household
 
 CODE = re.compile(r"^[a-z][a-z0-9_-]{1,39}$")
 MAX_LETTER_POLICIES = 30
@@ -212,10 +210,11 @@ def update_policy(actor: Actor, policy_id: int, data: PolicyInput, version: int 
     return policy
 
 
-def policy_titles(county_code: str, codes: list[str]) -> dict[str, str]:
-    """Titles by code for display (e.g. the policies a case was told about); unknown codes are left out."""
+def catalog_titles(county_code: str) -> dict[str, str]:
+    """Code -> title of the county's active policies: what a case's inform step may cite (the titles are
+    recorded with it, since a title may change later)."""
     return dict(
-        Policy.objects.filter(county_code=county_code[:6], code__in=list(codes)[:200]).values_list(
+        Policy.objects.filter(county_code=county_code[:6], active=True).order_by("department", "code").values_list(
             "code", "title"
         )
     )
@@ -223,59 +222,54 @@ def policy_titles(county_code: str, codes: list[str]) -> dict[str, str]:
 
 # -- household facts and matching ----------------------------------------------------------------------
 
-CARE_ORDER: dict[str, int] = {SelfCare.NONE: 0, SelfCare.PARTIAL: 1, SelfCare.FULL: 2}
+def household_facts(household_id: str) -> HouseholdFacts:
+    """The facts conditions are written over: the household's facts (registry.services.household_facts,
+    one definition for every page) and its open warnings. Unscoped and unaudited: callers check the
+    actor's scope first (as `matching` and `letter_pdf` do). Before any run has computed the household's
+    facts, only what the registry says directly is known (the rest is None, which holds nothing)."""
+    from safetynet.screening import services as screening
 
-
-def household_facts(household_id: str, as_of: dt.date | None = None) -> HouseholdFacts:
-    """The facts conditions are written over, from the registry as of a day. Unscoped and unaudited:
-    callers check the actor's scope first (as `matching` and `letter_pdf` do)."""
-    as_of = as_of or timezone.localdate()
-    household = Household.objects.prefetch_related("members").filter(pk=household_id).first()
+    household = Household.objects.filter(pk=household_id).first()
     if household is None:
         raise NotFound("no such household")
-    living = registry.members_alive(household, as_of)
-    ages = [registry.age_on(p.birth_date, as_of) for p in living]
-    income = registry.per_capita_income(household, as_of)
-    standard = registry.standard_for(household, as_of)
-    dibao = standard.dibao_monthly if standard is not None else None
-    ratio = (income / dibao).quantize(Decimal("0.01")) if income is not None and dibao else None
-    programs = registry.active_programs(household, as_of)
-    levels = [p.disability_level for p in living if p.disability_level > 0]
-    care = min((p.self_care for p in living), key=lambda c: CARE_ORDER.get(c, 2), default=None)
-
-    def able(person: Any, age: int) -> bool:
-        return (
-            16 <= age < 60
-            and person.employment not in (Employment.UNABLE, Employment.STUDENT, Employment.CHILD)
-            and person.disability_level not in (1, 2)
-            and person.self_care == SelfCare.FULL
+    facts = registry.household_facts(household_id)
+    warned = screening.open_warning_rules(household_id)
+    values: dict[str, Any] = {"area_type": household.area_type, "warned_for": sorted(warned)}
+    if facts is not None:
+        oldest = facts.oldest_age
+        values.update(
+            {
+                "per_capita_income": facts.per_capita_income,
+                "income_ratio": facts.income_ratio,
+                "dibao_standard": facts.dibao_line,
+                "members": facts.members,
+                "oldest_age": oldest,
+                "has_elderly": facts.has_elderly,
+                "has_elderly_60": oldest is not None and oldest >= 60,
+                "has_elderly_70": oldest is not None and oldest >= 70,
+                "has_elderly_80": oldest is not None and oldest >= 80,
+                "elderly_alone": facts.members == 1 and facts.has_elderly,
+                "has_child": facts.has_minor,
+                "has_student": facts.has_student,
+                "has_disabled": facts.has_disabled,
+                "disability_level": facts.disability_level,
+                "has_severe_disability": facts.has_severe_disability,
+                "self_care": facts.self_care or None,
+                "serious_illness": facts.serious_illness,
+                "medical_hardship": facts.serious_illness or bool(warned & MEDICAL_RULES),
+                "has_unemployed": facts.has_unemployed,
+                "no_able_worker": facts.able_adults == 0,
+                "programs": facts.programs,
+                "is_covered": facts.covered,
+                "out_of_pocket": facts.out_of_pocket,
+                "out_of_pocket_share": facts.out_of_pocket_share,
+            }
         )
+    return HouseholdFacts(household.household_id, household.region_code, timezone.localdate(), values)
 
-    oldest = max(ages, default=None)
-    values: dict[str, Any] = {
-        "per_capita_income": income,
-        "income_ratio": ratio,
-        "dibao_standard": dibao,
-        "members": len(living),
-        "oldest_age": oldest,
-        "has_elderly_60": any(a >= 60 for a in ages),
-        "has_elderly_70": any(a >= 70 for a in ages),
-        "has_elderly_80": any(a >= 80 for a in ages),
-        "elderly_alone": len(living) == 1 and ages[0] >= 60,
-        "has_child": any(a < 18 for a in ages),
-        "has_student": any(p.employment == Employment.STUDENT for p in living),
-        "has_disabled": bool(levels),
-        "disability_level": min(levels, default=None),
-        "has_severe_disability": any(level in (1, 2) for level in levels),
-        "self_care": care,
-        "serious_illness": any(p.serious_illness for p in living),
-        "has_unemployed": any(p.employment == Employment.UNEMPLOYED for p in living),
-        "no_able_worker": bool(living) and not any(able(p, a) for p, a in zip(living, ages, strict=True)),
-        "area_type": household.area_type,
-        "programs": sorted(programs),
-        "is_covered": bool(programs & set(COVERING_PROGRAMS)),
-    }
-    return HouseholdFacts(household.household_id, household.region_code, as_of, values)
+
+# Open warnings that say the household carries medical hardship, whatever its registry flags say.
+MEDICAL_RULES = frozenset({"medical_burden", "serious_illness"})
 
 
 def reasons_for(policy: Policy, facts: HouseholdFacts) -> tuple[str, ...] | None:
@@ -308,12 +302,13 @@ def _scoped_household(scope: PersonalDataScope, household_id: str) -> Household:
     return household
 
 
-def matching(actor: Actor, household_id: str, as_of: dt.date | None = None) -> list[PolicyMatch]:
+def matching(actor: Actor, household_id: str) -> list[PolicyMatch]:
     """The active policies of the household's county that fit it, each with why. Region-scoped and audited;
     NotFound for a household outside the actor's region."""
+    require(actor, Cap.READ_POLICIES)
     scope = PersonalDataScope(actor)
     household = _scoped_household(scope, household_id)
-    facts = household_facts(household.household_id, as_of)
+    facts = household_facts(household.household_id)
     found = []
     for policy in Policy.objects.filter(county_code=household.region_code[:6], active=True):
         reasons = reasons_for(policy, facts)
@@ -331,23 +326,18 @@ def matching(actor: Actor, household_id: str, as_of: dt.date | None = None) -> l
 # -- the notification letter ---------------------------------------------------------------------------
 
 
-def letter_pdf(
-    actor: Actor, case_id: int, policy_codes: list[str] | None = None, as_of: dt.date | None = None
-) -> bytes:
-    """The notification letter (告知书) of a case as A4 PDF: the chosen policies (by default every policy
-    that fits), why each may apply, how to apply, the right to apply and to decline, and signature lines.
-    The head's ID number is masked as the actor's role sees it. Scoped by the case's region, audited."""
-    from safetynet.cases.models import Case  # cases sits above policies and will call into it
+def letter_pdf(actor: Actor, household_id: str, case_id: int, policy_codes: list[str] | None = None) -> bytes:
+    """The notification letter (告知书) of a household's case as A4 PDF: the chosen policies (by default
+    every policy that fits), why each may apply, how to apply, the right to apply and to decline, and
+    signature lines. The head's ID number is masked as the actor's role sees it. Scoped, audited."""
     from safetynet.policies import letter
     from safetynet.registry.models import Person
 
+    require(actor, Cap.PRINT_LETTER, target=f"case {case_id}")
     scope = PersonalDataScope(actor)
-    case = scope.restrict(Case.objects.all(), "region_code").filter(pk=case_id).first()
-    if case is None:
-        raise NotFound("no such case in your region")
-    household = _scoped_household(scope, case.household_id)
-    as_of = as_of or timezone.localdate()
-    facts = household_facts(household.household_id, as_of)
+    household = _scoped_household(scope, household_id)
+    as_of = timezone.localdate()
+    facts = household_facts(household.household_id)
     county = household.region_code[:6]
     codes = list(dict.fromkeys(c.strip() for c in policy_codes or [] if c and c.strip()))
     if len(codes) > MAX_LETTER_POLICIES:
@@ -369,7 +359,7 @@ def letter_pdf(
     place = "".join(r.name for r in chain[2:]) or household.region_code
     county_region = next((r for r in chain if r.level == "county"), None)
     content = letter.Letter(
-        case_id=case.pk,
+        case_id=case_id,
         head_name=head.name if head else "",
         id_number=scope.mask_id(household.head_id_number),
         place=place,
@@ -394,8 +384,8 @@ def letter_pdf(
         actor,
         "notification_letter",
         "case",
-        str(case.pk),
-        region_code=case.region_code,
+        str(case_id),
+        region_code=household.region_code,
         detail=f"告知书 household={household.household_id} policies={','.join(p.code for p, _ in items)}",
     )
     return pdf

@@ -7,5 +7,4 @@ urlpatterns = [
     path("", views.index, name="index"),
     path("new/", views.edit, name="new"),
     path("<int:policy_id>/edit/", views.edit, name="edit"),
-    path("letter/<int:case_id>/", views.letter, name="letter"),
 ]

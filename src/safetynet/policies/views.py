@@ -7,7 +7,6 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -124,23 +123,3 @@ def edit(request: HttpRequest, policy_id: int | None = None) -> HttpResponse:
     context = _form_context(form, rows, [])
     context["policy"] = policy
     return render(request, "policies/edit.html", context)
-
-
-@login_required
-@require_GET
-def letter(request: HttpRequest, case_id: int) -> HttpResponse:
-    """The case's notification letter as PDF: ?policy=code&policy=code, or every fitting policy."""
-    codes = [c[:40] for c in request.GET.getlist("policy")[: services.MAX_LETTER_POLICIES + 1]]
-    try:
-        pdf = services.letter_pdf(Actor.from_request(request, "notification letter"), case_id, codes)
-    except PermissionDenied:
-        return _forbidden(request)
-    except services.NotFound:
-        return render(request, "forbidden.html", status=404)
-    except services.PolicyRejected as error:
-        return render(request, "policies/problem.html", {"message": str(error)}, status=422)
-    response = HttpResponse(pdf, content_type="application/pdf")
-    filename = f"notification-case-{case_id}-{timezone.localdate():%Y%m%d}.pdf"
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response["Cache-Control"] = "no-store"  # personal data: not kept by shared browsers or proxies
-    return response

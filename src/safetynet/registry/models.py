@@ -241,6 +241,7 @@ class HouseholdFacts(models.Model):
     )
     run_id = models.PositiveIntegerField()
     as_of = models.DateField()
+    computed_at = models.DateTimeField()  # when the run read the registry: later visits are not in it
     region_code = models.CharField(max_length=12, db_index=True)
     area_type = models.CharField(max_length=5)
     members = models.PositiveSmallIntegerField()

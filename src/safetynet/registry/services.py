@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 from django.core.cache import cache
@@ -24,8 +25,8 @@ from safetynet.registry.models import (
     Household,
     HouseholdFacts,
     ImportBatch,
-    Program,
     Person,
+    Program,
     RegistryState,
     VerifiedIncome,
 )
@@ -87,11 +88,13 @@ def record_verified_income(
 
 
 FACT_COLUMNS = [
-    f.column for f in HouseholdFacts._meta.concrete_fields if f.column not in ("run_id", "as_of")
+    f.column
+    for f in HouseholdFacts._meta.concrete_fields
+    if f.column not in ("run_id", "as_of", "computed_at")
 ]
 
 
-def replace_facts(run_id: int, as_of: dt.date, table: pa.Table) -> int:
+def replace_facts(run_id: int, as_of: dt.date, computed_at: dt.datetime, table: pa.Table) -> int:
     """Replace every household's facts with a live run's (`table` has FACT_COLUMNS, as the screening
     engine computed them). One transaction: readers see the old facts or the new, never a mix."""
     rows = table.select(FACT_COLUMNS).to_pylist()
@@ -100,7 +103,7 @@ def replace_facts(run_id: int, as_of: dt.date, table: pa.Table) -> int:
         for start in range(0, len(rows), 5000):
             HouseholdFacts.objects.bulk_create(
                 [
-                    HouseholdFacts(run_id=run_id, as_of=as_of, **{k: v for k, v in row.items()})
+                    HouseholdFacts(run_id=run_id, as_of=as_of, computed_at=computed_at, **row)
                     for row in rows[start : start + 5000]
                 ]
             )
@@ -122,7 +125,7 @@ class Facts:
 
     @property
     def verified_after_run(self) -> bool:
-        return self.visit is not None and self.visit.visited_on > self.row.as_of
+        return self.visit is not None and self.visit.recorded_at > self.row.computed_at
 
     @property
     def income_ratio(self) -> Decimal | None:
@@ -142,7 +145,8 @@ class Facts:
             text += f"；家庭收入为 {self.visit.visited_on:%Y-%m-%d} 实地核实所得"
         return text
 
-    def __getattr__(self, name: str) -> object:
+    def __getattr__(self, name: str) -> Any:
+        """Every other fact is the run's (members, lines, ages, coverage ...)."""
         return getattr(self.row, name)
 
 
@@ -152,26 +156,14 @@ def household_facts(household_id: str) -> Facts | None:
     row = HouseholdFacts.objects.filter(pk=household_id).first()
     if row is None:
         return None
-    visit = (
-        VerifiedIncome.objects.filter(household_id=household_id, visited_on__gt=row.as_of)
-        .order_by("-visited_on", "-id")
-        .first()
-    )
-    if visit is None:
-        if row.verified_income:
-            visit = (
-                VerifiedIncome.objects.filter(household_id=household_id, visited_on=row.verified_on)
-                .order_by("-id")
-                .first()
-            )
+    visit = VerifiedIncome.objects.filter(household_id=household_id).order_by("-visited_on", "-id").first()
+    if visit is None or visit.recorded_at <= row.computed_at:
+        # The run saw every visit there is: its figures stand (naming the visit they came from, if any).
+        if visit is not None and not (row.verified_income and visit.visited_on == row.verified_on):
+            visit = None
         return Facts(
-            row,
-            row.monthly_income,
-            row.per_capita_income,
-            row.low_income,
-            row.below_dibao,
-            row.out_of_pocket_share,
-            visit,
+            row, row.monthly_income, row.per_capita_income, row.low_income, row.below_dibao,
+            row.out_of_pocket_share, visit,
         )
     # A visit since the run: its income counts now, with the run's members and lines, compared exactly as
     # the run compares (income < line × members), until the next run computes it again.

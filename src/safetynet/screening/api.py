@@ -1,4 +1,5 @@
-"""API routes of screening: runs, warnings, verification outcomes (thin; services do the work)."""
+"""API routes of screening: runs and warnings (thin; services do the work). A warning's verdict comes
+from its case's verification visit, not from a route of its own."""
 
 from __future__ import annotations
 
@@ -47,16 +48,12 @@ class WarningOut(Schema):
     values: dict[str, Any]
     evidence: list[dict[str, Any]]
     status: str
+    case_id: int | None  # the case its lead landed in
 
 
 class StartIn(Schema):
     as_of: dt.date | None = None
     engine: Literal["duckdb", "spark"] | None = None
-
-
-class OutcomeIn(Schema):
-    outcome: Literal["founded", "unfounded"]
-    note: str = ""
 
 
 class WarningQuery(Schema):
@@ -100,6 +97,7 @@ def _warning(w: RiskWarning) -> WarningOut:
         values=w.values,
         evidence=w.evidence,
         status=w.status,
+        case_id=w.case_id,
     )
 
 
@@ -160,20 +158,4 @@ def get_warning(request: HttpRequest, warning_id: int) -> WarningOut:
         raise HttpError(403, "this role may not read warnings") from None
     if found is None:
         raise HttpError(404, "no such warning in your region")
-    return _warning(found)
-
-
-@router.post("/warnings/{warning_id}/outcome", response=WarningOut)
-def set_outcome(request: HttpRequest, warning_id: int, body: OutcomeIn) -> WarningOut:
-    actor = Actor.from_request(request, "api warning verification")
-    try:
-        services.record_outcome(actor, warning_id, body.outcome, body.note)
-        found = services.get_warning(actor, warning_id)
-    except PermissionDenied:
-        raise HttpError(403, "this role may not verify warnings") from None
-    except RiskWarning.DoesNotExist:
-        raise HttpError(404, "no such warning in your region") from None
-    except ValueError as error:
-        raise HttpError(409, str(error)) from None
-    assert found is not None
     return _warning(found)

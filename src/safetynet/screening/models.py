@@ -103,6 +103,8 @@ class RiskWarning(models.Model):
     outcome_at = models.DateTimeField(null=True, blank=True)
     outcome_by = models.CharField(max_length=150, blank=True)
     outcome_note = models.CharField(max_length=500, blank=True)
+    # The case the warning's lead landed in (cases sit above screening: an id, not a foreign key).
+    case_id = models.PositiveIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["-id"]

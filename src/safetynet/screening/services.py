@@ -13,12 +13,12 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
 from django.db import models, transaction
 from django.utils import timezone
 
 from safetynet.access.permissions import Cap, require
 from safetynet.access.services import Actor, PersonalDataScope, record
+from safetynet.events import CaseEvent
 from safetynet.lake import services as lake
 from safetynet.linkage import batch as linkage
 from safetynet.registry import services as registry
@@ -197,7 +197,7 @@ def screen(
         with transaction.atomic():
             counts = _store(run, hits, rules, as_of)
             if facts is not None:
-                registry.replace_facts(run.pk, as_of, facts)
+                registry.replace_facts(run.pk, as_of, run.started_at, facts)
             run.households = households
             if without_standard:
                 run.notes = [
@@ -308,37 +308,35 @@ def _store(run: Run, hits: list[Hit], pack: Pack, as_of: dt.date) -> dict[str, d
 # -- outcomes and comparison --------------------------------------------------------------------------
 
 
-def record_outcome(actor: Actor, warning_id: int, outcome: str, note: str = "") -> RiskWarning:
-    """A verification's verdict on an open warning: founded or unfounded (until the cases app does it)."""
-    if outcome not in (RiskWarning.Status.FOUNDED, RiskWarning.Status.UNFOUNDED):
-        raise ValueError("outcome must be founded or unfounded")
-    scope = PersonalDataScope(actor)
-    if not actor.user.caps.verifies_leads:
-        raise PermissionDenied("this role does not verify leads")
-    with transaction.atomic():
-        warning = (
-            scope.restrict(RiskWarning.objects.select_for_update(), "region_code")
-            .filter(pk=warning_id)
-            .first()
+def record_verification(event: CaseEvent, **_: object) -> None:
+    """A case's verification visit decides its household's open warnings: founded or unfounded, with the
+    date (subscribed to `events.case_event`; this is what rule precision is counted from). A warning that
+    joins a case after its visit takes the case's verdict when the case closes."""
+    if event.kind == "verified":
+        founded = bool(event.data.get("founded"))
+    elif event.kind == "closed":
+        founded = event.data.get("outcome") != "unfounded"
+    else:
+        return
+    status = RiskWarning.Status.FOUNDED if founded else RiskWarning.Status.UNFOUNDED
+    note = f"个案 #{event.case_id} 实地核实：{'存在困难' if founded else '未发现困难'}"
+    RiskWarning.objects.filter(household_id=event.household_id, status=RiskWarning.Status.OPEN).update(
+        status=status, outcome_at=event.at, outcome_by=event.by[:150], outcome_note=note, case_id=event.case_id
+    )
+
+
+def attach_case(warning_id: int, case_id: int) -> None:
+    """The case a warning's lead landed in, so the warning page can link to it."""
+    RiskWarning.objects.filter(pk=warning_id).update(case_id=case_id)
+
+
+def open_warning_rules(household_id: str) -> set[str]:
+    """The rules a household's open warnings name (for policy conditions). Unscoped: callers check."""
+    return set(
+        RiskWarning.objects.filter(household_id=household_id, status=RiskWarning.Status.OPEN).values_list(
+            "rule_id", flat=True
         )
-        if warning is None:
-            raise RiskWarning.DoesNotExist
-        if warning.status != RiskWarning.Status.OPEN:
-            raise ValueError(f"只有待核实的预警可以记录核实结果（当前：{warning.get_status_display()}）")
-        warning.status = outcome
-        warning.outcome_at = timezone.now()
-        warning.outcome_by = actor.user.get_username()
-        warning.outcome_note = printable(note, 500)
-        warning.save(update_fields=["status", "outcome_at", "outcome_by", "outcome_note"])
-        record(
-            actor,
-            "warning_outcome",
-            "warning",
-            str(warning.pk),
-            region_code=warning.region_code,
-            detail=outcome,
-        )
-    return warning
+    )
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,6 @@ urlpatterns = [
     path("runs/<int:run_id>/", views.run, name="run"),
     path("warnings/", views.warning_list, name="warnings"),
     path("warnings/<int:warning_id>/", views.warning, name="warning"),
-    path("warnings/<int:warning_id>/outcome/", views.outcome, name="outcome"),
     path("rules/", views.rules, name="rules"),
     path("rules/backtest/", views.backtest, name="backtest"),
     path("compare/", views.compare, name="compare"),

@@ -10,6 +10,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from safetynet.access.permissions import Cap
 from safetynet.access.services import Actor
 from safetynet.regions import services as regions
 from safetynet.screening import explain, services
@@ -164,26 +165,9 @@ def warning(request: HttpRequest, warning_id: int) -> HttpResponse:
             "values": values,
             "household_warnings": household,
             "household_level": services.household_level(w.level for w in household),
-            "can_verify": actor.user.caps.verifies_leads and found.status == RiskWarning.Status.OPEN,
+            "can_open_case": found.case_id is not None and Cap.READ_CASES in actor.user.caps,
         },
     )
-
-
-@login_required
-@require_POST
-def outcome(request: HttpRequest, warning_id: int) -> HttpResponse:
-    actor = Actor.from_request(request, "warning verification")
-    try:
-        services.record_outcome(
-            actor, warning_id, request.POST.get("outcome", ""), request.POST.get("note", "")
-        )
-    except PermissionDenied:
-        return _forbidden(request)
-    except RiskWarning.DoesNotExist:
-        return _not_found(request, _("warning"))
-    except ValueError as error:
-        messages.error(request, str(error))
-    return redirect("screening:warning", warning_id=warning_id)
 
 
 @login_required
