@@ -44,8 +44,17 @@ api.add_router("/policies", policies_router)
 # Departments push with a bearer token of their own (the router sets its auth): no session, no CSRF.
 api.add_router("/lake", lake_router)
 
-CODES = {400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404: "not_found", 405: "not_allowed",
-         409: "conflict", 413: "too_large", 422: "invalid", 429: "too_many_requests"}
+CODES = {
+    400: "bad_request",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "not_allowed",
+    409: "conflict",
+    413: "too_large",
+    422: "invalid",
+    429: "too_many_requests",
+}
 # When a route's own words are not for a person (English), the person reads these.
 MESSAGES = {
     400: "请求格式不正确",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import time_machine
 
 from safetynet import testing
 
@@ -16,6 +17,15 @@ def pytest_configure() -> None:
     # Live-server threads must not keep connections open, or PostgreSQL cannot drop the test database.
     settings.DATABASES["default"]["CONN_MAX_AGE"] = 0
     connections.settings["default"]["CONN_MAX_AGE"] = 0
+
+
+@pytest.fixture
+def clock():  # type: ignore[no-untyped-def]
+    """The clock at testing.FROZEN_NOW, ticking from there: for tests that compute dates (deadlines in
+    working days, windows, ages), so none depends on the day it runs or on a holiday calendar not yet
+    published. Processes the test starts keep the real clock, so tests that run the CLI do not use it."""
+    with time_machine.travel(testing.FROZEN_NOW, tick=True) as traveller:
+        yield traveller
 
 
 @pytest.fixture(autouse=True)
@@ -39,6 +49,14 @@ def county(db, county_dir: Path):  # type: ignore[no-untyped-def]
     result = services.import_registry(county_dir)
     assert not result.errors, result.errors
     return result
+
+
+@pytest.fixture
+def household_facts(county, settings, tmp_path: Path):  # type: ignore[no-untyped-def]
+    """The small county's household facts, computed by a live run exactly as every page reads them.
+    The run's warnings stay warnings (not leads), so a test starts with no case open."""
+    settings.SAFETYNET_LAKE_URL = str(tmp_path / "lake")
+    return testing.compute_facts()
 
 
 @pytest.fixture

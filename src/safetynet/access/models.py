@@ -64,7 +64,9 @@ class Delegation(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["county_code", "capability", "role"], name="access_one_delegation")
+            models.UniqueConstraint(
+                fields=["county_code", "capability", "role"], name="access_one_delegation"
+            )
         ]
 
     def __str__(self) -> str:

@@ -193,3 +193,62 @@ def create_user(username: str, password: str, role: str, region_code: str, **ext
     user.full_clean(exclude=["password"])
     user.save()
     return user
+
+
+# -- user accounts of a county, kept by its administrator -------------------------------------------
+
+
+def county_users(actor: Actor) -> list[User]:
+    """Every account bound to a region inside the administrator's county."""
+    require(actor, Cap.MANAGE_USERS)
+    low, high = _admin_range(actor)
+    return list(User.objects.filter(region_id__gte=low, region_id__lte=high).order_by("role", "username"))
+
+
+def _admin_range(actor: Actor) -> tuple[str, str]:
+    user = actor.user
+    if user.region is None or user.region.level != "county":
+        raise PermissionDenied("users are kept by a county's administrator")
+    return regions.subtree_range(user.region_id, user.region.level)  # type: ignore[arg-type]
+
+
+def add_user(
+    actor: Actor, username: str, password: str, role: str, region_code: str, organisation: str = ""
+) -> User:
+    """A new account in the administrator's county; the role must fit the region's level."""
+    require(actor, Cap.MANAGE_USERS)
+    low, high = _admin_range(actor)
+    if not low <= region_code <= high:
+        raise ValueError("只能在本县范围内创建账号")
+    from django.contrib.auth.password_validation import validate_password
+    from django.core.exceptions import ValidationError
+
+    try:
+        validate_password(password)
+    except ValidationError as error:
+        raise ValueError("；".join(error.messages)) from None
+    if User.objects.filter(username=username).exists():
+        raise ValueError(f"用户名 {username} 已被使用")
+    try:
+        user = create_user(username, password, role, region_code, organisation=organisation)
+    except (ValueError, ValidationError) as error:
+        raise ValueError(f"角色与所选地区的层级不符：{error}") from None
+    record(actor, "create_user", "user", username, region_code=region_code, detail=role)
+    return user
+
+
+def set_active(actor: Actor, user_id: int, active: bool) -> User:
+    """Lock or unlock an account of the county (never one's own)."""
+    require(actor, Cap.MANAGE_USERS)
+    low, high = _admin_range(actor)
+    found = User.objects.filter(pk=user_id, region_id__gte=low, region_id__lte=high).first()
+    if found is None:
+        raise PermissionDenied("no such account in your county")
+    if found.pk == actor.user.pk:
+        raise ValueError("不能停用自己的账号")
+    found.is_active = active
+    found.save(update_fields=["is_active"])
+    record(
+        actor, "activate_user" if active else "deactivate_user", "user", found.username, found.region_id or ""
+    )
+    return found

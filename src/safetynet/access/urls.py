@@ -8,4 +8,5 @@ urlpatterns = [
     path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", views.LogoutView.as_view(), name="logout"),
     path("audit/", views.audit, name="audit"),
+    path("users/", views.users, name="users"),
 ]

@@ -185,7 +185,13 @@ def select_households(chosen: list[Region], groups: list[str]) -> dict[str, tupl
     in_regions = _in_regions(chosen)
     facts = HouseholdFacts.objects.filter(in_regions)
     if set(groups) - {Campaign.Group.ALL} and not facts.exists():
-        raise CampaignRejected("所选范围内的家庭尚无数据比对得出的家庭情况，请先运行一次数据比对，或选择“全部家庭”")
+        raise CampaignRejected(
+            "所选范围内的家庭尚无数据比对得出的家庭情况，请先运行一次数据比对，或选择“全部家庭”"
+        )
+    if {Campaign.Group.LOW_INCOME, Campaign.Group.DIBAO_EDGE} & set(groups) and not facts.filter(
+        has_standard=True
+    ).exists():
+        raise CampaignRejected("本县低保标准尚未录入（以最近一次数据比对为准），无法按低收入或低保边缘筛选")
     running_edge = Q(programs__contains="dibao_edge")
     queries: dict[str, QuerySet[Any]] = {
         Campaign.Group.ALL: Household.objects.filter(in_regions),

@@ -45,8 +45,15 @@ DEFAULT_DEADLINES = {
     "referral_answer": 10,  # a department answers a referral of the coordination mechanism
     "escalate_to_county": 3,  # working days a step may stay overdue at township level before the county
 }
-DEFAULT_SETTINGS = CountySettings(temporary_cap=Decimal("3000"), amount_rounding=Decimal(1), repeat_window_days=90)
-OUTCOMES = {"helped": "已帮扶", "declined": "本人自愿放弃", "rejected": "审批未通过", "unfounded": "核实未发现困难"}
+DEFAULT_SETTINGS = CountySettings(
+    temporary_cap=Decimal("3000"), amount_rounding=Decimal(1), repeat_window_days=90
+)
+OUTCOMES = {
+    "helped": "已帮扶",
+    "declined": "本人自愿放弃",
+    "rejected": "审批未通过",
+    "unfounded": "核实未发现困难",
+}
 # Decisions a second person must confirm (审核 by one, 确认 by another).
 TWO_PERSON_PROGRAMS = ("dibao", "tekun")
 
@@ -60,7 +67,9 @@ class StepRejected(ValueError):
 
     `code` is stable for API clients; `fields` holds per-field reasons of a refused form."""
 
-    def __init__(self, message: str, code: str = "not_allowed_now", fields: dict[str, list[str]] | None = None):
+    def __init__(
+        self, message: str, code: str = "not_allowed_now", fields: dict[str, list[str]] | None = None
+    ):
         super().__init__(message)
         self.code = code
         self.fields = fields or {}
@@ -283,7 +292,9 @@ class Decide(Action):
     def guard(self, ctx: StepContext) -> None:
         reviewed = ctx.last("review")
         if reviewed is not None and reviewed.actor_id == ctx.actor.user.pk:
-            raise StepRejected("审核和确认须由两人分别进行：本案由您审核，请由其他人员确认", code="same_person")
+            raise StepRejected(
+                "审核和确认须由两人分别进行：本案由您审核，请由其他人员确认", code="same_person"
+            )
 
     def apply(self, ctx: StepContext, facts: dict[str, Any]) -> None:
         facts["program"] = ctx.program()
@@ -323,7 +334,9 @@ class Close(Action):
 
     def guard(self, ctx: StepContext) -> None:
         waiting = list(
-            Referral.objects.filter(case=ctx.case, answered_at__isnull=True).values_list("department", flat=True)
+            Referral.objects.filter(case=ctx.case, answered_at__isnull=True).values_list(
+                "department", flat=True
+            )
         )
         if waiting:
             names = "、".join(Department(d).label for d in waiting)
@@ -397,7 +410,9 @@ class GrantFirst(Action):
         earlier = registry.temporary_grants(ctx.case.household_id, ctx.today - dt.timedelta(days=window))
         if earlier:
             # Not refused (a second emergency is real), but on record for whoever confirms the paperwork.
-            facts["repeat"] = f"该户 {window} 天内已获临时救助 {len(earlier)} 次（最近 {earlier[0].start_date}）"
+            facts["repeat"] = (
+                f"该户 {window} 天内已获临时救助 {len(earlier)} 次（最近 {earlier[0].start_date}）"
+            )
         if amount > ctx.settings.temporary_cap:
             ctx.case.pending_amount = amount
             facts["routed"] = "case_by_case"
@@ -428,7 +443,12 @@ def pay_temporary(ctx: StepContext, amount: Decimal, step: Step) -> None:
 class CompletePaperwork(Action):
     """The paperwork of a payment made first, confirmed by someone other than the one who paid it."""
 
-    name, label, cap, event = "complete_paperwork", "确认先行救助手续", Cap.COMPLETE_PAPERWORK, "paperwork_completed"
+    name, label, cap, event = (
+        "complete_paperwork",
+        "确认先行救助手续",
+        Cap.COMPLETE_PAPERWORK,
+        "paperwork_completed",
+    )
     sources = (*OPEN_STAGES, S.CLOSED)
 
     def offered(self, case: Case) -> bool:
@@ -437,9 +457,7 @@ class CompletePaperwork(Action):
     def guard(self, ctx: StepContext) -> None:
         if ctx.case.paperwork_due is None:
             raise StepRejected("没有待补齐手续的先行救助")
-        paid = next(
-            (s for s in reversed(ctx.steps) if s.action in ("grant_first", "approve_amount")), None
-        )
+        paid = next((s for s in reversed(ctx.steps) if s.action in ("grant_first", "approve_amount")), None)
         if paid is not None and paid.actor_id == ctx.actor.user.pk:
             raise StepRejected("先行救助的手续须由发放人以外的人员确认", code="same_person")
 

@@ -40,9 +40,17 @@ class YesNoField(forms.TypedChoiceField):
         return super().to_python(value)
 
 
+class MoneyField(forms.DecimalField):
+    """Yuan, kept to the fen: 8000 and 8000.00 are one amount."""
+
+    def clean(self, value: Any) -> Decimal | None:
+        found = super().clean(value)
+        return found.quantize(Decimal("0.01")) if found is not None else None
+
+
 def money(label: str, **kwargs: Any) -> forms.DecimalField:
     """A yuan amount; phones open the number pad."""
-    return forms.DecimalField(
+    return MoneyField(
         label=label,
         min_value=Decimal(0),
         max_value=MAX_AMOUNT,
@@ -94,7 +102,7 @@ class VerifyForm(StepForm):
     monthly_income = money("家庭月收入（元）")
     monthly_expense = money("家庭月刚性支出（元）")
     wants_help = YesNoField(label="本人是否愿意申请")
-    can_apply = YesNoField(label="本人能否自行申请")
+    can_apply = YesNoField(label="本人能否自行申请", required=False)  # unknown: staff help apply
 
     def clean_visited_on(self) -> dt.date:
         value: dt.date = self.cleaned_data["visited_on"]

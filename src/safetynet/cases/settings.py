@@ -111,4 +111,6 @@ def save(actor: Actor, form: SettingsForm) -> None:
         )
         access.delegate(actor, county, Cap.DECIDE, Role.TOWNSHIP, bool(data["township_decides"]))
         detail = ", ".join(f"{k}={v}" for k, v in data.items())
-        record(actor, "case_settings", "county", county, region_code=actor.user.region_id or "", detail=detail)
+        record(
+            actor, "case_settings", "county", county, region_code=actor.user.region_id or "", detail=detail
+        )

@@ -208,7 +208,9 @@ def _case_context(actor: Actor, found: Case, sources: list[Any], refused: dict[s
             {
                 "at": step.at,
                 "label": workflow.step_label(step.action),
-                "stage": Case.Stage(step.to_stage).label if step.to_stage in Case.Stage.values else step.to_stage,
+                "stage": Case.Stage(step.to_stage).label
+                if step.to_stage in Case.Stage.values
+                else step.to_stage,
                 "actor": step.actor.get_username() if step.actor else "系统",
                 "facts": "；".join(
                     f"{_fact_label(step.action, k)}：{_shown(k, v)}"

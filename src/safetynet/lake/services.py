@@ -201,6 +201,24 @@ def create_token(department: str, sources: list[str], created_by: User | None = 
     return token
 
 
+def issue_token(actor: Actor, department: str, sources: list[str]) -> str:
+    """A county administrator issues a department's push token on the lake page (shown once)."""
+    require(actor, Cap.MANAGE_TOKENS)
+    department = "".join(ch for ch in str(department) if ch.isprintable()).strip()
+    if not department:
+        raise ValueError("请填写部门名称")
+    token = create_token(department, sources, created_by=actor.user)
+    record(
+        actor,
+        "issue_token",
+        "department_token",
+        token.split("_")[1],
+        actor.user.region_id or "",
+        f"{department[:60]} {','.join(sorted(sources))}",
+    )
+    return token
+
+
 def authenticate_token(token: str) -> DepartmentToken | None:
     parts = token.split("_", 2)
     if len(parts) != 3 or parts[0] != "sn":

@@ -6,11 +6,13 @@ import json
 import tempfile
 from dataclasses import dataclass
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
+from django.views.decorators.http import require_http_methods
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
@@ -58,12 +60,23 @@ def _not_found(request: HttpRequest, batch_id: int) -> HttpResponse:
 
 
 @login_required
+@require_http_methods(["GET", "POST"])
 def index(request: HttpRequest) -> HttpResponse:
     source = request.GET.get("source", "")
     if source not in FEEDS:
         source = ""
+    token = ""
     try:
         actor = Actor.from_request(request, "feed administration")
+        if request.method == "POST":
+            try:
+                token = services.issue_token(
+                    actor,
+                    request.POST.get("department", "")[:100],
+                    [s for s in request.POST.getlist("sources")[: len(FEEDS)] if s in FEEDS],
+                )
+            except ValueError as error:
+                messages.error(request, str(error))
         feeds = services.freshness(actor)
         recent = services.batches(actor, source=source)
     except PermissionDenied:
@@ -71,7 +84,7 @@ def index(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "lake/index.html",
-        {"feeds": feeds, "batches": recent, "source": source, "sources": list(FEEDS)},
+        {"feeds": feeds, "batches": recent, "source": source, "sources": list(FEEDS), "token": token},
     )
 
 

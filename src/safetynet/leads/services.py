@@ -267,7 +267,9 @@ def assign(actor: Actor, lead_id: int, *, household_id: str = "", region_code: s
     household's case), or hand it to a village in the actor's region to find out who it is."""
     from safetynet.registry.models import Household
 
-    permissions.require(actor, Cap.ASSIGN_LEAD if region_code else Cap.IDENTIFY_LEAD, target=f"lead {lead_id}")
+    permissions.require(
+        actor, Cap.ASSIGN_LEAD if region_code else Cap.IDENTIFY_LEAD, target=f"lead {lead_id}"
+    )
     scope = PersonalDataScope(actor)
     with transaction.atomic():
         lead = (

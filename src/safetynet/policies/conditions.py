@@ -391,7 +391,11 @@ def explain(condition: Mapping[str, Any], facts: Mapping[str, Any]) -> str:
     actual = actual or []
     if fact.name == "warned_for":
         fired = [fact.choices.get(r, r) for r in actual if op != "includes_any" or r in expected]
-        return f"数据比对预警：{'、'.join(fired)}" if op != "excludes" else f"没有「{fact.choices.get(expected, expected)}」预警"
+        return (
+            f"数据比对预警：{'、'.join(fired)}"
+            if op != "excludes"
+            else f"没有「{fact.choices.get(expected, expected)}」预警"
+        )
     if op == "includes_any":
         held = [fact.choices.get(p, p) for p in actual if p in expected]
         return f"家庭正在享受{'、'.join(held)}"

@@ -214,13 +214,14 @@ def catalog_titles(county_code: str) -> dict[str, str]:
     """Code -> title of the county's active policies: what a case's inform step may cite (the titles are
     recorded with it, since a title may change later)."""
     return dict(
-        Policy.objects.filter(county_code=county_code[:6], active=True).order_by("department", "code").values_list(
-            "code", "title"
-        )
+        Policy.objects.filter(county_code=county_code[:6], active=True)
+        .order_by("department", "code")
+        .values_list("code", "title")
     )
 
 
 # -- household facts and matching ----------------------------------------------------------------------
+
 
 def household_facts(household_id: str) -> HouseholdFacts:
     """The facts conditions are written over: the household's facts (registry.services.household_facts,

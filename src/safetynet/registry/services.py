@@ -63,6 +63,10 @@ def bump_version() -> None:
 VERSION_SQL = f"SELECT COALESCE(MAX(version), 0) FROM {RegistryState._meta.db_table}"  # noqa: S608
 
 
+def has_households() -> bool:
+    return Household.objects.exists()
+
+
 def age_on(birth_date: dt.date, as_of: dt.date) -> int:
     """Whole years at `as_of`, for showing a person's age (the screening SQL computes the same for facts)."""
     return as_of.year - birth_date.year - ((as_of.month, as_of.day) < (birth_date.month, birth_date.day))
@@ -162,8 +166,13 @@ def household_facts(household_id: str) -> Facts | None:
         if visit is not None and not (row.verified_income and visit.visited_on == row.verified_on):
             visit = None
         return Facts(
-            row, row.monthly_income, row.per_capita_income, row.low_income, row.below_dibao,
-            row.out_of_pocket_share, visit,
+            row,
+            row.monthly_income,
+            row.per_capita_income,
+            row.low_income,
+            row.below_dibao,
+            row.out_of_pocket_share,
+            visit,
         )
     # A visit since the run: its income counts now, with the run's members and lines, compared exactly as
     # the run compares (income < line × members), until the next run computes it again.
@@ -334,7 +343,9 @@ def household_profile(actor: Actor, household_id: str) -> HouseholdProfile | Non
         per_capita_income=facts.per_capita_income if facts else None,
         dibao_line=facts.dibao_line if facts else None,
         low_income=facts.low_income if facts else None,
-        facts_source=facts.source if facts else "尚未进行数据比对：收入、低收入和保障情况将在下一次比对后显示",
+        facts_source=facts.source
+        if facts
+        else "尚未进行数据比对：收入、低收入和保障情况将在下一次比对后显示",
     )
 
 

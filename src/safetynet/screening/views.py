@@ -204,12 +204,14 @@ def rules(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, _("Saved as rule pack version %(v)s.") % {"v": saved.version})
             return redirect("screening:rules")
+    precision = services.rule_precision()
     return render(
         request,
         "screening/rules.html",
         {
             "current": current,
             "pack": pack,
+            "rules": [(r, precision.get(r.id)) for r in pack.rules],
             "problems": problems,
             "versions": RulePack.objects.all()[:50],
             "levels": LEVELS,

@@ -37,7 +37,7 @@ def test_village_coordinator_sees_only_their_village_with_masked_identifiers(cou
     assert registry.search_persons(coordinator, "13812345678")[0].phone == "138****5678"
 
 
-def test_township_staff_see_their_township_in_full(county, make_user) -> None:  # type: ignore[no-untyped-def]
+def test_township_staff_see_their_township_in_full(household_facts, make_user) -> None:  # type: ignore[no-untyped-def]
     township = actor(make_user("t1", "township", "371522100000"))
     assert {p.name for p in registry.search_persons(township, "张")} == {"张桂兰"}
     assert registry.household_profile(township, "H003") is None  # 观城镇, another township

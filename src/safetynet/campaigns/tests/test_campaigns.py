@@ -26,7 +26,7 @@ from safetynet.leads import services as leads
 from safetynet.leads.models import Channel, Lead
 from safetynet.registry.models import Household, Person
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
 
 COUNTY, YANDIAN, GUANCHENG = "371522000000", "371522100000", "371522101000"
 DONGWANG, XILI, NANZHANG = "371522100201", "371522100202", "371522101201"
@@ -56,8 +56,8 @@ def _chosen(campaign: Campaign) -> dict[str, str]:
 
 
 @pytest.fixture(autouse=True)
-def _county(county):  # type: ignore[no-untyped-def]
-    return county
+def _county(household_facts):  # type: ignore[no-untyped-def]
+    return household_facts
 
 
 @pytest.fixture
@@ -81,6 +81,7 @@ def edge_household(county) -> str:  # type: ignore[no-untyped-def]
         employment="farmer",
         monthly_income=Decimal(1000),
     )
+    testing.compute_facts()
     return "H004"
 
 
@@ -132,9 +133,11 @@ def test_a_task_remembers_every_group_that_chose_it(county_admin, edge_household
 def test_the_dead_count_for_nothing(county_admin) -> None:  # type: ignore[no-untyped-def]
     """With his wife and granddaughter dead, 王建国 (68) lives alone; 李秀英's illness no longer counts."""
     Person.objects.filter(name="李秀英").update(serious_illness=True)
+    testing.compute_facts()
     assert set(_chosen(_declare(county_admin, target_groups=["serious_illness"]))) == {"H001"}
     yesterday = timezone.localdate() - dt.timedelta(days=1)
     Person.objects.filter(name__in=["李秀英", "王小红"]).update(death_date=yesterday)
+    testing.compute_facts()
     with pytest.raises(services.CampaignRejected):
         _declare(county_admin, target_groups=["serious_illness"])
     assert set(_chosen(_declare(county_admin, target_groups=["elderly_alone"]))) == {"H001", "H002"}
@@ -251,12 +254,15 @@ def _today() -> dt.date:
 
 
 BAD = [
-    ({"ends_on": _today() - dt.timedelta(days=1)}, "结束日期不能早于开始日期"),
+    ({"ends_on": testing.FROZEN_NOW.date() - dt.timedelta(days=1)}, "结束日期不能早于开始日期"),
     (
-        {"starts_on": _today() - dt.timedelta(days=30), "ends_on": _today() - dt.timedelta(days=2)},
+        {
+            "starts_on": testing.FROZEN_NOW.date() - dt.timedelta(days=30),
+            "ends_on": testing.FROZEN_NOW.date() - dt.timedelta(days=2),
+        },
         "结束日期已过",
     ),
-    ({"ends_on": _today() + dt.timedelta(days=400)}, "不能超过一年"),
+    ({"ends_on": testing.FROZEN_NOW.date() + dt.timedelta(days=400)}, "不能超过一年"),
     ({"starts_on": "2025-13-40"}, "开始日期"),
     ({"ends_on": ""}, "结束日期"),
     ({"target_groups": []}, "至少选择一类"),
@@ -296,6 +302,7 @@ def test_low_income_needs_the_county_standard(county_admin) -> None:  # type: ig
     from safetynet.registry.models import Standard
 
     Standard.objects.filter(year=_today().year).delete()
+    testing.compute_facts()
     with pytest.raises(services.CampaignRejected, match="低保标准尚未录入"):
         _declare(county_admin, target_groups=["low_income"])
     assert set(_chosen(_declare(county_admin, target_groups=["covered"]))) == {"H002"}

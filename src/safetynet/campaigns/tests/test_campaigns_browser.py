@@ -14,7 +14,7 @@ from safetynet import testing
 from safetynet.access.services import create_user
 from safetynet.registry import services as registry
 
-pytestmark = testing.browser_test
+pytestmark = [*testing.browser_test, pytest.mark.usefixtures("clock")]
 PASSWORD = "correct-horse-battery"
 
 
@@ -48,7 +48,7 @@ def login(page, url: str, username: str) -> None:  # type: ignore[no-untyped-def
 
 
 def test_declare_visit_on_a_phone_and_see_progress(live_server, prepared, desk, phone) -> None:  # type: ignore[no-untyped-def]
-    today = dt.date.today()
+    today = testing.FROZEN_NOW.date()
     login(desk, live_server.url, "town")
     desk.goto(f"{live_server.url}/campaigns/")
     desk.click("[data-testid=declare]")

@@ -14,7 +14,7 @@ from safetynet.campaigns import services
 from safetynet.campaigns.models import Campaign, VisitTask
 from safetynet.leads.models import Lead
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
 
 COUNTY, YANDIAN, DONGWANG = "371522000000", "371522100000", "371522100201"
 
@@ -52,7 +52,7 @@ def _form(**changes: object) -> dict[str, object]:
     return data
 
 
-def test_a_township_declares_from_the_form(county, make_user) -> None:  # type: ignore[no-untyped-def]
+def test_a_township_declares_from_the_form(household_facts, make_user) -> None:  # type: ignore[no-untyped-def]
     town = _client(make_user, "yandian", "township", YANDIAN)
     page = town.get("/campaigns/new/").content.decode()
     assert 'value="371522100201"' in page and 'value="371522101201"' not in page  # only its own villages
@@ -85,7 +85,7 @@ def test_the_form_shows_errors_in_chinese_and_saves_nothing(county, make_user, c
     assert not Campaign.objects.exists() and not VisitTask.objects.exists()
 
 
-def test_forms_need_the_csrf_token(county, make_user) -> None:  # type: ignore[no-untyped-def]
+def test_forms_need_the_csrf_token(household_facts, make_user) -> None:  # type: ignore[no-untyped-def]
     campaign = _campaign(make_user)
     town = _client(make_user, "yandian", "township", YANDIAN, csrf=True)
     assert town.post("/campaigns/new/", _form()).status_code == 403
@@ -109,7 +109,7 @@ def test_forms_need_the_csrf_token(county, make_user) -> None:  # type: ignore[n
     assert Campaign.objects.count() == 2
 
 
-def test_the_visit_list_on_a_phone(county, make_user) -> None:  # type: ignore[no-untyped-def]
+def test_the_visit_list_on_a_phone(household_facts, make_user) -> None:  # type: ignore[no-untyped-def]
     campaign = _campaign(make_user)
     coordinator = _client(make_user, "dongwang", "coordinator", DONGWANG)
     url = f"/campaigns/{campaign.pk}/tasks/"
@@ -135,7 +135,7 @@ def test_the_visit_list_on_a_phone(county, make_user) -> None:  # type: ignore[n
     assert other.status == "pending"
 
 
-def test_progress_page_marks_late_villages_red(county, make_user) -> None:  # type: ignore[no-untyped-def]
+def test_progress_page_marks_late_villages_red(household_facts, make_user) -> None:  # type: ignore[no-untyped-def]
     campaign = _campaign(make_user)
     services.record_visit(
         Actor(user=make_user("dongwang", "coordinator", DONGWANG), purpose="test"),
@@ -159,7 +159,7 @@ def test_progress_page_marks_late_villages_red(county, make_user) -> None:  # ty
     assert 'class="late"' in leader.get("/campaigns/").content.decode()
 
 
-def test_pages_refuse_other_roles(county, make_user) -> None:  # type: ignore[no-untyped-def]
+def test_pages_refuse_other_roles(household_facts, make_user) -> None:  # type: ignore[no-untyped-def]
     campaign = _campaign(make_user)
     for role in ("social_org", "hotline", "liaison", "auditor"):
         client = _client(make_user, role, role, COUNTY)
@@ -186,7 +186,7 @@ def _json(client: Client, method: str, url: str, body: dict[str, object] | None 
     return client.get(url)
 
 
-def test_api_declare_progress_tasks_and_visit(county, make_user) -> None:  # type: ignore[no-untyped-def]
+def test_api_declare_progress_tasks_and_visit(household_facts, make_user) -> None:  # type: ignore[no-untyped-def]
     town = _client(make_user, "yandian", "township", YANDIAN)
     body = {**_form(), "target_groups": ["all"]}
     response = _json(town, "post", "/api/campaigns", body)
@@ -225,7 +225,7 @@ def test_api_declare_progress_tasks_and_visit(county, make_user) -> None:  # typ
     assert Campaign.objects.count() == 1
 
 
-def test_api_refuses_a_social_organisation_on_every_route(county, make_user) -> None:  # type: ignore[no-untyped-def]
+def test_api_refuses_a_social_organisation_on_every_route(household_facts, make_user) -> None:  # type: ignore[no-untyped-def]
     campaign = _campaign(make_user)
     task = campaign.tasks.get(household_id="H001")
     ngo = _client(make_user, "ngo", "social_org", COUNTY)
@@ -244,7 +244,7 @@ def test_api_refuses_a_social_organisation_on_every_route(county, make_user) -> 
     assert task.status == "pending" and Campaign.objects.count() == 1
 
 
-def test_api_needs_csrf_for_a_session(county, make_user) -> None:  # type: ignore[no-untyped-def]
+def test_api_needs_csrf_for_a_session(household_facts, make_user) -> None:  # type: ignore[no-untyped-def]
     campaign = _campaign(make_user)
     coordinator = _client(make_user, "dongwang", "coordinator", DONGWANG, csrf=True)
     task = campaign.tasks.get(household_id="H001")

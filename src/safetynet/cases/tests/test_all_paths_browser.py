@@ -25,10 +25,10 @@ from safetynet.leads.models import Channel, Lead
 from safetynet.policies import services as policies
 from safetynet.registry import services as registry
 
-pytestmark = testing.browser_test
+pytestmark = [*testing.browser_test, pytest.mark.usefixtures("clock")]
 PASSWORD = "correct-horse-battery"
-TODAY = dt.date.today().isoformat()
-LATER = (dt.date.today() + dt.timedelta(days=60)).isoformat()
+TODAY = testing.FROZEN_NOW.date().isoformat()
+LATER = (testing.FROZEN_NOW.date() + dt.timedelta(days=60)).isoformat()
 
 
 @pytest.fixture

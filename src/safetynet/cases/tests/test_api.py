@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
 from django.test import Client
 
+from safetynet import testing
 from safetynet.access.services import Actor
 from safetynet.leads import services as leads
 from safetynet.leads.models import Channel
 
-pytestmark = pytest.mark.django_db
-TODAY = dt.date.today().isoformat()
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
+TODAY = testing.FROZEN_NOW.date().isoformat()
 
 
 def test_case_steps_over_the_api_and_the_page(county, make_user) -> None:  # type: ignore[no-untyped-def]
@@ -35,6 +34,7 @@ def test_case_steps_over_the_api_and_the_page(county, make_user) -> None:  # typ
         "situation": "祖孙二人",
         "monthly_income": "600",
         "monthly_expense": "300",
+        "hardship": True,
         "wants_help": True,
     }
 

@@ -15,7 +15,7 @@ from safetynet.leads import services as leads
 from safetynet.leads.models import Channel
 from safetynet.registry import services as registry
 
-pytestmark = testing.browser_test
+pytestmark = [*testing.browser_test, pytest.mark.usefixtures("clock")]
 PASSWORD = "correct-horse-battery"
 
 
@@ -53,13 +53,13 @@ def test_verification_on_a_phone_then_a_respected_refusal(live_server, case_id, 
     page.click(f"[data-case='{case_id}'] a")
     form = "[data-testid=action-verify]"
     page.wait_for_selector(form)
-    page.fill(f"{form} input[name=visited_on]", dt.date.today().isoformat())
+    page.fill(f"{form} input[name=visited_on]", testing.FROZEN_NOW.date().isoformat())
     page.fill(f"{form} input[name=situation]", "祖孙二人，老人务农，孙女上初中")
     page.fill(f"{form} input[name=monthly_income]", "600")
     page.fill(f"{form} input[name=monthly_expense]", "abc")
     page.click(f"{form} button")
     assert "金额" in page.inner_text("[data-testid=message]")  # refused, with the reason; nothing saved
-    page.fill(f"{form} input[name=visited_on]", dt.date.today().isoformat())
+    page.fill(f"{form} input[name=visited_on]", testing.FROZEN_NOW.date().isoformat())
     page.fill(f"{form} input[name=situation]", "祖孙二人，老人务农，孙女上初中")
     page.fill(f"{form} input[name=monthly_income]", "600")
     page.fill(f"{form} input[name=monthly_expense]", "300")
@@ -69,7 +69,9 @@ def test_verification_on_a_phone_then_a_respected_refusal(live_server, case_id, 
     assert "已实地核实" in page.inner_text("[data-testid=stage]")
     decline = "[data-testid=action-decline]"
     page.fill(f"{decline} input[name=reason]", "老人表示暂不需要，子女会接济")
-    page.fill(f"{decline} input[name=follow_up_on]", (dt.date.today() + dt.timedelta(days=30)).isoformat())
+    page.fill(
+        f"{decline} input[name=follow_up_on]", (testing.FROZEN_NOW.date() + dt.timedelta(days=30)).isoformat()
+    )
     page.click(f"{decline} button")
     assert "已结案" in page.inner_text("[data-testid=stage]")
     timeline = page.inner_text("[data-testid=timeline]")

@@ -8,6 +8,7 @@ import pytest
 from django.core.exceptions import PermissionDenied
 from django.test import Client
 
+from safetynet import testing
 from safetynet.access.models import AuditEntry
 from safetynet.access.services import Actor, create_user
 from safetynet.cases import coordination, inbox, workdays, workflow
@@ -15,13 +16,14 @@ from safetynet.cases.models import Case, Referral, Step
 from safetynet.leads import services as leads
 from safetynet.leads.models import Channel, Lead
 
-pytestmark = pytest.mark.django_db
-TODAY = dt.date.today()
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
+TODAY = testing.FROZEN_NOW.date()
 VISIT = {
     "visited_on": TODAY.isoformat(),
     "situation": "户主重病，孙女辍学，房屋漏雨",
     "monthly_income": "500",
     "monthly_expense": "1200",
+    "hardship": True,
     "wants_help": True,
 }
 
@@ -51,7 +53,7 @@ def _verified_case(make_user) -> tuple[Case, Actor, Actor]:  # type: ignore[no-u
 def test_a_complex_case_is_referred_answered_followed_up_and_closed(county, make_user) -> None:  # type: ignore[no-untyped-def]
     case, town, county_staff = _verified_case(make_user)
     case = workflow.act(town, case.pk, case.version, "coordinate", {"reason": "医疗、教育、住房多方面困难"})
-    assert case.coordination and "refer" not in dict(workflow.next_actions(case, "township"))
+    assert case.coordination and "refer" not in dict(workflow.next_actions(case, town))
     with pytest.raises(PermissionDenied):
         workflow.act(town, case.pk, case.version, "refer", {"department": "education", "request": "x"})
     case = workflow.act(
@@ -222,13 +224,17 @@ def test_inbox_and_referral_pages_and_api(county, make_user) -> None:  # type: i
         assert ngo.get(url).status_code == 403, url
 
 
-def test_the_pre_assessment_reads_the_visit_against_the_county_standard(county, make_user) -> None:  # type: ignore[no-untyped-def]
+def test_the_pre_assessment_reads_the_visit_against_the_county_standard(household_facts, make_user) -> None:  # type: ignore[no-untyped-def]
+    from decimal import Decimal
+
     from safetynet.cases.assessment import pre_assess
+    from safetynet.registry import services as registry
 
     case, town, _ = _verified_case(make_user)
     # H001: three persons, verified income 500 → 166.67 per person, below the rural dibao of 780;
     # rigid expenses of 1,200 exceed half the income.
-    found = pre_assess(case, TODAY)
+    visit = Step.objects.get(case=case, action="verify")
+    found = pre_assess(registry.household_facts("H001"), visit)
     assert found is not None and found.suggested == ("dibao", "rigid_expense")
     assert "人均 166.67 元" in found.text and "低于低保标准 780" in found.text
     case = workflow.act(town, case.pk, case.version, "inform", {"policies": "低保"})
@@ -237,7 +243,7 @@ def test_the_pre_assessment_reads_the_visit_against_the_county_standard(county, 
     # H002 lives alone, 85 and disabled: tekun first; H003 earns 2500 alone: nothing but temporary help.
     for household, income, expected in (("H002", "300", ("tekun", "dibao")), ("H003", "2500", ())):
         other = Case.objects.create(household_id=household, region_code="371522100202")
-        Step.objects.create(
+        step = Step.objects.create(
             case=other,
             action="verify",
             from_stage="new",
@@ -245,18 +251,19 @@ def test_the_pre_assessment_reads_the_visit_against_the_county_standard(county, 
             actor=town.user,
             data={**VISIT, "monthly_income": income, "monthly_expense": "0"},
         )
-        result = pre_assess(other, TODAY)
+        registry.record_verified_income(household, TODAY, Decimal(income), Decimal(0), f"test:{step.pk}")
+        result = pre_assess(registry.household_facts(household), step)
         assert result is not None and result.suggested == expected, result
 
 
-def test_policies_told_are_recorded_from_the_catalog_by_code(county, make_user) -> None:  # type: ignore[no-untyped-def]
+def test_policies_told_are_recorded_from_the_catalog_by_code(household_facts, make_user) -> None:  # type: ignore[no-untyped-def]
     from safetynet.policies import services as policies
 
     policies.seed_catalog("371522", by="test")
     case, town, _ = _verified_case(make_user)
     for codes, reason in (
-        (["no-such-policy"], "没有编号"),
-        (["'; DROP TABLE policies_policy; --"], "没有编号"),
+        (["no-such-policy"], "有效的选项"),
+        (["'; DROP TABLE policies_policy; --"], "有效的选项"),
     ):
         with pytest.raises(workflow.StepRejected, match=reason):
             workflow.act(town, case.pk, case.version, "inform", {"policy_codes": codes})

@@ -12,7 +12,7 @@ from safetynet.cases.models import Photo
 from safetynet.leads import services as leads
 from safetynet.leads.models import Channel
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 200
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 200
 VISIT = {
@@ -22,6 +22,7 @@ VISIT = {
     "situation": "房屋漏雨",
     "monthly_income": "600",
     "monthly_expense": "0",
+    "hardship": "yes",
     "wants_help": "yes",
     "can_apply": "no",
 }

@@ -8,6 +8,8 @@ import pytest
 
 from safetynet.cases.workdays import add_working_days, is_workday, working_days_between
 
+pytestmark = pytest.mark.usefixtures("clock")
+
 D = dt.date
 
 

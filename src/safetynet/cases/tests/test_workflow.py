@@ -9,6 +9,7 @@ import pytest
 from django.core.exceptions import PermissionDenied
 from django.db import connection
 
+from safetynet import testing
 from safetynet.access.models import AuditEntry
 from safetynet.access.services import Actor
 from safetynet.cases import workdays, workflow
@@ -17,12 +18,15 @@ from safetynet.leads import services as leads
 from safetynet.leads.models import Channel, Lead
 from safetynet.registry.models import Assistance
 
-TODAY = dt.date.today()
+pytestmark = pytest.mark.usefixtures("clock")
+
+TODAY = testing.FROZEN_NOW.date()
 VISIT = {
     "visited_on": TODAY.isoformat(),
     "situation": "祖孙二人，孙女上学，老人务农收入微薄",
     "monthly_income": "600",
     "monthly_expense": "400",
+    "hardship": True,
     "wants_help": True,
 }
 LATER = (TODAY + dt.timedelta(days=30)).isoformat()
@@ -45,7 +49,7 @@ def _case(make_user, urgent: bool = False) -> tuple[Case, Actor]:  # type: ignor
 
 
 @pytest.mark.django_db
-def test_assisted_dibao_application_approved_updates_the_registry(county, make_user) -> None:  # type: ignore[no-untyped-def]
+def test_assisted_dibao_application_approved_updates_the_registry(household_facts, make_user) -> None:  # type: ignore[no-untyped-def]
     case, town = _case(make_user)
     assert case.stage == "new" and case.due_on == workdays.add_working_days(TODAY, 5)[0]
     case = workflow.act(town, case.pk, case.version, "verify", VISIT)
@@ -56,8 +60,14 @@ def test_assisted_dibao_application_approved_updates_the_registry(county, make_u
     case = workflow.act(town, case.pk, case.version, "extend", {"reason": "需补充收入证明"})
     assert case.due_on == workdays.add_working_days(workdays.add_working_days(TODAY, 30)[0], 15)[0]
     with pytest.raises(workflow.StepRejected, match="只能延长一次"):
-        workflow.act(town, case.pk, case.version, "extend", {})
-    case = workflow.act(town, case.pk, case.version, "decide", {"approved": True, "monthly_amount": "780"})
+        workflow.act(town, case.pk, case.version, "extend", {"reason": "再延"})
+    # 审核 by the township, 确认 by the county: two people.
+    case = workflow.act(town, case.pk, case.version, "review", {"approved": True, "monthly_amount": "780"})
+    assert case.stage == "reviewed"
+    county_staff = _actor(make_user, "county", "county", "371522000000")
+    case = workflow.act(
+        county_staff, case.pk, case.version, "decide", {"approved": True, "monthly_amount": "780"}
+    )
     assert case.stage == "helping"
     granted = Assistance.objects.get(household_id="H001", program="dibao", start_date=TODAY)
     assert granted.status == "active" and str(granted.monthly_amount) == "780.00"
@@ -72,11 +82,12 @@ def test_assisted_dibao_application_approved_updates_the_registry(county, make_u
         "inform",
         "apply",
         "extend",
+        "review",
         "decide",
         "follow_up",
         "close",
     ]
-    assert AuditEntry.objects.filter(action__startswith="case_", object_id=str(case.pk)).count() == 7
+    assert AuditEntry.objects.filter(action__startswith="case_", object_id=str(case.pk)).count() == 8
 
 
 @pytest.mark.django_db
@@ -110,17 +121,24 @@ def test_invalid_steps_and_bad_facts_are_refused_with_a_reason(county, make_user
     with pytest.raises(workflow.StepRejected, match="未知的操作"):
         workflow.act(town, case.pk, case.version, "'; DROP TABLE cases_case; --", {})
     bad_visits = [
-        ({**VISIT, "visited_on": (TODAY + dt.timedelta(days=1)).isoformat()}, "不能晚于今天"),
-        ({**VISIT, "visited_on": "2026-02-30"}, "日期"),
-        ({**VISIT, "monthly_income": "-1"}, "金额"),
-        ({**VISIT, "monthly_income": "NaN"}, "金额"),
-        ({**VISIT, "situation": ""}, "家庭情况"),
-        ({**VISIT, "situation": "x" * 2001}, "2000"),
-        ({**VISIT, "wants_help": "maybe"}, "是或否"),
+        ({**VISIT, "visited_on": (TODAY + dt.timedelta(days=1)).isoformat()}, "visited_on", "不能晚于今天"),
+        ({**VISIT, "visited_on": "2026-02-30"}, "visited_on", "有效的日期"),
+        ({**VISIT, "monthly_income": "-1"}, "monthly_income", "大于或等于0"),
+        ({**VISIT, "monthly_income": "NaN"}, "monthly_income", "数字"),
+        ({**VISIT, "monthly_income": "99999999999"}, "monthly_income", "小于或等于"),
+        ({**VISIT, "situation": ""}, "situation", "必填"),
+        ({**VISIT, "situation": "x" * 2001}, "situation", "2000"),
+        ({**VISIT, "wants_help": "maybe"}, "wants_help", "有效的选项"),
+        ({k: v for k, v in VISIT.items() if k != "hardship"}, "hardship", "必填"),
     ]
-    for facts, reason in bad_visits:
-        with pytest.raises(workflow.StepRejected, match=reason):
+    for facts, field, reason in bad_visits:
+        with pytest.raises(workflow.StepRejected) as refused:
             workflow.act(town, case.pk, case.version, "verify", facts)
+        assert refused.value.code == "invalid" and reason in " ".join(refused.value.fields[field]), (
+            field,
+            refused.value.fields,
+        )
+        assert reason in str(refused.value)
     assert Case.objects.get(pk=case.pk).stage == "new" and not Step.objects.exists()  # nothing half-saved
     with pytest.raises(workflow.Conflict):
         workflow.act(town, case.pk, case.version + 1, "verify", VISIT)
@@ -179,6 +197,7 @@ def test_overdue_cases_show_for_their_region(county, make_user) -> None:  # type
 @pytest.mark.django_db
 def test_an_emergency_is_paid_first_and_documented_within_five_working_days(county, make_user) -> None:  # type: ignore[no-untyped-def]
     case, town = _case(make_user, urgent=True)
+    colleague = _actor(make_user, "town2", "township", "371522100000")
     with pytest.raises(workflow.StepRejected, match="没有待补齐手续"):
         workflow.act(town, case.pk, case.version, "complete_paperwork", {})
     case = workflow.act(
@@ -191,29 +210,32 @@ def test_an_emergency_is_paid_first_and_documented_within_five_working_days(coun
     late = workdays.add_working_days(TODAY, 6)[0]
     assert [c.pk for c in workflow.overdue(town, today=late)] == [case.pk]
     case = workflow.act(town, case.pk, case.version, "verify", VISIT)
+    with pytest.raises(workflow.StepRejected, match="发放人以外"):  # the payer does not confirm their own
+        workflow.act(town, case.pk, case.version, "complete_paperwork", {"reason": "自己确认"})
     case = workflow.act(
-        town, case.pk, case.version, "complete_paperwork", {"reason": "申请书、收入证明已补齐"}
+        colleague, case.pk, case.version, "complete_paperwork", {"reason": "申请书、收入证明已补齐"}
     )
     assert case.paperwork_due is None and workflow.overdue(town, today=late) == []
 
 
 @pytest.mark.django_db
 def test_a_large_amount_waits_for_the_countys_case_by_case_decision(county, make_user) -> None:  # type: ignore[no-untyped-def]
-    from safetynet.cases.models import CountyLimit
+    from safetynet.cases.models import CountySettings
 
-    CountyLimit.objects.create(county_code="371522", temporary_cap="2000")
+    CountySettings.objects.create(county_code="371522", temporary_cap="2000")
     case, town = _case(make_user)
     case = workflow.act(
         town, case.pk, case.version, "grant_first", {"amount": "8000", "reason": "房屋倒塌，急需安置"}
     )
     assert str(case.pending_amount) == "8000.00" and case.paperwork_due is None
     assert not Assistance.objects.filter(household_id="H001", program="temporary", start_date=TODAY).exists()
-    assert [a for a, _ in workflow.next_actions(case)] == ["verify", "approve_amount"]
+    county_staff = _actor(make_user, "county", "county", "371522000000")
+    assert [a for a, _ in workflow.next_actions(case, town)] == ["verify"]
+    assert [a for a, _ in workflow.next_actions(case, county_staff)] == ["verify", "approve_amount"]
     with pytest.raises(workflow.StepRejected, match="等待县级"):
         workflow.act(town, case.pk, case.version, "grant_first", {"amount": "100", "reason": "再申请"})
     with pytest.raises(PermissionDenied):
         workflow.act(town, case.pk, case.version, "approve_amount", {"approved": True})
-    county_staff = _actor(make_user, "county", "county", "371522000000")
     case = workflow.act(
         county_staff, case.pk, case.version, "approve_amount", {"approved": True, "reason": "经集体研究同意"}
     )

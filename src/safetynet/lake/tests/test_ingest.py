@@ -347,6 +347,7 @@ def test_registry_snapshot_is_written_as_parquet(county) -> None:  # type: ignor
         "assistance": 2,
         "applications": 2,
         "standards": 8,
+        "verified_incomes": 0,
     }
     fs, _ = storage.filesystem()
     persons = pq.read_table(f"{snapshot.path}/persons.parquet", filesystem=fs)

@@ -14,7 +14,7 @@ from safetynet.leads.models import Channel, Lead
 from safetynet.linkage.models import Review
 from safetynet.screening import services as screening
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
 
 
 def _actor(make_user, name: str, role: str, region: str) -> Actor:  # type: ignore[no-untyped-def]

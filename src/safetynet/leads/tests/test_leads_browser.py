@@ -13,7 +13,7 @@ from safetynet import testing
 from safetynet.access.services import create_user
 from safetynet.registry import services as registry
 
-pytestmark = testing.browser_test
+pytestmark = [*testing.browser_test, pytest.mark.usefixtures("clock")]
 PASSWORD = "correct-horse-battery"
 
 

@@ -17,12 +17,12 @@ from safetynet.policies import services
 from safetynet.policies.models import Policy
 from safetynet.registry.models import Household
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
 COUNTY = "371522"
 
 
 @pytest.fixture
-def catalog(county) -> None:  # type: ignore[no-untyped-def]
+def catalog(household_facts) -> None:  # type: ignore[no-untyped-def]
     services.seed_catalog(COUNTY)
 
 
@@ -153,8 +153,8 @@ def test_social_organisations_get_403_on_every_policies_route(case_h001, make_us
         "/policies/",
         "/policies/new/",
         f"/policies/{policy.pk}/edit/",
-        f"/policies/letter/{case_h001.pk}/",
-        f"/policies/letter/{case_h001.pk}/?policy=dibao",
+        f"/cases/{case_h001.pk}/letter/",
+        f"/cases/{case_h001.pk}/letter/?policy=dibao",
         "/api/policies",
         "/api/policies/match/H001",
         f"/api/policies/{policy.pk}",
@@ -165,13 +165,13 @@ def test_social_organisations_get_403_on_every_policies_route(case_h001, make_us
     body = {"code": "x1", "title": "t", "department": "civil_affairs"}
     assert ngo.post("/api/policies", body, content_type="application/json").status_code == 403
     anonymous = Client()
-    assert anonymous.get(f"/policies/letter/{case_h001.pk}/").status_code == 302
+    assert anonymous.get(f"/cases/{case_h001.pk}/letter/").status_code == 302
 
 
 def test_notification_letter_pdf(case_h001, make_user) -> None:  # type: ignore[no-untyped-def]
     head = Household.objects.get(pk="H001").head_id_number
     village = login(make_user, "coord", "coordinator", "371522100201")
-    response = village.get(f"/policies/letter/{case_h001.pk}/", {"policy": ["dibao", "elderly_allowance"]})
+    response = village.get(f"/cases/{case_h001.pk}/letter/", {"policy": ["dibao", "elderly_allowance"]})
     assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
     disposition = response["Content-Disposition"]
     assert disposition.startswith('attachment; filename="notification-case-') and disposition.isascii()
@@ -196,13 +196,13 @@ def test_notification_letter_pdf(case_h001, make_user) -> None:  # type: ignore[
 
     # A township clerk sees the whole ID; without a choice the letter lists every fitting policy.
     town = login(make_user, "town", "township", "371522100000")
-    whole = pdf_text(town.get(f"/policies/letter/{case_h001.pk}/").content)
+    whole = pdf_text(town.get(f"/cases/{case_h001.pk}/letter/").content)
     assert head in whole and "家庭经济困难学生资助" in whole and "高龄津贴" not in whole
 
-    unknown = village.get(f"/policies/letter/{case_h001.pk}/", {"policy": "nope<script>"})
+    unknown = village.get(f"/cases/{case_h001.pk}/letter/", {"policy": "nope<script>"})
     assert unknown.status_code == 422 and "本县政策目录中没有在用的政策" in unknown.content.decode()
     assert "<script>" not in unknown.content.decode()
     other = login(make_user, "coord2", "coordinator", "371522100202")  # 西李村
-    assert other.get(f"/policies/letter/{case_h001.pk}/").status_code == 404
-    assert village.get("/policies/letter/999999/").status_code == 404
+    assert other.get(f"/cases/{case_h001.pk}/letter/").status_code == 404
+    assert village.get("/cases/999999/letter/").status_code == 404
     assert AuditEntry.objects.filter(action="notification_letter").count() == 2

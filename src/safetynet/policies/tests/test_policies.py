@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from decimal import Decimal
 
 import pytest
@@ -16,9 +15,8 @@ from safetynet.policies import conditions, services
 from safetynet.policies.catalog import DEFAULT_POLICIES
 from safetynet.policies.models import Policy
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
 COUNTY = "371522"
-AS_OF = dt.date(2025, 6, 1)
 
 
 def actor(make_user, name: str, role: str, region: str) -> Actor:  # type: ignore[no-untyped-def]
@@ -39,8 +37,8 @@ def good(**changes: object) -> services.PolicyInput:
     return services.PolicyInput(**values)
 
 
-def test_household_facts_from_the_registry(county) -> None:  # type: ignore[no-untyped-def]
-    h1 = services.household_facts("H001", AS_OF).values
+def test_household_facts_from_the_registry(household_facts) -> None:  # type: ignore[no-untyped-def]
+    h1 = services.household_facts("H001").values
     assert h1["members"] == 3 and h1["per_capita_income"] == Decimal("366.67")
     assert h1["dibao_standard"] == Decimal("780") and h1["income_ratio"] == Decimal("0.47")
     assert h1["has_child"] and h1["has_student"] and h1["has_elderly_60"] and not h1["has_elderly_70"]
@@ -49,27 +47,32 @@ def test_household_facts_from_the_registry(county) -> None:  # type: ignore[no-u
     assert h1["area_type"] == "rural" and h1["self_care"] == "full"
     assert h1["no_able_worker"]  # two people over 60 and a child: nobody of working age
 
-    h2 = services.household_facts("H002", AS_OF).values
-    assert h2["members"] == 1 and h2["oldest_age"] == 84 and h2["elderly_alone"] and h2["has_elderly_80"]
+    h2 = services.household_facts("H002").values
+    assert h2["members"] == 1 and h2["oldest_age"] == 85 and h2["elderly_alone"] and h2["has_elderly_80"]
     assert h2["has_disabled"] and h2["disability_level"] == 2 and h2["has_severe_disability"]
     assert h2["self_care"] == "none" and h2["no_able_worker"]
     assert h2["programs"] == ["tekun"] and h2["is_covered"] and h2["income_ratio"] == 0
 
-    h3 = services.household_facts("H003", AS_OF).values
+    h3 = services.household_facts("H003").values
     assert h3["income_ratio"] == Decimal("3.21") and h3["has_unemployed"] is False
     assert not h3["no_able_worker"] and not h3["has_elderly_60"]
 
     # No standard on file for the year: the ratio is unknown and a condition over it holds nothing.
-    old = services.household_facts("H001", dt.date(2020, 6, 1)).values
+    from safetynet import testing
+    from safetynet.registry.models import Standard
+
+    Standard.objects.filter(year=2026).delete()
+    testing.compute_facts()
+    old = services.household_facts("H001").values
     assert old["income_ratio"] is None
     assert not conditions.holds({"fact": "income_ratio", "op": "<=", "value": 100}, old)
 
 
-def test_matching_says_why_in_chinese_and_is_audited(county, make_user) -> None:  # type: ignore[no-untyped-def]
+def test_matching_says_why_in_chinese_and_is_audited(household_facts, make_user) -> None:  # type: ignore[no-untyped-def]
     assert services.seed_catalog(COUNTY) == len(DEFAULT_POLICIES) >= 12
     assert services.seed_catalog(COUNTY) == 0  # idempotent
     town = actor(make_user, "town", "township", "371522100000")
-    found = {m.code: m for m in services.matching(town, "H001", AS_OF)}
+    found = {m.code: m for m in services.matching(town, "H001")}
     assert {"dibao", "education_aid", "rural_housing", "relapse_monitoring", "legal_aid"} <= set(found)
     assert not {"tekun", "elderly_allowance", "disability_care", "insurance_subsidy"} & set(found)
     assert found["dibao"].why == "家庭人均月收入 366.67 元，低于低保标准 780 元；家庭目前未享受低保或特困供养"
@@ -78,7 +81,7 @@ def test_matching_says_why_in_chinese_and_is_audited(county, make_user) -> None:
     entry = AuditEntry.objects.get(action="read", object_type="policy_match", object_id="H001")
     assert entry.username == "town" and entry.region_code == "371522100201" and "dibao" in entry.detail
 
-    found = {m.code: m for m in services.matching(town, "H002", AS_OF)}
+    found = {m.code: m for m in services.matching(town, "H002")}
     assert {
         "disability_care",
         "elderly_allowance",
@@ -87,44 +90,44 @@ def test_matching_says_why_in_chinese_and_is_audited(county, make_user) -> None:
         "winter_heating",
     } <= set(found)
     assert "dibao" not in found and "tekun" not in found  # already covered by tekun
-    assert found["elderly_allowance"].why == "家中有 80 周岁及以上老人（最年长 84 岁）"
-    assert found["elderly_visits"].why == "60 周岁及以上老人独自生活（84 岁）"
+    assert found["elderly_allowance"].why == "家中有 80 周岁及以上老人（最年长 85 岁）"
+    assert found["elderly_visits"].why == "老年人独自生活（85 岁）"
     county_staff = actor(make_user, "staff", "county", "371522000000")
-    assert services.matching(county_staff, "H003", AS_OF) == []  # 刘强: income 3.2 times the standard
+    assert services.matching(county_staff, "H003") == []  # 刘强: income 3.2 times the standard
 
     # A retired policy is never offered.
     Policy.objects.filter(code="elderly_allowance").update(active=False)
-    assert "elderly_allowance" not in {m.code for m in services.matching(town, "H002", AS_OF)}
+    assert "elderly_allowance" not in {m.code for m in services.matching(town, "H002")}
 
 
-def test_matching_is_scoped_to_the_actor_region(county, make_user) -> None:  # type: ignore[no-untyped-def]
+def test_matching_is_scoped_to_the_actor_region(household_facts, make_user) -> None:  # type: ignore[no-untyped-def]
     services.seed_catalog(COUNTY)
     coordinator = actor(make_user, "coord", "coordinator", "371522100201")  # 东王村: H001
-    assert services.matching(coordinator, "H001", AS_OF)
+    assert services.matching(coordinator, "H001")
     with pytest.raises(services.NotFound):
-        services.matching(coordinator, "H002", AS_OF)  # 西李村, same township
+        services.matching(coordinator, "H002")  # 西李村, same township
     with pytest.raises(services.NotFound):
-        services.matching(coordinator, "NOPE", AS_OF)
+        services.matching(coordinator, "NOPE")
     assert not AuditEntry.objects.filter(object_type="policy_match", object_id="H002").exists()
     ngo = actor(make_user, "ngo", "social_org", "371522000000")
     for call in (
-        lambda: services.matching(ngo, "H001", AS_OF),
+        lambda: services.matching(ngo, "H001"),
         lambda: services.catalog(ngo),
         lambda: services.create_policy(ngo, good()),
-        lambda: services.letter_pdf(ngo, 1, []),
+        lambda: services.letter_pdf(ngo, "H001", 1, []),
     ):
         with pytest.raises(PermissionDenied):
             call()
 
 
-def test_policy_titles_for_display(county) -> None:  # type: ignore[no-untyped-def]
+def test_catalog_titles_for_the_inform_step(county) -> None:  # type: ignore[no-untyped-def]
     services.seed_catalog(COUNTY)
-    assert services.policy_titles(COUNTY, ["dibao", "legal_aid", "nope"]) == {
-        "dibao": "最低生活保障",
-        "legal_aid": "法律援助",
-    }
-    assert services.policy_titles("371522100201", ["dibao"]) == {"dibao": "最低生活保障"}  # any code of it
-    assert services.policy_titles("110105", ["dibao"]) == {}
+    titles = services.catalog_titles(COUNTY)
+    assert titles["dibao"] == "最低生活保障" and titles["legal_aid"] == "法律援助"
+    assert services.catalog_titles("371522100201") == titles  # any code of the county
+    assert services.catalog_titles("110105") == {}
+    Policy.objects.filter(code="legal_aid").update(active=False)
+    assert "legal_aid" not in services.catalog_titles(COUNTY)  # a retired policy is not told any more
 
 
 HOSTILE = "__import__('os').system('id')"
@@ -203,7 +206,7 @@ def test_form_rows_accept_words_a_clerk_types() -> None:
     )
 
 
-def test_catalog_is_kept_by_county_staff_only_and_every_write_is_audited(county, make_user) -> None:  # type: ignore[no-untyped-def]
+def test_catalog_is_kept_by_county_staff_only_and_every_write_is_audited(household_facts, make_user) -> None:  # type: ignore[no-untyped-def]
     admin = actor(make_user, "admin", "county_admin", "371522000000")
     staff = actor(make_user, "staff", "county", "371522000000")
     policy = services.create_policy(admin, good())

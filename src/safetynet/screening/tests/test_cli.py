@@ -60,7 +60,7 @@ def test_bad_arguments_get_a_clear_message(screened_county, args: list[str], mes
     assert result.exit_code == 2 and message in result.output, result.output
 
 
-def test_screen_before_any_snapshot_explains_what_to_do(db, settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_screen_before_any_import_explains_what_to_do(db, settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     settings.SAFETYNET_LAKE_URL = str(tmp_path / "lake")
     result = CliRunner().invoke(app, ["screen"])
-    assert result.exit_code == 2 and "safetynet lake snapshot" in result.output
+    assert result.exit_code == 2 and "safetynet registry import" in result.output

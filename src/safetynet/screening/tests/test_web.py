@@ -9,6 +9,7 @@ from django.test import Client
 
 from safetynet.access.models import AuditEntry
 from safetynet.registry.models import Person
+from safetynet.screening import services
 from safetynet.screening.models import RiskWarning, RulePack, Run
 
 pytestmark = pytest.mark.django_db
@@ -24,7 +25,7 @@ def warning_of(household: str) -> RiskWarning:
     return RiskWarning.objects.filter(household_id=household).order_by("id").first()  # type: ignore[return-value]
 
 
-def test_county_staff_see_runs_warnings_and_record_outcomes(screened_county, make_user) -> None:  # type: ignore[no-untyped-def]
+def test_county_staff_see_runs_warnings_and_verified_precision(screened_county, make_user) -> None:  # type: ignore[no-untyped-def]
     client = login(make_user, "county", "371522000000")
     run = screened_county
     assert f"#{run.pk}" in client.get("/screening/").content.decode()
@@ -41,22 +42,39 @@ def test_county_staff_see_runs_warnings_and_record_outcomes(screened_county, mak
     assert h001.explanation in detail and "registry" in detail
     wang = Person.objects.get(name="王建国")
     assert wang.id_number not in detail or wang.id_number == h001.id_number  # county staff see full IDs
-    response = client.post(
-        f"/screening/warnings/{h001.pk}/outcome/", {"outcome": "founded", "note": "走访\x00属实\x1b[2J"}
-    )
-    assert response.status_code == 302
+    # The verdict comes from the case's verification visit, and the rule's precision moves with it.
+    admin = login(make_user, "county_admin", "371522000000", name="admin")
+    assert "尚无核实" in admin.get("/screening/rules/").content.decode()
+    assert h001.case_id is not None and f'href="/cases/{h001.case_id}/"' in detail
+    verify_case(h001.case_id, make_user, hardship=True)
     h001.refresh_from_db()
-    assert h001.status == "founded" and h001.outcome_note == "走访属实[2J"  # control characters dropped
-    assert AuditEntry.objects.filter(action="warning_outcome", object_id=str(h001.pk)).exists()
-    # A second verdict on a closed warning is refused with a reason.
-    page = client.post(f"/screening/warnings/{h001.pk}/outcome/", {"outcome": "unfounded"}, follow=True)
-    assert "只有待核实的预警" in page.content.decode()
-    assert (
-        client.post(f"/screening/warnings/{h001.pk}/outcome/", {"outcome": "maybe"}, follow=True).status_code
-        == 200
-    )
-    h001.refresh_from_db()
-    assert h001.status == "founded"
+    assert h001.status == "founded" and h001.outcome_at is not None and str(h001.case_id) in h001.outcome_note
+    rules = admin.get("/screening/rules/").content.decode()
+    assert "已核实 1 条，属实 1 条（精确率 100%）" in rules
+    h002 = warning_of("H002")
+    verify_case(h002.case_id, make_user, hardship=False)  # type: ignore[arg-type]
+    h002.refresh_from_db()
+    assert h002.status == "unfounded"
+    verdicts = services.rule_precision()
+    assert verdicts[h002.rule_id].unfounded == 1
+
+
+def verify_case(case_id: int, make_user, hardship: bool) -> None:  # type: ignore[no-untyped-def]
+    from safetynet.access.services import Actor
+    from safetynet.cases import workflow
+    from safetynet.cases.models import Case
+
+    case = Case.objects.get(pk=case_id)
+    town = Actor(user=make_user(f"town{case_id}", "township", "371522100000"), purpose="test")
+    visit = {
+        "visited_on": case.opened_at.date().isoformat(),
+        "hardship": hardship,
+        "situation": "入户核实",
+        "monthly_income": "500",
+        "monthly_expense": "0",
+        "wants_help": hardship,
+    }
+    workflow.act(town, case.pk, case.version, "verify", visit)
 
 
 def test_a_village_coordinator_sees_only_their_village_masked(screened_county, make_user) -> None:  # type: ignore[no-untyped-def]
@@ -68,7 +86,6 @@ def test_a_village_coordinator_sees_only_their_village_masked(screened_county, m
     detail = client.get(f"/screening/warnings/{h001.pk}/").content.decode()
     assert h001.id_number not in detail and h001.id_number[:4] in detail  # masked
     assert AuditEntry.objects.filter(action="read", object_type="warning", object_id=str(h001.pk)).exists()
-    assert client.post(f"/screening/warnings/{h002.pk}/outcome/", {"outcome": "unfounded"}).status_code == 404
     assert client.post("/screening/start/").status_code == 403
     assert client.get("/screening/rules/").status_code == 403
     runs = client.get("/api/screening/warnings").json()
@@ -163,7 +180,7 @@ def test_backtest_and_compare_pages(screened_county, make_user) -> None:  # type
     )
 
 
-def test_api_runs_warnings_and_outcomes(screened_county, make_user) -> None:  # type: ignore[no-untyped-def]
+def test_api_runs_and_warnings(screened_county, make_user) -> None:  # type: ignore[no-untyped-def]
     county = login(make_user, "county", "371522000000")
     started = county.post("/api/screening/runs", json.dumps({}), content_type="application/json")
     assert started.status_code == 201, started.content
@@ -184,18 +201,9 @@ def test_api_runs_warnings_and_outcomes(screened_county, make_user) -> None:  # 
     red = county.get("/api/screening/warnings?level=red").json()
     assert red and all(w["level"] == "red" for w in red)
     h002 = warning_of("H002")
-    done = county.post(
-        f"/api/screening/warnings/{h002.pk}/outcome",
-        json.dumps({"outcome": "unfounded", "note": "已核实，无困难"}),
-        content_type="application/json",
-    )
-    assert done.status_code == 200 and done.json()["status"] == "unfounded"
-    again = county.post(
-        f"/api/screening/warnings/{h002.pk}/outcome",
-        json.dumps({"outcome": "founded"}),
-        content_type="application/json",
-    )
-    assert again.status_code == 409
+    assert county.get(f"/api/screening/warnings/{h002.pk}").json()["case_id"] == h002.case_id
+    # No route records a verdict by hand: it comes from the case's verification.
+    assert county.post(f"/api/screening/warnings/{h002.pk}/outcome", "{}", content_type="application/json").status_code in (404, 405)
     coordinator = login(make_user, "coordinator", "371522100201")
     assert (
         coordinator.post("/api/screening/runs", json.dumps({}), content_type="application/json").status_code
