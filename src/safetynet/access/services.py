@@ -11,7 +11,7 @@ from django.http import HttpRequest
 
 from safetynet.access.masking import mask_id_number, mask_phone
 from safetynet.access.models import AuditEntry, Delegation, User
-from safetynet.access.permissions import DELEGABLE, Cap, NotPermitted, require
+from safetynet.access.permissions import DELEGABLE, Cap, require
 from safetynet.access.roles import Role
 from safetynet.regions import services as regions
 
@@ -45,9 +45,8 @@ class PersonalDataScope:
         """`referred_only`: the caller reads only what was referred to a department (cases.coordination),
         so a department liaison, who reads no registry, may read that much in their region."""
         user = actor.user
-        allowed = Cap.READ_REGISTRY in user.caps or (referred_only and Cap.READ_REFERRALS in user.caps)
-        if not user.is_active or not allowed:
-            raise NotPermitted(Cap.READ_REGISTRY, user.role)
+        if not (referred_only and Cap.READ_REFERRALS in user.caps):
+            require(actor, Cap.READ_REGISTRY)
         if user.region_id is None:
             raise PermissionDenied("user is bound to no region")
         self.actor = actor

@@ -97,3 +97,15 @@ def household(request: HttpRequest, household_id: str) -> services.HouseholdProf
     if profile is None:
         raise HttpError(404, "not found in your region")
     return profile
+
+
+class StatisticsOut(Schema):
+    households: int
+    persons: int
+    covered_households: int
+
+
+@router.get("/statistics", response=StatisticsOut)
+def statistics(request: HttpRequest) -> dict[str, int]:
+    """Counts for your region (no personal data): households, persons, households on dibao or tekun."""
+    return services.region_statistics(_actor(request, "api statistics"))

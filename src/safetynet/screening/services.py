@@ -466,6 +466,7 @@ class WarningFilters:
 
 
 def warnings(actor: Actor, filters: WarningFilters, limit: int = 200) -> list[RiskWarning]:
+    """The warnings of the reader's region matching `filters`, newest first, masked by role, audited."""
     scope = require_reader(actor)
     query = scope.restrict(RiskWarning.objects.select_related("run"), "region_code")
     if filters.run_id:
@@ -537,6 +538,41 @@ def household_levels(warnings: Iterable[RiskWarning]) -> dict[str, str]:
     return {h: household_level(levels) or "" for h, levels in by_household.items()}
 
 
+def export_for(actor: Actor, filters: WarningFilters, out: Any) -> int:
+    """The warnings list a reader sees, as the contract's CSV (UTF-8 with BOM) written to `out`: scoped to
+    the reader's region, ID numbers masked as the role sees them, audited. Returns the row count."""
+    require(actor, Cap.EXPORT_WARNINGS)
+    found = warnings(actor, filters, limit=EXPORT_LIMIT)
+    out.write("\ufeff")
+    writer = csv.writer(out)
+    writer.writerow(EXPORT_COLUMNS)
+    for w in found:
+        writer.writerow(_export_row(w))
+    record(
+        actor, "export", "warning_list", "", actor.user.region_id or "",
+        f"{len(found)} 条 {json.dumps(filters.__dict__, ensure_ascii=False)}"[:500],
+    )
+    return len(found)
+
+
+EXPORT_LIMIT = 100_000
+
+
+def _export_row(w: RiskWarning) -> list[Any]:
+    return [
+        w.pk,
+        w.run_id,
+        w.household_id,
+        w.id_number,
+        w.rule_id,
+        w.level,
+        w.score,
+        excel_safe(w.explanation),
+        json.dumps(w.evidence, ensure_ascii=False),
+        w.status,
+    ]
+
+
 def export_warnings(path: Path, run_id: int | None = None) -> int:
     """Write the contract's warnings CSV (UTF-8 with BOM for Excel); returns the row count.
 
@@ -554,20 +590,7 @@ def export_warnings(path: Path, run_id: int | None = None) -> int:
         writer = csv.writer(f)
         writer.writerow(EXPORT_COLUMNS)
         for w in query.iterator(chunk_size=10_000):
-            writer.writerow(
-                [
-                    w.pk,
-                    w.run_id,
-                    w.household_id,
-                    w.id_number,
-                    w.rule_id,
-                    w.level,
-                    w.score,
-                    excel_safe(w.explanation),
-                    json.dumps(w.evidence, ensure_ascii=False),
-                    w.status,
-                ]
-            )
+            writer.writerow(_export_row(w))
             rows += 1
     return rows
 

@@ -125,6 +125,26 @@ def warning_list(request: HttpRequest) -> HttpResponse:
     )
 
 
+@login_required
+def warning_export(request: HttpRequest) -> HttpResponse:
+    """The filtered list as the contract's CSV, for Excel."""
+    filters = services.WarningFilters(
+        run_id=_int(request.GET.get("run")),
+        rule_id=request.GET.get("rule", "")[:40],
+        level=request.GET.get("level", ""),
+        status=request.GET.get("status", RiskWarning.Status.OPEN),
+        region=request.GET.get("region", "")[:12],
+    )
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    try:
+        services.export_for(Actor.from_request(request, "warning export"), filters, response)
+    except PermissionDenied:
+        return _forbidden(request)
+    response["Content-Disposition"] = 'attachment; filename="warnings.csv"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
 def _townships(actor: Actor) -> list[tuple[str, str]]:
     """(code prefix, name) of the townships a county reader may narrow the list to."""
     region = actor.user.region
