@@ -12,6 +12,7 @@ if ! command -v chromium >/dev/null || ! fc-list :lang=zh 2>/dev/null | grep -q 
 fi
 .venv/bin/ruff check src benchmarks
 .venv/bin/mypy src
+.venv/bin/lint-imports --no-cache  # the apps depend downward only (contract in pyproject.toml)
 SAFETYNET_DATA_DIR="$(mktemp -d)"
 export SAFETYNET_DATA_DIR
 echo "== tests on PostgreSQL (browser tests included)"

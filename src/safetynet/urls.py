@@ -2,9 +2,11 @@
 
 from django.urls import include, path
 
+from safetynet import views
 from safetynet.api import api
 
 urlpatterns = [
+    path("", views.home, name="home"),
     path("", include("safetynet.access.urls")),
     path("registry/", include("safetynet.registry.urls")),
     path("lake/", include("safetynet.lake.urls")),

@@ -4,7 +4,6 @@ from safetynet.access import views
 
 app_name = "access"
 urlpatterns = [
-    path("", views.home, name="home"),
     path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", views.LogoutView.as_view(), name="logout"),
     path("audit/", views.audit, name="audit"),

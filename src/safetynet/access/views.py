@@ -12,8 +12,6 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from safetynet.access import services
-from safetynet.access.models import User
-from safetynet.access.permissions import Cap
 from safetynet.access.roles import Role
 
 
@@ -24,18 +22,6 @@ class LoginView(auth_views.LoginView):
 
 class LogoutView(auth_views.LogoutView):
     pass
-
-
-@login_required
-def home(request: HttpRequest) -> HttpResponse:
-    from safetynet.registry import services as registry
-
-    user = request.user
-    assert isinstance(user, User)
-    context: dict[str, object] = {}
-    if Cap.READ_STATISTICS in user.caps:
-        context["counts"] = registry.region_statistics(services.Actor.from_request(request, "home page"))
-    return render(request, "access/home.html", context)
 
 
 @login_required

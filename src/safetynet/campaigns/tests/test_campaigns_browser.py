@@ -19,9 +19,12 @@ PASSWORD = "correct-horse-battery"
 
 
 @pytest.fixture
-def prepared(transactional_db, county_dir: Path) -> None:  # type: ignore[no-untyped-def]
-    """All ORM work before Playwright starts (see registry/tests/test_browser.py)."""
+def prepared(transactional_db, county_dir: Path, settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """All ORM work before Playwright starts (see registry/tests/test_browser.py). A campaign chooses its
+    households from the household facts, which only a live screening run computes."""
     assert not registry.import_registry(county_dir).errors
+    settings.SAFETYNET_LAKE_URL = str(tmp_path / "lake")
+    testing.compute_facts()
     create_user("town", PASSWORD, "township", "371522100000")  # 燕店镇
     create_user("coord", PASSWORD, "coordinator", "371522100201")  # 东王村
 

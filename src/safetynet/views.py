@@ -1,0 +1,24 @@
+"""Project-level pages that bring several apps together (the apps themselves depend downward only)."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from safetynet.access.models import User
+from safetynet.access.permissions import Cap
+from safetynet.access.services import Actor
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    """The page each role lands on: its region's counts where the role reads statistics."""
+    from safetynet.registry import services as registry
+
+    user = request.user
+    assert isinstance(user, User)
+    context: dict[str, object] = {}
+    if Cap.READ_STATISTICS in user.caps:
+        context["counts"] = registry.region_statistics(Actor.from_request(request, "home page"))
+    return render(request, "access/home.html", context)
