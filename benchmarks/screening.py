@@ -21,7 +21,7 @@ its peak memory is its own:
 All of them must produce the identical set of (household_id, rule_id, level); the engine (and Spark) must
 also name the same person as floor_full and give the same evidence references (compared as sorted
 lists, NULL as empty). The benchmark stops with the differences otherwise. The floor and pandas
-versions are written from DATA-CONTRACT.md, independently of the engine's feature SQL, so they double as
+versions are written from the data contract (docs/data-contract.md), independently of the engine's feature SQL, so they double as
 a check of the engine's decisions; floor_full, from the pack's rank: and evidence: lists, checks the
 person each warning names and the rows its evidence lists (which row a reference names, where several
 could be, follows the engine's features.py).
@@ -82,7 +82,7 @@ from safetynet.demo.rules import RULE_IDS  # noqa: E402 - after the sys.path lin
 
 VARIANTS = ("engine", "floor", "floor_full", "pandas", "spark")
 
-# The default pack's windows (DATA-CONTRACT.md), written out here rather than read from the pack so the
+# The default pack's windows (docs/rules.md), written out here rather than read from the pack so the
 # floor and pandas versions stay independent of it: placeholder -> (unit, length).
 WINDOWS = {
     "medical_since": ("months", 12),

@@ -242,3 +242,31 @@ def require(actor: Actor, cap: Cap, *, target: str = "") -> None:
 def holders(cap: Cap) -> tuple[Role, ...]:
     """The roles the table grants `cap` to (before any county's delegation)."""
     return GRANTS[cap]
+
+
+ROLE_COLUMNS = {
+    Role.COORDINATOR: "village",
+    Role.TOWNSHIP: "township",
+    Role.COUNTY: "county",
+    Role.COUNTY_ADMIN: "admin",
+    Role.HOTLINE: "hotline",
+    Role.SOCIAL_ORG: "NGO",
+    Role.LIAISON: "liaison",
+    Role.LEADER: "leader",
+    Role.AUDITOR: "auditor",
+}
+
+
+def markdown_table() -> str:
+    """The table as docs/architecture.md shows it (a test keeps the page equal to this)."""
+    lines = [
+        "| capability | what it allows | " + " | ".join(ROLE_COLUMNS.values()) + " |",
+        "| --- | --- | " + " | ".join("---" for _ in ROLE_COLUMNS) + " |",
+    ]
+    for cap in Cap:
+        cells = [
+            "✓" if role in GRANTS[cap] else "county may delegate" if role in DELEGABLE.get(cap, ()) else ""
+            for role in ROLE_COLUMNS
+        ]
+        lines.append(f"| `{cap.value}` | {LABELS[cap]} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)

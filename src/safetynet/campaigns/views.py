@@ -125,6 +125,7 @@ def campaign(request: HttpRequest, campaign_id: int) -> HttpResponse:
 def tasks(request: HttpRequest, campaign_id: int) -> HttpResponse:
     village = request.GET.get("village", "")[:12]
     status = request.GET.get("status", "")[:12]
+    typed: dict[str, object] = {}
     try:
         actor = Actor.from_request(request, "campaign visits")
         if request.method == "POST":
@@ -138,13 +139,20 @@ def tasks(request: HttpRequest, campaign_id: int) -> HttpResponse:
                     urgent=request.POST.get("urgent") == "on",
                 )
             except services.CampaignRejected as error:
+                # The page again with what was typed, not a blank form.
                 messages.error(request, str(error))
+                typed = {
+                    "task": int(task_id) if task_id.isdigit() else None,
+                    "outcome": request.POST.get("outcome", "")[:20],
+                    "findings": request.POST.get("findings", "")[:2000],
+                    "urgent": request.POST.get("urgent") == "on",
+                }
             else:
                 messages.success(request, "已记录走访结果")
-            query = request.GET.urlencode()
-            return redirect(
-                request.path + (f"?{query}" if query else "") + (f"#t{task_id}" if task_id else "")
-            )
+                query = request.GET.urlencode()
+                return redirect(
+                    request.path + (f"?{query}" if query else "") + (f"#t{task_id}" if task_id else "")
+                )
         found = services.tasks(actor, campaign_id, village=village, status=status)
         summary = services.progress(actor, campaign_id)
     except PermissionDenied:
@@ -168,5 +176,7 @@ def tasks(request: HttpRequest, campaign_id: int) -> HttpResponse:
             ],
             "open": summary.campaign.status == Campaign.Status.OPEN,
             "max_findings": services.MAX_FINDINGS,
+            "typed": typed,
         },
+        status=422 if typed else 200,
     )

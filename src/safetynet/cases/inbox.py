@@ -115,13 +115,22 @@ def for_actor(actor: Actor, today: dt.date | None = None) -> list[Section]:
                 open_cases.filter(due_on__gte=day, due_on__lte=workdays.add_working_days(day, 5)[0]),
                 ("due_on", "-urgent"),
             ),
-            _section("applying", "协助申请待审批", open_cases.filter(stage=Case.Stage.APPLYING), ("due_on",)),
+            _section("applying", "协助申请待审核", open_cases.filter(stage=Case.Stage.APPLYING), ("due_on",)),
+            _section(
+                "paperwork",
+                "先行救助待确认手续",
+                open_cases.filter(paperwork_due__isnull=False),
+                ("paperwork_due",),
+            ),
         ]
+        if Cap.DECIDE in actor.user.caps:  # the county delegates confirmation to its townships
+            sections.append(_confirmations(open_cases))
         unassigned = leads.unassigned(actor, limit=SECTION_LIMIT)
         sections.insert(0, Section("triage", "待分派线索", len(unassigned), leads=unassigned))
     elif role in (Role.COUNTY, Role.COUNTY_ADMIN):
         cut = county_cut(scope.region_code[:6], day)
         sections += [
+            _confirmations(open_cases),
             _section(
                 "approvals",
                 "待一事一议审批",
@@ -151,6 +160,11 @@ def for_actor(actor: Actor, today: dt.date | None = None) -> list[Section]:
     if shown:
         scope.audit_read("inbox", "", scope.region_code, detail=f"{shown} 项")
     return sections
+
+
+def _confirmations(open_cases: QuerySet[Case]) -> Section:
+    """Applications reviewed (审核) and waiting for someone to confirm (确认) them."""
+    return _section("confirm", "已审核待确认", open_cases.filter(stage=Case.Stage.REVIEWED), ("due_on",))
 
 
 def is_late(case: Case, today: dt.date) -> bool:

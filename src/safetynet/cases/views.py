@@ -96,6 +96,7 @@ def _assign(request: HttpRequest, actor: Actor) -> None:
 @require_http_methods(["GET", "POST"])
 def referrals(request: HttpRequest) -> HttpResponse:
     """A department's referrals, answered here; county staff may record an answer given on paper."""
+    typed: dict[str, object] = {}
     try:
         actor = Actor.from_request(request, "referrals")
         if request.method == "POST":
@@ -109,14 +110,20 @@ def referrals(request: HttpRequest) -> HttpResponse:
                 )
             except workflow.StepRejected as error:
                 messages.error(request, str(error))
+                typed = {
+                    "referral": int(referral_id) if referral_id.isdigit() else None,
+                    "answer": request.POST.get("answer", "")[:2100],
+                    "helped": request.POST.get("helped", ""),
+                }
             else:
                 messages.success(request, "已答复转介")
-            return redirect("cases:referrals")
+                return redirect("cases:referrals")
         found = coordination.referrals(actor)
     except PermissionDenied:
         return _forbidden(request)
     can_answer = Cap.ANSWER_REFERRAL in actor.user.caps
-    return render(request, "cases/referrals.html", {"referrals": found, "can_answer": can_answer})
+    context = {"referrals": found, "can_answer": can_answer, "typed": typed}
+    return render(request, "cases/referrals.html", context, status=422 if typed else 200)
 
 
 @login_required

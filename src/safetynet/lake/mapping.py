@@ -1,4 +1,4 @@
-"""Mapping files that adapt a department's own export to the canonical columns (DATA-CONTRACT "Mapping")."""
+"""Mapping files that adapt a department's own export to the canonical columns (docs/data-contract.md, "Mapping")."""
 
 from __future__ import annotations
 

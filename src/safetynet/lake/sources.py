@@ -1,4 +1,4 @@
-"""The departmental feeds of DATA-CONTRACT.md as data: columns, required headers, keys, freshness."""
+"""The departmental feeds of docs/data-contract.md as data: columns, required headers, keys, freshness."""
 
 from __future__ import annotations
 

@@ -6,7 +6,7 @@ query does not say. The model holds, per comparison and level, m = P(level | sam
 u = P(level | different persons); a pair's match weight is the sum of log2(m/u) over the comparisons
 the query speaks to, and its probability follows from the prior share of matches among blocked pairs.
 
-Why not Splink (the DESIGN's suggestion): Splink expresses comparisons as SQL over two tables and answers
+Why not Splink (a well-known choice): Splink expresses comparisons as SQL over two tables and answers
 a new record through a DuckDB pipeline (hundreds of milliseconds a call); our comparisons are Python
 functions (pinyin heteronyms, check-digit recovery, the region tree) that the online lookup must run
 within 50 ms. The estimation is Splink's own recipe: u from random pairs, m by EM on blocked pairs.

@@ -1,6 +1,6 @@
 """The civil-affairs registry: households, persons, assistance, applications and local standards.
 
-Columns follow DATA-CONTRACT.md's registry files one to one, so an import is a plain column mapping.
+Columns follow the registry files of docs/data-contract.md one to one, so an import is a plain column mapping.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The registry files of DATA-CONTRACT.md as data: columns, kinds, keys and target tables."""
+"""The registry files of docs/data-contract.md as data: columns, kinds, keys and target tables."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """A screening run as a plan of SQL steps: features, then each rule, then the rules that read others.
 
 The plan is built once as sqlglot syntax trees (DuckDB dialect) and handed to any engine, which renders it
-in its own dialect: the one definition DESIGN.md asks for.
+in its own dialect: one definition of every rule and feature (docs/architecture.md).
 """
 
 from __future__ import annotations

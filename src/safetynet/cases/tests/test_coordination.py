@@ -213,7 +213,7 @@ def test_inbox_and_referral_pages_and_api(county, make_user) -> None:  # type: i
     staff = Client()
     staff.force_login(county_staff.user)
     sections = {s["key"]: s for s in staff.get("/api/cases/inbox").json()}
-    assert set(sections) == {"triage", "approvals", "coordination", "overdue"}
+    assert set(sections) == {"triage", "confirm", "approvals", "coordination", "overdue"}
     assert staff.get("/cases/inbox/").status_code == 200
     detail = staff.get(f"/api/cases/{case.pk}").json()
     assert detail["coordination"] and detail["referrals"][0]["answer"] == "已列入危房改造计划"
