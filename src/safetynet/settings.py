@@ -69,7 +69,17 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {"default": dj_database_url.parse(conf.database_url(), conn_max_age=60)}
+# Reused connections are checked before each request, so a PostgreSQL restart costs no one a 500.
+DATABASES = {"default": dj_database_url.parse(conf.database_url(), conn_max_age=60, conn_health_checks=True)}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The embedded default under ordinary use (dozens of staff at once): readers never wait for a writer
+    # (WAL), a write takes the lock when its transaction begins instead of failing half-way (IMMEDIATE),
+    # and a writer waits its turn for up to 30 s instead of answering "database is locked".
+    DATABASES["default"]["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 30,
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=30000;",
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "access.User"
 

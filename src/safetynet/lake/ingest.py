@@ -397,6 +397,12 @@ class FeedIngest:
             storage.remove_batch_files(fs, root, spec.source, batch.pk)
             self._finish(batch, Batch.Status.FAILED, message="导入失败，已清理其写入的文件")
             raise
+        if accepted == 0 and rejected == 0:
+            # A header and no rows: nothing to land, and an empty batch would only confuse its readers.
+            storage.remove_batch_files(fs, root, spec.source, batch.pk)
+            message = "文件只有表头，没有数据行"
+            self._finish(batch, Batch.Status.REJECTED, message=message)
+            return IngestResult(batch_id=batch.pk, whole_file_rejected=True, message=message)
         whole = accepted == 0 and rejected > 0
         message = "所有数据行均未通过校验，详见隔离区" if whole else ""
         with transaction.atomic():

@@ -166,7 +166,12 @@ def test_empty_file_and_header_only(tmp_path: Path) -> None:
     assert services.ingest("medical_claims", empty).message == "文件为空，没有表头"
     header_only = write(tmp_path / "h.csv", [])
     result = services.ingest("medical_claims", header_only)
-    assert (result.accepted, result.rejected, result.whole_file_rejected) == (0, 0, False)
+    assert (result.accepted, result.rejected, result.whole_file_rejected) == (0, 0, True)
+    assert result.message == "文件只有表头，没有数据行"
+    # The source is not blocked: the next file of it lands, and the header-only one may be sent again.
+    good = services.ingest("medical_claims", write(tmp_path / "c.csv", claims(3)))
+    assert (good.accepted, good.rejected) == (3, 0) and landed(good.batch_id).num_rows == 3
+    assert services.ingest("medical_claims", header_only).whole_file_rejected
 
 
 def test_one_bad_row_among_100000(tmp_path: Path) -> None:
