@@ -56,6 +56,7 @@ OUTCOMES = {
 }
 # Decisions a second person must confirm (审核 by one, 确认 by another).
 TWO_PERSON_PROGRAMS = ("dibao", "tekun")
+PROGRAM_NAMES = {"dibao": "最低生活保障", "tekun": "特困供养"}
 
 
 class Conflict(Exception):
@@ -114,8 +115,19 @@ class StepContext:
     def steps(self) -> list[Step]:
         return list(Step.objects.filter(case=self.case).order_by("id"))
 
-    def last(self, action: str) -> Step | None:
-        return next((s for s in reversed(self.steps) if s.action == action), None)
+    def last(self, *actions: str) -> Step | None:
+        return next((s for s in reversed(self.steps) if s.action in actions), None)
+
+    def did_last(self, *actions: str) -> bool:
+        """Whether the newest of these steps was the actor's own (the two-person rules)."""
+        step = self.last(*actions)
+        return step is not None and step.actor_id == self.actor.user.pk
+
+    @cached_property
+    def waiting_referrals(self) -> list[str]:
+        """Departments that have not yet answered this case's referrals."""
+        rows = Referral.objects.filter(case=self.case, answered_at__isnull=True)
+        return list(rows.values_list("department", flat=True))
 
     def program(self) -> str:
         applied = self.last("apply")
@@ -140,6 +152,11 @@ class StepContext:
             return f"超过本县临时救助审批权限 {cap} 元，请按一事一议报县级审批" if amount > cap else None
         if program not in TWO_PERSON_PROGRAMS:
             return None
+        running = registry.running_programs(self.case.household_id, self.today) & set(TWO_PERSON_PROGRAMS)
+        if running:
+            # Dibao and tekun are not paid together, nor twice.
+            names = "、".join(PROGRAM_NAMES[p] for p in sorted(running))
+            return f"该户已享受{names}，不能再核定{PROGRAM_NAMES[program]}（如需调整，请先终止原待遇）"
         if facts is None or not facts.has_standard:
             return "该户尚无数据比对得出的家庭收入或当地标准，无法核定金额：请先运行数据比对"
         if program == "dibao":
@@ -171,8 +188,9 @@ class Action:
     event: ClassVar[str]
     target: ClassVar[str | None] = None  # the stage it moves to (None: stays)
 
-    def offered(self, case: Case) -> bool:
-        """Whether the case's state (beyond its stage) allows the action: pages offer only these."""
+    def offered(self, ctx: StepContext) -> bool:
+        """Whether the case's state (beyond its stage) lets this actor take the action: pages offer only
+        these, so nobody is shown a form the server would refuse them."""
         return True
 
     def guard(self, ctx: StepContext) -> None:
@@ -248,8 +266,16 @@ class Apply(Action):
         facts["assessment"] = found.text if found else "未能评估：缺少核实收入、数据比对结果或县级标准"
         ctx.case.due_on, ctx.case.due_estimated = due(ctx.today, ctx.county, "dibao_decision")
 
+    def after(self, ctx: StepContext, facts: dict[str, Any], step: Step) -> None:
+        registry.record_application(ctx.case.household_id, facts["program"], ctx.today, application_id(step))
+
     def event_data(self, facts: dict[str, Any]) -> dict[str, Any]:
         return {"program": facts["program"]}
+
+
+def application_id(apply_step: Step) -> str:
+    """The registry's application filed by a case's apply step."""
+    return f"C{apply_step.case_id}-S{apply_step.pk}"
 
 
 class Extend(Action):
@@ -257,8 +283,8 @@ class Extend(Action):
     sources = (S.APPLYING, S.REVIEWED)
     form = forms.ExtendForm
 
-    def offered(self, case: Case) -> bool:
-        return not case.extended
+    def offered(self, ctx: StepContext) -> bool:
+        return not ctx.case.extended
 
     def guard(self, ctx: StepContext) -> None:
         if ctx.case.extended:
@@ -289,9 +315,11 @@ class Decide(Action):
     sources = (S.REVIEWED,)
     form = forms.DecisionForm
 
+    def offered(self, ctx: StepContext) -> bool:
+        return not ctx.did_last("review")
+
     def guard(self, ctx: StepContext) -> None:
-        reviewed = ctx.last("review")
-        if reviewed is not None and reviewed.actor_id == ctx.actor.user.pk:
+        if ctx.did_last("review"):
             raise StepRejected(
                 "审核和确认须由两人分别进行：本案由您审核，请由其他人员确认", code="same_person"
             )
@@ -305,6 +333,9 @@ class Decide(Action):
             close(ctx.case, "rejected")
 
     def after(self, ctx: StepContext, facts: dict[str, Any], step: Step) -> None:
+        applied = ctx.last("apply")
+        if applied is not None:
+            registry.decide_application(application_id(applied), facts["approved"], ctx.today, facts.get("reason", ""))
         if facts["approved"]:
             registry.grant_assistance(
                 ctx.case.household_id,
@@ -332,12 +363,11 @@ class Close(Action):
     name, label, cap, event = "close", "结案", Cap.CLOSE, "closed"
     sources = (S.HELPING,)
 
+    def offered(self, ctx: StepContext) -> bool:
+        return not ctx.waiting_referrals
+
     def guard(self, ctx: StepContext) -> None:
-        waiting = list(
-            Referral.objects.filter(case=ctx.case, answered_at__isnull=True).values_list(
-                "department", flat=True
-            )
-        )
+        waiting = ctx.waiting_referrals
         if waiting:
             names = "、".join(Department(d).label for d in waiting)
             raise StepRejected(f"尚有部门未答复转介（{names}），答复后才能结案", code="referrals_open")
@@ -352,8 +382,8 @@ class Coordinate(Action):
     name, label, cap, event = "coordinate", "提请县级统筹", Cap.COORDINATE, "coordination_requested"
     sources = WORKING
 
-    def offered(self, case: Case) -> bool:
-        return not case.coordination
+    def offered(self, ctx: StepContext) -> bool:
+        return not ctx.case.coordination
 
     def apply(self, ctx: StepContext, facts: dict[str, Any]) -> None:
         ctx.case.coordination = True
@@ -397,8 +427,8 @@ class GrantFirst(Action):
     sources = OPEN_STAGES
     form = forms.GrantFirstForm
 
-    def offered(self, case: Case) -> bool:
-        return case.pending_amount is None
+    def offered(self, ctx: StepContext) -> bool:
+        return ctx.case.pending_amount is None
 
     def guard(self, ctx: StepContext) -> None:
         if ctx.case.pending_amount is not None:
@@ -451,14 +481,13 @@ class CompletePaperwork(Action):
     )
     sources = (*OPEN_STAGES, S.CLOSED)
 
-    def offered(self, case: Case) -> bool:
-        return case.paperwork_due is not None
+    def offered(self, ctx: StepContext) -> bool:
+        return ctx.case.paperwork_due is not None and not ctx.did_last("grant_first", "approve_amount")
 
     def guard(self, ctx: StepContext) -> None:
         if ctx.case.paperwork_due is None:
             raise StepRejected("没有待补齐手续的先行救助")
-        paid = next((s for s in reversed(ctx.steps) if s.action in ("grant_first", "approve_amount")), None)
-        if paid is not None and paid.actor_id == ctx.actor.user.pk:
+        if ctx.did_last("grant_first", "approve_amount"):
             raise StepRejected("先行救助的手续须由发放人以外的人员确认", code="same_person")
 
     def apply(self, ctx: StepContext, facts: dict[str, Any]) -> None:
@@ -470,14 +499,13 @@ class ApproveAmount(Action):
     sources = OPEN_STAGES
     form = forms.ApproveAmountForm
 
-    def offered(self, case: Case) -> bool:
-        return case.pending_amount is not None
+    def offered(self, ctx: StepContext) -> bool:
+        return ctx.case.pending_amount is not None and not ctx.did_last("grant_first")
 
     def guard(self, ctx: StepContext) -> None:
         if ctx.case.pending_amount is None:
             raise StepRejected("没有等待一事一议审批的救助金额")
-        asked = ctx.last("grant_first")
-        if asked is not None and asked.actor_id == ctx.actor.user.pk:
+        if ctx.did_last("grant_first"):
             raise StepRejected("一事一议须由提出救助以外的人员审批", code="same_person")
 
     def apply(self, ctx: StepContext, facts: dict[str, Any]) -> None:

@@ -1,8 +1,9 @@
 """Eligibility pre-assessment for an assisted application (协助申请), against the county's standards.
 
-It advises, it does not decide: the household may apply whatever it says, and the township's decision is
-recorded separately. It uses the income and rigid expenses found at the verification visit (what the
-household told staff on site), and the registry for who lives there:
+It advises, it does not decide: the household may apply whatever it says, and the decision is recorded
+separately. It reads the household's facts (registry.services.household_facts: members, income — the
+verification visit's where there is one — and the county's lines) and the rigid expenses found at the
+visit:
 
 - dibao: per-capita income below the county's dibao standard;
 - dibao_edge (低保边缘): below dibao × edge_multiplier;
@@ -42,6 +43,9 @@ def pre_assess(facts: Facts | None, visit: Step | None) -> Assessment | None:
     dibao, line = facts.dibao_line, facts.low_income_line
     lines = [f"家庭 {members} 人，月收入 {income} 元，人均 {per_capita} 元（{facts.source}）"]
     suggested: list[str] = []
+    if facts.covered:
+        lines.append("已享受低保或特困供养：不再评估低保、特困，可考虑专项救助或临时救助")
+        return Assessment((), tuple(lines))
     alone = members == 1 and (facts.has_elderly or facts.has_minor or facts.has_severe_disability)
     if alone and facts.below_dibao:
         suggested.append("tekun")

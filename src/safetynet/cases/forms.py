@@ -27,10 +27,12 @@ FALSE_WORDS = {False, "0", "false", "False", "no", "off", "否"}
 
 
 class YesNoField(forms.TypedChoiceField):
-    """是 / 否 from a page's select, or true / false from JSON."""
+    """是 / 否 from a page's select, or true / false from JSON. The select starts on an empty choice, so
+    nobody records hardship found, or an approval, by leaving a default untouched."""
 
-    def __init__(self, **kwargs: Any):
-        super().__init__(choices=YES_NO, coerce=lambda v: v == "yes", empty_value=None, **kwargs)
+    def __init__(self, *, blank: str = "请选择", **kwargs: Any):
+        choices = (("", blank), *YES_NO)
+        super().__init__(choices=choices, coerce=lambda v: v == "yes", empty_value=None, **kwargs)
 
     def to_python(self, value: Any) -> str:
         if value in TRUE_WORDS:
@@ -102,7 +104,7 @@ class VerifyForm(StepForm):
     monthly_income = money("家庭月收入（元）")
     monthly_expense = money("家庭月刚性支出（元）")
     wants_help = YesNoField(label="本人是否愿意申请")
-    can_apply = YesNoField(label="本人能否自行申请", required=False)  # unknown: staff help apply
+    can_apply = YesNoField(label="本人能否自行申请", required=False, blank="不清楚")  # unknown: staff help
 
     def clean_visited_on(self) -> dt.date:
         value: dt.date = self.cleaned_data["visited_on"]
@@ -133,8 +135,9 @@ class InformForm(StepForm):
     def facts(self) -> dict[str, Any]:
         facts = super().facts()
         titles = self.ctx.policy_titles() if self.ctx else {}
-        told = [titles.get(c, c) for c in facts.get("policy_codes", [])]
-        facts["policies"] = "、".join(told + ([facts["policies"]] if facts.get("policies") else []))
+        if facts.get("policy_codes"):
+            # The catalog's titles as they read today, kept with the step: a title may change later.
+            facts["told"] = "、".join(titles.get(c, c) for c in facts["policy_codes"])
         return facts
 
 
@@ -154,7 +157,7 @@ class ApplyForm(StepForm):
 
 
 class ReasonForm(StepForm):
-    reason = text("原因", 500, required=False)
+    reason = text("说明", 500, required=False)
 
 
 class ExtendForm(StepForm):
@@ -164,7 +167,7 @@ class ExtendForm(StepForm):
 class DecisionForm(StepForm):
     """审核 and 确认 both record a decision; the amount is checked against the county's rules."""
 
-    approved = YesNoField(label="审批结果（是为批准）")
+    approved = YesNoField(label="是否批准")
     monthly_amount = money("月救助金额（元）", required=False)
     reason = text("理由", 500, required=False)
 

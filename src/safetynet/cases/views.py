@@ -204,8 +204,11 @@ def _today() -> Any:
 
 def _case_context(actor: Actor, found: Case, sources: list[Any], refused: dict[str, Any]) -> dict[str, Any]:
     ctx = StepContext(actor, found, _today())
+    policies = _matching_policies(actor, found)
+    # The policies that fit the household start ticked in the inform step: what staff usually tell.
+    initial = {"inform": {"policy_codes": [p.code for p in policies]}}
     actions = [
-        (name, label, refused.get(name) or ACTIONS[name].form(ctx=ctx))
+        (name, label, refused.get(name) or ACTIONS[name].form(ctx=ctx, initial=initial.get(name)))
         for name, label in workflow.next_actions(found, actor)
     ]
     return {
@@ -239,7 +242,7 @@ def _case_context(actor: Actor, found: Case, sources: list[Any], refused: dict[s
         "late": inboxes.is_late(found, ctx.today),
         "today": ctx.today,
         "facts": ctx.facts,
-        "policies": _matching_policies(actor, found),
+        "policies": policies,
         "assessment": pre_assess(ctx.facts, ctx.last("verify"))
         if found.stage in (Case.Stage.VERIFIED, Case.Stage.INFORMED)
         else None,
@@ -300,8 +303,9 @@ def letter(request: HttpRequest, case_id: int) -> HttpResponse:
     return response
 
 
-HIDDEN_FACTS = {"due_estimated", "routed", "policy_codes", "situation_short"}
+HIDDEN_FACTS = {"due_estimated", "routed", "policy_codes"}
 EXTRA_LABELS = {
+    "told": "告知的政策目录",
     "assessment": "资格预评估",
     "due_on": "答复期限",
     "to": "升级至",
@@ -319,7 +323,7 @@ def _fact_label(action: str, key: str) -> str:
     return EXTRA_LABELS.get(key, key)
 
 
-def _matching_policies(actor: Actor, case: Case) -> list[object]:
+def _matching_policies(actor: Actor, case: Case) -> list[Any]:
     """The county's policies that fit the household, with why: told at the visit, listed in the letter."""
     from safetynet.policies import services as policies
 

@@ -145,10 +145,11 @@ def next_actions(case: Case, actor: Actor) -> list[tuple[str, str]]:
     """(action, label) the actor may take on the case now: its stage and state allow it and the actor's
     role holds the capability. Pages and the API offer exactly these."""
     caps = actor.user.caps
+    ctx = StepContext(actor, case, timezone.localdate())
     return [
         (name, a.label)
         for name, a in ACTIONS.items()
-        if case.stage in a.sources and a.cap.value in caps and a.offered(case)
+        if case.stage in a.sources and a.cap.value in caps and a.offered(ctx)
     ]
 
 

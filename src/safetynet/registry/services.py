@@ -20,8 +20,10 @@ from safetynet.access.services import Actor, PersonalDataScope
 from safetynet.registry.importer import ImportResult, Progress, RegistryImport
 from safetynet.registry.models import (
     COVERING_PROGRAMS,
+    Application,
     Assistance,
     AssistanceStatus,
+    Decision,
     Household,
     HouseholdFacts,
     ImportBatch,
@@ -456,6 +458,41 @@ def grant_assistance(
     if created:
         bump_version()
     return assistance
+
+
+def record_application(household_id: str, program: str, applied_on: dt.date, application_id: str) -> None:
+    """An assisted application (协助申请) of a case, filed for the household head as pending; idempotent."""
+    household = Household.objects.get(pk=household_id)
+    _, created = Application.objects.get_or_create(
+        application_id=application_id,
+        defaults={
+            "household": household,
+            "person_id": household.head_id_number,
+            "program": program,
+            "applied_on": applied_on,
+            "decision": Decision.PENDING,
+        },
+    )
+    if created:
+        bump_version()
+
+
+def decide_application(application_id: str, approved: bool, decided_on: dt.date, reason: str) -> None:
+    """A case's decision on its application, as the registry records decisions."""
+    updated = Application.objects.filter(application_id=application_id, decision=Decision.PENDING).update(
+        decision=Decision.APPROVED if approved else Decision.REJECTED, decided_on=decided_on, reason=reason[:500]
+    )
+    if updated:
+        bump_version()
+
+
+def running_programs(household_id: str, day: dt.date) -> set[str]:
+    """Programs with a record of the household running on `day` (a decision made since the last run
+    counts: the registry, not the facts, is asked)."""
+    rows = Assistance.objects.filter(household_id=household_id, start_date__lte=day).filter(
+        models.Q(end_date__isnull=True) | models.Q(end_date__gte=day)
+    )
+    return set(rows.values_list("program", flat=True))
 
 
 def temporary_grants(household_id: str, since: dt.date) -> list[Assistance]:

@@ -97,6 +97,10 @@ def applied(world: World, case: Case) -> None:
 
 
 def reviewed(world: World, case: Case) -> None:
+    # Each role's confirmation grants dibao; the next one starts from a household without it.
+    from safetynet.registry.models import Assistance
+
+    Assistance.objects.filter(household_id="H001", program__in=["dibao", "tekun"]).delete()
     applied(world, case)
     world.step(case, "review", {"approved": True, "monthly_amount": "500.00"})
 
@@ -415,7 +419,8 @@ def test_a_township_confirms_only_where_its_county_delegates(world: World) -> No
     assert response.json()["stage"] == "helping"
     # The same person may not review and confirm.
     case = world.case("applying")
-    applied(world, case)
+    reviewed(world, case)  # clears the dibao just granted …
+    Step.objects.filter(case=case, action="review").delete()  # … and leaves the application to review
     case.refresh_from_db()
     reviewed_now = post(
         town,
@@ -423,6 +428,7 @@ def test_a_township_confirms_only_where_its_county_delegates(world: World) -> No
         {"action": "review", "version": case.version, "data": {"approved": True, "monthly_amount": "500"}},
     )
     assert reviewed_now.status_code == 200
+    assert "decide" not in reviewed_now.json()["next_actions"]  # not offered to the reviewer …
     again = post(
         town,
         f"/api/cases/{case.pk}/steps",
@@ -432,7 +438,7 @@ def test_a_township_confirms_only_where_its_county_delegates(world: World) -> No
             "data": {"approved": True, "monthly_amount": "500"},
         },
     )
-    assert again.status_code == 422 and again.json()["code"] == "same_person"
+    assert again.status_code == 422 and again.json()["code"] == "same_person"  # … nor allowed
 
 
 def test_amounts_follow_the_county_standard(world: World) -> None:
@@ -458,6 +464,9 @@ def test_amounts_follow_the_county_standard(world: World) -> None:
             assert (
                 "monthly_amount" in response.json()["fields"] and "低保金最多" in response.json()["message"]
             )
+    from safetynet.registry.models import Assistance
+
+    Assistance.objects.filter(household_id="H001", program="dibao").delete()
     case = world.case("reviewed")
     world.step(case, "apply", {"program": "tekun"})
     world.step(case, "review", {"approved": True})
