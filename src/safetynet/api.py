@@ -15,6 +15,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.parser import Parser
 from ninja.security import django_auth
 
 from safetynet.access.api import router as access_router
@@ -29,9 +30,41 @@ from safetynet.policies.api import router as policies_router
 from safetynet.registry.api import router as registry_router
 from safetynet.screening.api import router as screening_router
 
+
+class StrictParser(Parser):
+    """JSON bodies as the database can keep them: text with a lone surrogate (never valid UTF-8, refused
+    by PostgreSQL) or nesting deeper than any real request is a 400 with a reason, not a 500."""
+
+    def parse_body(self, request: HttpRequest) -> dict[str, Any]:
+        try:
+            data = super().parse_body(request)
+        except RecursionError:
+            raise HttpError(400, "请求的 JSON 嵌套层数过多") from None
+        if _has_surrogate(data):
+            raise HttpError(400, "请求中含有无效的 Unicode 字符（孤立的代理码点）")
+        return data
+
+
+def _has_surrogate(value: Any) -> bool:
+    if isinstance(value, str):
+        return SURROGATE.search(value) is not None
+    if isinstance(value, dict):
+        return any(_has_surrogate(k) or _has_surrogate(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_surrogate(v) for v in value)
+    return False
+
+
+SURROGATE = re.compile("[\ud800-\udfff]")
+
 # Session authentication (Ninja enforces CSRF on unsafe methods): pages and API share one login.
 api = NinjaAPI(
-    title="safetynet API", version="1", auth=django_auth, urls_namespace="api", docs_decorator=login_required
+    title="safetynet API",
+    version="1",
+    auth=django_auth,
+    urls_namespace="api",
+    docs_decorator=login_required,
+    parser=StrictParser(),
 )
 api.add_router("/access", access_router)
 api.add_router("/registry", registry_router)
@@ -105,7 +138,9 @@ def rejected(request: HttpRequest, exc: StepRejected) -> HttpResponse:
 
 @api.exception_handler(HttpError)
 def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
-    return error(request, exc.status_code, str(exc))
+    # Ninja wraps whatever the parser raises as "Cannot parse request body": the parser's reason is ours.
+    cause = exc.__cause__
+    return error(request, exc.status_code, str(cause if isinstance(cause, HttpError) else exc))
 
 
 @api.exception_handler(ValidationError)

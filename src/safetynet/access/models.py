@@ -71,3 +71,22 @@ class Delegation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.county_code}: {self.capability} → {self.role}"
+
+
+class IdempotentRequest(models.Model):
+    """An API write sent with an `Idempotency-Key` header, and the answer it got: the same request sent
+    again (a client retrying after a timeout) gets the same answer instead of doing the work twice."""
+
+    principal = models.CharField(max_length=64)  # the user, or a hash of the department's token
+    key = models.CharField(max_length=100)
+    fingerprint = models.CharField(max_length=64)  # method, path and body: a key reused for another request
+    status = models.PositiveSmallIntegerField(null=True)  # None while the first request is being answered
+    content_type = models.CharField(max_length=100, blank=True)
+    body = models.BinaryField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["principal", "key"], name="access_one_request_per_key")]
+
+    def __str__(self) -> str:
+        return f"{self.principal} {self.key} ({self.status})"

@@ -12,6 +12,11 @@ from safetynet.cases.workflow import set_intake_deadline
 def open_case_for(household_id: str, region_code: str, urgent: bool = False) -> tuple[Case, bool]:
     """The household's open case, or a new one; (case, created). Safe when two leads arrive at once: the
     partial unique index lets one insert win and the other find it."""
+    with transaction.atomic():  # the caller's transaction, or one of its own
+        return _open_case_for(household_id, region_code, urgent)
+
+
+def _open_case_for(household_id: str, region_code: str, urgent: bool) -> tuple[Case, bool]:
     existing = (
         Case.objects.select_for_update().filter(household_id=household_id, status=Case.Status.OPEN).first()
     )

@@ -23,7 +23,7 @@ from ninja import Router, Schema, Status  # Status: django-ninja >= 1.6
 from ninja.errors import HttpError
 from ninja.security import HttpBearer
 
-from safetynet.lake import services
+from safetynet.lake import services, storage
 from safetynet.lake.models import Batch, DepartmentToken
 from safetynet.lake.sources import FEEDS
 from safetynet.tabular import FileRejected
@@ -129,7 +129,9 @@ def _too_large(limit: int) -> HttpError:
 @contextmanager
 def _spooled(chunks: Iterable[bytes], suffix: str, limit: int) -> Iterator[Path]:
     """The body written to a temporary file, counting as it goes; removed when the block ends."""
-    tmp = tempfile.NamedTemporaryFile(prefix="safetynet-push-", suffix=suffix, delete=False)  # noqa: SIM115
+    tmp = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed below, removed in finally
+        prefix=storage.spool_prefix(), suffix=suffix, dir=storage.spool_dir(), delete=False
+    )
     path = Path(tmp.name)
     try:
         size = 0

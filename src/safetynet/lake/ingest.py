@@ -10,11 +10,14 @@ only when complete: staged files are moved into place and the batch row marked d
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import hashlib
 import os
 import socket
 import tempfile
 import threading
+import time
+import uuid
 from collections.abc import Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -26,7 +29,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-from django.db import transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 
 from safetynet import validation
@@ -171,14 +174,19 @@ def duckdb_path(db: duckdb.DuckDBPyConnection, fs, path: str) -> str:  # type: i
     return f"{protocol}://{path}"
 
 
+LEASE = dt.timedelta(seconds=60)  # an ingest renews its lease every third of this while it works
+WAIT_FOR_TWIN = 900  # seconds an identical push waits for the one that is landing the same content
+
+
 def worker_id() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
+    """host:pid:token — one per ingest, so two ingests in threads of one server are told apart."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
-def _alive(worker: str) -> bool:
-    host, _, pid = worker.rpartition(":")
+def process_alive(host: str, pid: str) -> bool:
+    """Whether a process of this host is running; another host's cannot be told from here (True)."""
     if host != socket.gethostname() or not pid.isdigit():
-        return True  # another machine's ingest: only its own host can tell
+        return True
     try:
         os.kill(int(pid), 0)
     except ProcessLookupError:
@@ -188,12 +196,24 @@ def _alive(worker: str) -> bool:
     return True
 
 
+def _dead(batch: Batch, now: dt.datetime) -> bool:
+    """A running batch's ingest is gone: its process is no more, or it stopped renewing its lease."""
+    host, _, rest = batch.worker.partition(":")
+    pid = rest.split(":", 1)[0]
+    if not process_alive(host, pid):
+        return True
+    return batch.lease_until is not None and batch.lease_until < now
+
+
 def recover_interrupted(source: str) -> list[int]:
-    """Clean up batches of `source` whose ingest died mid-way: remove their files, mark them failed."""
+    """Clean up batches of `source` whose ingest died mid-way: remove their files, mark them failed.
+    A live ingest — in another thread of this very process, or on another host — is left alone."""
     fs, root = storage.filesystem()
+    storage.sweep_spool()
     recovered = []
+    now = timezone.now()
     for batch in Batch.objects.filter(source=source, status=Batch.Status.RUNNING):
-        if _alive(batch.worker) and batch.worker != worker_id():
+        if not _dead(batch, now):
             continue
         storage.remove_batch_files(fs, root, source, batch.pk)
         batch.status = Batch.Status.FAILED
@@ -329,6 +349,34 @@ def _errors_list(checks: list[tuple[str, validation.Check]]) -> str:
     return f"list_filter([{', '.join(items)}], lambda e: e IS NOT NULL)"
 
 
+@contextlib.contextmanager
+def lease_kept(batch: Batch) -> Iterator[None]:
+    """Renew the batch's lease from a thread of its own while the ingest works (DuckDB may hold the
+    ingest's thread for minutes), so no other process takes a live ingest for a dead one."""
+    stop = threading.Event()
+
+    def renew() -> None:
+        from django.db import connection
+
+        try:
+            while not stop.wait(LEASE.total_seconds() / 3):
+                # A busy database: the next beat tries again, well inside the lease.
+                with contextlib.suppress(DatabaseError):
+                    Batch.objects.filter(pk=batch.pk, status=Batch.Status.RUNNING).update(
+                        lease_until=timezone.now() + LEASE
+                    )
+        finally:
+            connection.close()
+
+    beat = threading.Thread(target=renew, name=f"lease-{batch.pk}", daemon=True)
+    beat.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        beat.join()
+
+
 class FeedIngest:
     def __init__(
         self,
@@ -363,22 +411,53 @@ class FeedIngest:
             scanned = self.scanned.result()
         content_hash = hashlib.sha256(f"{spec.source}:{scanned.sha256}:{mapping.digest}".encode()).hexdigest()
         recover_interrupted(spec.source)
-        done = Batch.objects.filter(
-            source=spec.source, content_hash=content_hash, status=Batch.Status.DONE
-        ).first()
-        if done:
-            return IngestResult(batch_id=done.pk, already_ingested=True)
-        batch = Batch.objects.create(
-            source=spec.source,
-            file_name=self.file_name,
-            file_format=file_format,
-            content_hash=content_hash,
-            mapping=mapping.name,
-            submitted_by=self.submitted_by[:150],
-            department=self.department[:100],
-            worker=worker_id(),
-        )
+        claimed = self._claim(content_hash, file_format, mapping)
+        if isinstance(claimed, IngestResult):
+            return claimed
+        batch = claimed
         fs, root = storage.filesystem()
+        with lease_kept(batch):
+            return self._land(batch, mapping, scanned, parts, fs, root)
+
+    def _claim(self, content_hash: str, file_format: str, mapping: Mapping) -> Batch | IngestResult:
+        """A new running batch for this content, or the result of the batch that already holds it. Of
+        several ingests of one content at once, the database's constraint lets exactly one create its
+        batch; the others wait for it and answer with its id."""
+        spec = self.spec
+        deadline = time.monotonic() + WAIT_FOR_TWIN
+        while True:
+            done = Batch.objects.filter(
+                source=spec.source, content_hash=content_hash, status=Batch.Status.DONE
+            ).first()
+            if done:
+                return IngestResult(batch_id=done.pk, already_ingested=True)
+            try:
+                with transaction.atomic():
+                    return Batch.objects.create(
+                        source=spec.source,
+                        file_name=self.file_name,
+                        file_format=file_format,
+                        content_hash=content_hash,
+                        mapping=mapping.name,
+                        submitted_by=self.submitted_by[:150],
+                        department=self.department[:100],
+                        worker=worker_id(),
+                        lease_until=timezone.now() + LEASE,
+                    )
+            except IntegrityError:
+                pass  # an identical ingest is landing this content right now
+            if time.monotonic() > deadline:
+                twin = Batch.objects.filter(source=spec.source, content_hash=content_hash).order_by("-id").first()
+                raise FileRejected(
+                    self.file_name, f"相同内容正在导入（批次 {twin.pk if twin else '?'}），请稍后查询结果"
+                )
+            time.sleep(0.5)
+            recover_interrupted(spec.source)  # the twin may have died: its lease frees the content
+
+    def _land(
+        self, batch: Batch, mapping: Mapping, scanned: readers.Scan, parts: int, fs, root: str  # type: ignore[no-untyped-def]
+    ) -> IngestResult:
+        spec = self.spec
         try:
             try:
                 feed_file, streams, one_line = self._open(batch, mapping, scanned, parts)

@@ -30,11 +30,23 @@ class Batch(models.Model):
     department = models.CharField(max_length=100, blank=True)  # set for pushes: who may query it
     started_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
-    worker = models.CharField(max_length=100, blank=True)  # host:pid, to tell a dead ingest from a live one
+    # host:pid:token of the ingest that owns a running batch, and until when its lease holds: the ingest
+    # renews it while it works, so only a dead one (its process gone, or its lease run out) is cleaned up.
+    worker = models.CharField(max_length=100, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-id"]
         indexes = [models.Index(fields=["source", "status"])]
+        constraints = [
+            # The database decides which of several identical pushes lands: one running or done batch per
+            # content, however many arrive at once (a retry after a timeout is enough to send two).
+            models.UniqueConstraint(
+                fields=["source", "content_hash"],
+                condition=models.Q(status__in=["running", "done"]),
+                name="lake_one_live_batch_per_content",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.source} batch {self.pk} ({self.status})"

@@ -15,6 +15,7 @@ import datetime as dt
 import hashlib
 import json
 import os
+import re
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
@@ -447,7 +448,7 @@ def open_jsonl(path: Path, spec: FeedSpec, mapping: Mapping, sha256: str, utf8: 
         for _, line in zip(range(1000), f, strict=False):
             try:
                 item = json.loads(line)
-            except json.JSONDecodeError:
+            except (json.JSONDecodeError, RecursionError):  # nested deeper than any real record
                 continue
             if isinstance(item, dict):
                 keys.update(dict.fromkeys(mapping.columns.get(str(k), str(k)) for k in item))
@@ -456,6 +457,9 @@ def open_jsonl(path: Path, spec: FeedSpec, mapping: Mapping, sha256: str, utf8: 
         raise FileRejected(path.name, "文件中没有任何 JSON 对象")
     check_header(path.name, header, spec)
     return FeedFile(path, "jsonl", sha256, encoding, header)
+
+
+SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def read_jsonl(feed: FeedFile, mapping: Mapping) -> Iterator[pa.RecordBatch]:
@@ -473,6 +477,9 @@ def read_jsonl(feed: FeedFile, mapping: Mapping) -> Iterator[pa.RecordBatch]:
                 except json.JSONDecodeError as exc:
                     feed.errors.append(ReadError(number, f"不是有效的 JSON：{exc.msg}", text[:500]))
                     continue
+                except RecursionError:
+                    feed.errors.append(ReadError(number, "JSON 嵌套层数过多，不是一行数据记录", text[:500]))
+                    continue
                 if not isinstance(item, dict):
                     feed.errors.append(ReadError(number, "每行应为一个 JSON 对象", text[:500]))
                     continue
@@ -481,6 +488,10 @@ def read_jsonl(feed: FeedFile, mapping: Mapping) -> Iterator[pa.RecordBatch]:
                     name = mapping.columns.get(str(key), str(key))
                     if name in position:
                         values[position[name]] = _json_text(value)
+                if any(SURROGATE.search(v) for v in values):
+                    # "\ud800" in JSON is no character at all: Parquet and the database could not keep it.
+                    feed.errors.append(ReadError(number, "含有无效的 Unicode 字符（孤立的代理码点）", text[:500]))
+                    continue
                 yield number, record, values
 
     yield from batched(feed.header, rows())

@@ -9,6 +9,9 @@ list only batches the database records as done: a crash never exposes half a bat
 from __future__ import annotations
 
 import os
+import socket
+import time
+from pathlib import Path
 
 import fsspec
 from django.conf import settings
@@ -52,3 +55,39 @@ def publish(fs: AbstractFileSystem, root: str, source: str, batch_id: int) -> No
             final = batch_dir(root, source, batch_id, quarantine=quarantine)
             fs.makedirs(final.rsplit("/", 1)[0], exist_ok=True)
             fs.mv(staged, final, recursive=True)
+
+
+SPOOL_MAX_AGE = 6 * 3600  # seconds; no push takes this long, so an older file is an orphan
+
+
+def spool_dir() -> Path:
+    """Where pushed files wait while they are ingested (never the system's temporary folder, so what a
+    killed server left behind is found and removed)."""
+    path = Path(settings.DATA_DIR) / "tmp" / "pushes"
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return path
+
+
+def spool_prefix() -> str:
+    return f"{socket.gethostname()}.{os.getpid()}."
+
+
+def sweep_spool() -> int:
+    """Remove pushed files whose server process is gone, and uploads older than SPOOL_MAX_AGE."""
+    from safetynet.lake.ingest import process_alive
+
+    removed = 0
+    now = time.time()
+    uploads = Path(settings.FILE_UPLOAD_TEMP_DIR or spool_dir())
+    for folder in {spool_dir(), uploads}:
+        for path in folder.glob("*"):
+            host, _, rest = path.name.partition(".")
+            pid = rest.split(".", 1)[0]
+            try:
+                stale = now - path.stat().st_mtime > SPOOL_MAX_AGE
+            except FileNotFoundError:
+                continue
+            if stale or (folder == spool_dir() and not process_alive(host, pid)):
+                path.unlink(missing_ok=True)
+                removed += 1
+    return removed

@@ -49,6 +49,7 @@ class Run(models.Model):
     households = models.PositiveIntegerField(default=0)  # households with a living member, screened
     notes = models.JSONField(default=list)  # what a reader must know: households without a standard ...
     error = models.TextField(blank=True)
+    worker = models.CharField(max_length=100, blank=True)  # host:pid of the process running it
 
     class Meta:
         ordering = ["-id"]

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import importlib.util
 import json
+import os
+import socket
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -156,6 +159,11 @@ def screen(
         raise ScreeningError(f"未知的引擎 {engine}：可选 {', '.join(ENGINES)}")
     if as_of > timezone.localdate():
         raise ScreeningError(f"比对日期 {as_of} 晚于今天")
+    if as_of < EARLIEST_AS_OF:
+        raise ScreeningError(f"比对日期 {as_of} 早于 {EARLIEST_AS_OF}：没有那么早的数据")
+    if engine == "spark" and importlib.util.find_spec("pyspark") is None:
+        raise ScreeningError("本机未安装 Spark 引擎（pip install '.[spark]'），请改用 duckdb")
+    recover_stale_runs()
     pack = pack or active_pack()
     try:
         rules = load(pack)
@@ -174,6 +182,7 @@ def screen(
     inputs = lake.current_inputs()
     inputs.feeds[linkage.RESOLVED_SOURCE], inputs.base[linkage.RESOLVED_SOURCE] = linkage.resolved_folders()
     run = Run.objects.create(
+        worker=worker_id(),
         pack=pack,
         engine=engine,
         as_of=as_of,
@@ -224,6 +233,31 @@ def screen(
     if not dry_run:
         run_finished.send(sender=Run, run=run)
     return run
+
+
+EARLIEST_AS_OF = dt.date(1950, 1, 1)  # windows reach back years; nothing in a registry is older
+
+
+def worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def recover_stale_runs() -> list[int]:
+    """Runs left "running" by a process that is gone (killed mid-run) are marked failed, so no page
+    waits for them forever. A run on another host is trusted for a day."""
+    from safetynet.lake.ingest import process_alive
+
+    stale = []
+    day_ago = timezone.now() - dt.timedelta(days=1)
+    for run in Run.objects.filter(status=Run.Status.RUNNING):
+        host, _, pid = run.worker.partition(":")
+        if (run.worker and not process_alive(host, pid)) or run.started_at < day_ago:
+            stale.append(run.pk)
+    if stale:
+        Run.objects.filter(pk__in=stale, status=Run.Status.RUNNING).update(
+            status=Run.Status.FAILED, finished_at=timezone.now(), error="运行中断（进程已退出），未产生结果"
+        )
+    return stale
 
 
 def _require_screening(actor: Actor) -> None:
