@@ -52,7 +52,9 @@ def django(env: dict[str, str], code: str) -> str:
     """Run Python with Django set up in the application's environment; returns what it printed."""
     script = "import django, os\nos.environ.setdefault('DJANGO_SETTINGS_MODULE', 'safetynet.settings')\n"
     script += "django.setup()\n" + code
-    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=600
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     return done.stdout
 
@@ -192,7 +194,10 @@ def push(url: str, token: str, source: str, path: Path, key: str = "") -> tuple[
 
 
 def claims_jsonl(path: Path, n: int, prefix: str) -> Path:
-    people = [testing.make_id_number(dt.date(1950 + i % 50, 1 + i % 12, 1 + i % 28), i, i % 2 == 0) for i in range(97)]
+    people = [
+        testing.make_id_number(dt.date(1950 + i % 50, 1 + i % 12, 1 + i % 28), i, i % 2 == 0)
+        for i in range(97)
+    ]
     with path.open("w", encoding="utf-8") as f:
         for i in range(n):
             row = {
@@ -295,7 +300,9 @@ def test_a_killed_run_is_recorded_as_failed_and_the_next_run_completes(tmp_path:
     env = env_for(data)
     subprocess.run([SAFETYNET, "manage", "migrate", "-v", "0"], env=env, check=True)
     prepare(data, env, households=7_000)
-    run = subprocess.Popen([SAFETYNET, "screen"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    run = subprocess.Popen(
+        [SAFETYNET, "screen"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     deadline = time.monotonic() + 120
     while not sqlite_rows(data, "SELECT id FROM screening_run WHERE status = 'running'"):
         assert run.poll() is None, "the run ended before it could be killed"

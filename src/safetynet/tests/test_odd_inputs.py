@@ -58,7 +58,9 @@ def test_a_feed_line_nested_50000_deep_or_with_a_lone_surrogate_is_quarantined(t
 
 
 @pytest.mark.django_db
-def test_screening_refuses_impossible_dates_and_a_missing_engine(county, make_user, monkeypatch, settings, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_screening_refuses_impossible_dates_and_a_missing_engine(
+    county, make_user, monkeypatch, settings, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
     import importlib.util
 
     settings.SAFETYNET_LAKE_URL = str(tmp_path / "lake")
@@ -66,7 +68,9 @@ def test_screening_refuses_impossible_dates_and_a_missing_engine(county, make_us
     early = _post(staff, token, "/api/screening/runs", json.dumps({"as_of": "0001-01-01"}))
     assert early.status_code == 409 and "早于" in early.json()["message"]  # type: ignore[attr-defined]
     real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "pyspark" else real(name, *a))
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "pyspark" else real(name, *a)
+    )
     spark = _post(staff, token, "/api/screening/runs", json.dumps({"engine": "spark"}))
     assert spark.status_code == 409 and "Spark" in spark.json()["message"]  # type: ignore[attr-defined]
 
@@ -124,3 +128,28 @@ def test_concurrent_photo_uploads_hold_the_cap(county, make_user, settings, tmp_
         t.join()
     assert outcomes.count("saved") == 4 and Photo.objects.filter(case=case).count() == 20, outcomes
     assert len(list((tmp_path / "photos" / str(case.pk)).glob("*"))) == 20  # no file without its row
+
+
+@pytest.mark.django_db
+def test_an_idempotency_key_makes_a_retried_write_happen_once(county, make_user) -> None:  # type: ignore[no-untyped-def]
+    from safetynet.leads.models import Lead
+
+    hotline, token = _client(make_user, "hotline", "371522000000")
+    body = json.dumps(
+        {"channel": "hotline", "summary": "老人无人照料", "name": "王建国", "phone": "13812345678"}
+    )
+
+    def send(raw: str, key: str):  # type: ignore[no-untyped-def]
+        return hotline.post(
+            "/api/leads",
+            raw,
+            content_type="application/json",
+            headers={"X-CSRFToken": token, "Idempotency-Key": key},
+        )
+
+    first, again = send(body, "call-0042"), send(body, "call-0042")
+    assert first.status_code == 201 and again.status_code == 201 and again["Idempotent-Replayed"] == "true"
+    assert again.json() == first.json() and Lead.objects.count() == 1
+    other = send(json.dumps({**json.loads(body), "summary": "孩子无人照料"}), "call-0042")
+    assert other.status_code == 422 and other.json()["code"] == "idempotency_key_reused"
+    assert send(body, "call-0043").status_code == 201 and Lead.objects.count() == 2  # a new key: a new lead
