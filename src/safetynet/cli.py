@@ -527,6 +527,18 @@ def users_create(
     console.print(f"created {username}")
 
 
+def recover_stale_work() -> None:
+    """At start: what a killed process left running is marked failed and its files are removed."""
+    from safetynet.lake.ingest import recover_interrupted
+    from safetynet.lake.sources import FEEDS
+    from safetynet.screening.services import recover_stale_runs
+
+    runs = recover_stale_runs()
+    batches = [b for source in FEEDS for b in recover_interrupted(source)]
+    if runs or batches:
+        console.print(f"已清理中断的工作：比对运行 {runs or '无'}，数据批次 {batches or '无'}")
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option()] = "127.0.0.1",
@@ -540,6 +552,7 @@ def serve(
     from safetynet.wsgi import application
 
     call_command("collectstatic", interactive=False, verbosity=0)
+    recover_stale_work()
     console.print(f"safetynet 已启动: http://{host}:{port}/  (API 文档 http://{host}:{port}/api/docs)")
     waitress_serve(application, host=host, port=port, threads=8)
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from functools import cached_property
 from typing import Any, ClassVar
@@ -101,7 +101,6 @@ class StepContext:
     actor: Actor
     case: Case
     today: dt.date
-    extra: dict[str, Any] = field(default_factory=dict)  # facts an effect adds to the step's record
 
     @property
     def county(self) -> str:
