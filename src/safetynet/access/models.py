@@ -43,6 +43,9 @@ class AuditEntry(models.Model):
     purpose = models.CharField(max_length=200, blank=True)
     detail = models.CharField(max_length=500, blank=True)
     ip_address = models.GenericIPAddressField(null=True, blank=True)
+    # Whom a read or a look-up was about, as a keyed hash (access.services.subject_of): an auditor finds
+    # every read of a person by typing their ID number, and the trail itself never holds the number.
+    subject = models.CharField(max_length=32, blank=True, db_index=True)
 
     class Meta:
         ordering = ["-at", "-id"]
@@ -86,7 +89,9 @@ class IdempotentRequest(models.Model):
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["principal", "key"], name="access_one_request_per_key")]
+        constraints = [
+            models.UniqueConstraint(fields=["principal", "key"], name="access_one_request_per_key")
+        ]
 
     def __str__(self) -> str:
         return f"{self.principal} {self.key} ({self.status})"

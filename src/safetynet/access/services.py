@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
+import hmac
 from dataclasses import dataclass
 from typing import TypeVar
 
 from django.core.exceptions import PermissionDenied
 from django.db import models
+from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from safetynet.access.masking import mask_id_number, mask_phone
@@ -60,8 +64,19 @@ class PersonalDataScope:
     def covers(self, region_code: str) -> bool:
         return self.low <= region_code <= self.high
 
-    def audit_read(self, object_type: str, object_id: str, region_code: str = "", detail: str = "") -> None:
-        record(self.actor, "read", object_type, object_id, region_code=region_code, detail=detail)
+    def audit_read(
+        self, object_type: str, object_id: str, region_code: str = "", detail: str = "", subject: str = ""
+    ) -> None:
+        """`subject`: whom the read was about (an ID number, a phone …), kept only as a keyed hash."""
+        record(
+            self.actor,
+            "read",
+            object_type,
+            object_id,
+            region_code=region_code,
+            detail=detail,
+            subject=subject,
+        )
 
     def mask_id(self, value: str) -> str:
         return value if self.full_identifiers else mask_id_number(value)
@@ -74,6 +89,18 @@ class PersonalDataScope:
         return Cap.FULL_IDENTIFIERS in self.actor.user.caps
 
 
+def subject_of(value: str) -> str:
+    """A person's identifier (an ID number, a phone) as the audit trail keeps it: a keyed hash, so the
+    same person has the same subject in every entry and the trail never holds the number itself."""
+    from safetynet import conf
+
+    text = "".join(str(value).split()).upper()
+    if not text:
+        return ""
+    key = conf.secret("audit_subject_key").encode()
+    return hmac.new(key, text.encode(), hashlib.sha256).hexdigest()[:32]
+
+
 def record(
     actor: Actor,
     action: str,
@@ -81,8 +108,9 @@ def record(
     object_id: str = "",
     region_code: str = "",
     detail: str = "",
+    subject: str = "",
 ) -> AuditEntry:
-    """Append one audit entry for a signed-in user."""
+    """Append one audit entry for a signed-in user; `subject` is hashed (subject_of) before it is kept."""
     user = actor.user
     return _append(
         user,
@@ -95,6 +123,7 @@ def record(
         actor.purpose,
         detail,
         actor.ip_address,
+        subject_of(subject),
     )
 
 
@@ -106,9 +135,14 @@ def record_as(
     object_id: str = "",
     detail: str = "",
     ip_address: str | None = None,
+    region_code: str = "",
+    purpose: str = "api",
 ) -> AuditEntry:
-    """Append one audit entry for an actor without a user account, such as a department's API token."""
-    return _append(None, name, role, action, object_type, object_id, "", "api", detail, ip_address)
+    """Append one audit entry for an actor without a user account (a department's token, the system) or
+    before one is known (a failed login)."""
+    return _append(
+        None, name, role, action, object_type, object_id, region_code, purpose, detail, ip_address, ""
+    )
 
 
 def _append(
@@ -122,9 +156,11 @@ def _append(
     purpose: str,
     detail: str,
     ip_address: str | None,
+    subject: str,
 ) -> AuditEntry:
     # Free text is truncated, never rejected: an audit write must not fail a read.
     return AuditEntry.objects.create(
+        subject=subject,
         user=user,
         username=username[:150],
         role=role[:20],
@@ -138,22 +174,51 @@ def _append(
     )
 
 
-def audit_trail(
-    actor: Actor, *, username: str = "", object_id: str = "", limit: int = 200
-) -> list[AuditEntry]:
-    """The audit trail for auditors and admins, limited to entries about their region subtree."""
+@dataclass(frozen=True)
+class AuditFilters:
+    username: str = ""
+    action: str = ""
+    object_id: str = ""
+    person: str = ""  # an ID number or phone typed by the auditor: matched through its hash
+    since: dt.date | None = None
+    until: dt.date | None = None
+
+
+def audit_entries(actor: Actor, filters: AuditFilters) -> QuerySet[AuditEntry]:
+    """The audit trail an auditor or administrator may read, newest first: entries about their region
+    subtree, and — for a county or above — entries tied to no region (the system, departments' pushes,
+    auditors' own reads, failed sign-ins). Reading it is itself audited."""
     require(actor, Cap.READ_AUDIT)
     user = actor.user
     entries = AuditEntry.objects.all()
     if user.region_id:
         low, high = regions.subtree_range(user.region_id, user.region.level)  # type: ignore[union-attr]
-        entries = entries.filter(region_code__gte=low, region_code__lte=high)
-    if username:
-        entries = entries.filter(username=username)
-    if object_id:
-        entries = entries.filter(object_id=object_id)
-    record(actor, "read", "audit_trail", detail=f"username={username} object_id={object_id}"[:500])
-    return list(entries[:limit])
+        in_region = models.Q(region_code__gte=low, region_code__lte=high)
+        if user.region.level in ("county", "city", "province"):  # type: ignore[union-attr]
+            in_region |= models.Q(region_code="")
+        entries = entries.filter(in_region)
+    if filters.username:
+        entries = entries.filter(username=filters.username)
+    if filters.action:
+        entries = entries.filter(action=filters.action)
+    if filters.object_id:
+        entries = entries.filter(object_id=filters.object_id)
+    if filters.person:
+        entries = entries.filter(subject=subject_of(filters.person))
+    if filters.since:
+        entries = entries.filter(at__date__gte=filters.since)
+    if filters.until:
+        entries = entries.filter(at__date__lte=filters.until)
+    shown = {k: v for k, v in filters.__dict__.items() if v and k != "person"}
+    record(
+        actor,
+        "read",
+        "audit_trail",
+        region_code=user.region_id or "",
+        detail=f"{shown}"[:500],
+        subject=filters.person,
+    )
+    return entries.order_by("-at", "-id")
 
 
 def delegated(county_code: str, cap: Cap, role: str) -> bool:

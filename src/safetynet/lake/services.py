@@ -233,10 +233,23 @@ def authenticate_token(token: str) -> DepartmentToken | None:
 def push(token: DepartmentToken, source: str, path: Path, file_name: str) -> IngestResult:
     """A department pushes a feed: only to the sources its token names."""
     if source not in token.sources:
+        record_as(
+            f"token:{token.prefix}", "department", "denied", "push", source, detail=token.department[:100]
+        )
         raise PermissionDenied(f"令牌无权推送 {source}")
-    return ingest(
+    result = ingest(
         source, path, submitted_by=f"token:{token.prefix}", department=token.department, file_name=file_name
     )
+    record_as(
+        f"token:{token.prefix}",
+        "department",
+        "push",
+        "batch",
+        str(result.batch_id),
+        detail=f"{token.department[:60]} {source} accepted={result.accepted} rejected={result.rejected}"
+        + (" already ingested" if result.already_ingested else ""),
+    )
+    return result
 
 
 def _pushed_by(token: DepartmentToken) -> models.QuerySet[Batch]:

@@ -357,8 +357,11 @@ def lookup(actor: Actor, raw: dict[str, Any], limit: int = 5, as_of: dt.date | N
     scope = PersonalDataScope(actor)
     linker = Linker.for_scope(scope, limit=min(max(limit, 1), 20), as_of=as_of or dt.date.today())
     result = linker.link(raw)
-    ids = ",".join(c.id_number for c in result.candidates)
-    scope.audit_read("linkage_lookup", ids[:64], scope.region_code, detail=f"{len(result.candidates)} 个候选")
+    # Whom was asked about, hashed (the ID typed, else the best candidate): never whole numbers in the trail.
+    asked = str(raw.get("id_number") or "") or (result.best.id_number if result.best else "")
+    scope.audit_read(
+        "linkage_lookup", "", scope.region_code, detail=f"{len(result.candidates)} 个候选", subject=asked
+    )
     return result
 
 
@@ -371,7 +374,16 @@ def known_to_us(actor: Actor, raw: dict[str, Any]) -> bool:
     low, high = regions.subtree_range(user.region_id, user.region.level)  # type: ignore[union-attr]
     result = Linker(scope=(low, high), limit=2).link(raw)
     known = result.decision == DecisionKind.MATCH
-    record(actor, "linkage_known", "linkage_lookup", "", region_code=user.region_id, detail=str(known))
+    asked = str(raw.get("id_number") or raw.get("phone") or raw.get("name") or "")
+    record(
+        actor,
+        "linkage_known",
+        "linkage_lookup",
+        "",
+        region_code=user.region_id,
+        detail=str(known),
+        subject=asked,
+    )
     return known
 
 

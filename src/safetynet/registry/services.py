@@ -285,7 +285,11 @@ def search_persons(actor: Actor, query: str) -> list[PersonView]:
     # The query itself may be an ID number or a phone: the trail keeps it masked.
     shown = mask_id_number(query) if kind == "id_number" else mask_phone(query) if kind == "phone" else query
     scope.audit_read(
-        "person_search", "", region_code=scope.region_code, detail=f"{kind}={shown} results={len(results)}"
+        "person_search",
+        "",
+        region_code=scope.region_code,
+        detail=f"{kind}={shown} results={len(results)}",
+        subject=query if kind != "name" else "",
     )
     today = dt.date.today()
     return [_person_view(scope, p, p.household.region_code, today) for p in results]
@@ -480,7 +484,9 @@ def record_application(household_id: str, program: str, applied_on: dt.date, app
 def decide_application(application_id: str, approved: bool, decided_on: dt.date, reason: str) -> None:
     """A case's decision on its application, as the registry records decisions."""
     updated = Application.objects.filter(application_id=application_id, decision=Decision.PENDING).update(
-        decision=Decision.APPROVED if approved else Decision.REJECTED, decided_on=decided_on, reason=reason[:500]
+        decision=Decision.APPROVED if approved else Decision.REJECTED,
+        decided_on=decided_on,
+        reason=reason[:500],
     )
     if updated:
         bump_version()

@@ -8,7 +8,7 @@ from django.test import Client
 
 from safetynet.access.masking import mask_id_number, mask_phone
 from safetynet.access.models import AuditEntry, User
-from safetynet.access.services import Actor, audit_trail, create_user
+from safetynet.access.services import Actor, AuditFilters, audit_entries, create_user
 from safetynet.registry import services as registry
 from safetynet.registry.models import Person
 
@@ -99,10 +99,10 @@ def test_leader_sees_statistics_only(county, make_user) -> None:  # type: ignore
 def test_audit_trail_is_for_auditors_within_their_region(county, make_user) -> None:  # type: ignore[no-untyped-def]
     registry.household_profile(actor(make_user("c3", "county", "371522000000")), "H003")
     auditor = make_user("aud", "auditor", "371522000000")
-    entries = audit_trail(actor(auditor), username="c3")
+    entries = list(audit_entries(actor(auditor), AuditFilters(username="c3")))
     assert [e.object_id for e in entries] == ["H003"]
     with pytest.raises(PermissionDenied):
-        audit_trail(actor(make_user("c4", "coordinator", "371522100201")))
+        audit_entries(actor(make_user("c4", "coordinator", "371522100201")), AuditFilters())
 
 
 def test_user_region_must_fit_the_role(county) -> None:  # type: ignore[no-untyped-def]

@@ -1,0 +1,54 @@
+"""The audit trail an auditor can work with: who signed in or failed to, who was refused, whom each read
+was about (a keyed hash, never the number), entries of no region, pages and an export."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+from django.test import Client
+
+from safetynet.access.models import AuditEntry
+from safetynet.access.services import subject_of
+from safetynet.registry.models import Person
+
+pytestmark = pytest.mark.django_db
+
+
+def test_sign_ins_failures_refusals_and_reads_are_in_the_trail(county, make_user) -> None:  # type: ignore[no-untyped-def]
+    make_user("coord", "coordinator", "371522100201")
+    make_user("aud", "auditor", "371522000000")
+    coordinator = Client()
+    assert coordinator.post("/login/", {"username": "coord", "password": "wrong-password-1"}).status_code == 200
+    assert coordinator.post("/login/", {"username": "coord", "password": "correct-horse-battery"}).status_code == 302
+    wang = Person.objects.get(name="王建国")
+    coordinator.get("/registry/search/", {"q": wang.id_number})
+    assert coordinator.get("/audit/").status_code == 403  # refused, and that too is on record
+    actions = list(AuditEntry.objects.filter(username="coord").values_list("action", flat=True))
+    assert {"login_failed", "login", "read", "denied"} <= set(actions), actions
+    search = AuditEntry.objects.get(username="coord", object_type="person_search")
+    assert search.subject == subject_of(wang.id_number) and wang.id_number not in str(search.__dict__)
+
+    auditor = Client()
+    auditor.force_login(make_user("aud2", "auditor", "371522000000"))
+    page = auditor.get("/audit/", {"person": wang.id_number}).content.decode()
+    table = page.split('data-testid="audit"')[1]  # the form above echoes what the auditor typed
+    assert "person_search" in table and wang.id_number not in table
+    assert "login_failed" in auditor.get("/audit/", {"action": "login_failed"}).content.decode()  # no region
+    exported = auditor.get("/audit/", {"username": "coord", "format": "csv"})
+    rows = list(csv.reader(io.StringIO(exported.content.decode("utf-8-sig"))))
+    assert rows[0][0] == "时间" and len(rows) > 3 and wang.id_number not in exported.content.decode()
+    assert AuditEntry.objects.filter(username="aud2", object_type="audit_trail").count() == 3
+
+
+def test_the_trail_has_pages(county, make_user) -> None:  # type: ignore[no-untyped-def]
+    auditor = Client()
+    auditor.force_login(make_user("aud", "auditor", "371522000000"))
+    AuditEntry.objects.bulk_create(
+        [AuditEntry(username="x", action="read", region_code="371522100201") for _ in range(120)]
+    )
+    first = auditor.get("/audit/").content.decode()
+    assert "第 1 页，共 3 页" in first or "page 1 of 3" in first
+    third = auditor.get("/audit/", {"page": 3}).content.decode()
+    assert third.count("<tr><td>") >= 20
