@@ -35,6 +35,8 @@ policies_app = typer.Typer(help="The policy catalog for notification (主动告�
 app.add_typer(policies_app, name="policies")
 cases_app = typer.Typer(help="Cases: deadlines and their escalation.", no_args_is_help=True)
 app.add_typer(cases_app, name="cases")
+audit_app = typer.Typer(help="The audit trail: seal it, verify it.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
 console = Console()
 err = Console(stderr=True)
 
@@ -527,12 +529,45 @@ def users_create(
     console.print(f"created {username}")
 
 
+@audit_app.command("seal")
+def audit_seal() -> None:
+    """Seal the audit entries written since the last seal (run daily; verify needs them sealed)."""
+    setup()
+    from safetynet.access import audit
+
+    sealed = 0
+    while (made := audit.seal()) is not None:
+        sealed += made.entries
+    console.print(f"sealed={sealed}")
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Seal what is settled, then recompute every seal: exits 1 and lists each broken run when any audit
+    entry was edited, deleted, added or reordered."""
+    setup()
+    from safetynet.access import audit
+    from safetynet.access.models import AuditSeal
+
+    while audit.seal() is not None:
+        pass
+    broken = audit.verify()
+    for b in broken:
+        err.print(f"[red]条目 {b.after_id + 1}–{b.last_id}：{b.reason}[/red]")
+    sealed = AuditSeal.objects.count()
+    console.print(f"seals={sealed} broken={len(broken)}")
+    if broken:
+        raise typer.Exit(1)
+
+
 def recover_stale_work() -> None:
     """At start: what a killed process left running is marked failed and its files are removed."""
+    from safetynet.access import audit
     from safetynet.lake.ingest import recover_interrupted
     from safetynet.lake.sources import FEEDS
     from safetynet.screening.services import recover_stale_runs
 
+    audit.seal()
     runs = recover_stale_runs()
     batches = [b for source in FEEDS for b in recover_interrupted(source)]
     if runs or batches:

@@ -33,7 +33,9 @@ class AuditEntry(models.Model):
     """Who read or changed what, when and why. Append-only: nothing in the app updates or deletes it."""
 
     at = models.DateTimeField(auto_now_add=True, db_index=True)
-    user = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="audit_entries")
+    # PROTECT: the trail is append-only (database triggers), so an account with entries is deactivated,
+    # never deleted.
+    user = models.ForeignKey(User, null=True, on_delete=models.PROTECT, related_name="audit_entries")
     username = models.CharField(max_length=150)  # kept even if the account is removed
     role = models.CharField(max_length=20, blank=True)
     action = models.CharField(max_length=40)
@@ -95,3 +97,21 @@ class IdempotentRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.principal} {self.key} ({self.status})"
+
+
+class AuditSeal(models.Model):
+    """A keyed hash over a run of audit entries, chained to the seal before it: editing, deleting, adding
+    or reordering a sealed entry changes what `access.audit.verify` recomputes. The trail's tables also
+    refuse UPDATE and DELETE (database triggers, migration 0005)."""
+
+    after_id = models.BigIntegerField(unique=True)  # the previous seal's last entry (0 for the first)
+    last_id = models.BigIntegerField(unique=True)
+    entries = models.PositiveIntegerField()
+    digest = models.CharField(max_length=64)
+    sealed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["last_id"]
+
+    def __str__(self) -> str:
+        return f"seal {self.after_id}..{self.last_id}"

@@ -189,6 +189,9 @@ def audit_entries(actor: Actor, filters: AuditFilters) -> QuerySet[AuditEntry]:
     subtree, and — for a county or above — entries tied to no region (the system, departments' pushes,
     auditors' own reads, failed sign-ins). Reading it is itself audited."""
     require(actor, Cap.READ_AUDIT)
+    from safetynet.access import audit
+
+    audit.seal()  # what is settled is sealed before anyone reads it
     user = actor.user
     entries = AuditEntry.objects.all()
     if user.region_id:

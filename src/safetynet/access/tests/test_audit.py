@@ -20,8 +20,13 @@ def test_sign_ins_failures_refusals_and_reads_are_in_the_trail(county, make_user
     make_user("coord", "coordinator", "371522100201")
     make_user("aud", "auditor", "371522000000")
     coordinator = Client()
-    assert coordinator.post("/login/", {"username": "coord", "password": "wrong-password-1"}).status_code == 200
-    assert coordinator.post("/login/", {"username": "coord", "password": "correct-horse-battery"}).status_code == 302
+    assert (
+        coordinator.post("/login/", {"username": "coord", "password": "wrong-password-1"}).status_code == 200
+    )
+    assert (
+        coordinator.post("/login/", {"username": "coord", "password": "correct-horse-battery"}).status_code
+        == 302
+    )
     wang = Person.objects.get(name="王建国")
     coordinator.get("/registry/search/", {"q": wang.id_number})
     assert coordinator.get("/audit/").status_code == 403  # refused, and that too is on record
@@ -52,3 +57,73 @@ def test_the_trail_has_pages(county, make_user) -> None:  # type: ignore[no-unty
     assert "第 1 页，共 3 页" in first or "page 1 of 3" in first
     third = auditor.get("/audit/", {"page": 3}).content.decode()
     assert third.count("<tr><td>") >= 20
+
+
+def _entries(n: int) -> list[AuditEntry]:
+    return [
+        AuditEntry.objects.create(
+            username=f"u{i}", role="county", action="read", object_type="household", object_id=f"H{i:03d}"
+        )
+        for i in range(n)
+    ]
+
+
+@pytest.mark.parametrize("tamper", ["edit", "delete", "reorder", "insert"])
+def test_verify_finds_any_sealed_entry_edited_deleted_reordered_or_added(db, tamper: str) -> None:  # type: ignore[no-untyped-def]
+    import datetime as dt
+
+    import time_machine
+    from django.db import connection
+    from typer.testing import CliRunner
+
+    from safetynet.access import audit
+    from safetynet.cli import app
+
+    with time_machine.travel(dt.datetime(2026, 6, 15, 9, 0, tzinfo=dt.UTC)):
+        entries = _entries(6)
+    with time_machine.travel(dt.datetime(2026, 6, 15, 10, 0, tzinfo=dt.UTC)):
+        seal = audit.seal()
+        assert seal is not None and seal.entries == 6 and audit.verify() == []
+        assert CliRunner().invoke(app, ["audit", "verify"]).exit_code == 0
+    audit.remove_triggers(connection)  # what someone with the database's password could do
+    table = AuditEntry._meta.db_table
+    with connection.cursor() as cursor:
+        if tamper == "edit":
+            cursor.execute(f"UPDATE {table} SET detail = 'nothing to see' WHERE id = %s", [entries[2].pk])
+        elif tamper == "delete":
+            cursor.execute(f"DELETE FROM {table} WHERE id = %s", [entries[3].pk])
+        elif tamper == "reorder":
+            a, b = entries[1], entries[4]
+            cursor.execute(f"UPDATE {table} SET username = %s WHERE id = %s", [b.username, a.pk])
+            cursor.execute(f"UPDATE {table} SET username = %s WHERE id = %s", [a.username, b.pk])
+        else:
+            cursor.execute(f"DELETE FROM {table} WHERE id = %s", [entries[2].pk])
+            cursor.execute(
+                f"INSERT INTO {table} (id, at, username, role, action, object_type, object_id, region_code, "
+                "purpose, detail, subject) VALUES (%s, %s, 'ghost', '', 'read', '', '', '', '', '', '')",
+                [entries[2].pk, entries[2].at],
+            )
+    audit.install_triggers(connection)
+    broken = audit.verify()
+    assert len(broken) == 1 and broken[0].last_id == entries[-1].pk, broken
+    result = CliRunner().invoke(app, ["audit", "verify"])
+    assert result.exit_code == 1 and "broken=1" in result.output
+
+
+def test_the_trail_refuses_update_and_delete_in_the_database(db) -> None:  # type: ignore[no-untyped-def]
+    from django.db import DatabaseError, connection, transaction
+
+    entry = _entries(1)[0]
+    for sql in (
+        f"UPDATE {AuditEntry._meta.db_table} SET detail = 'x' WHERE id = %s",
+        f"DELETE FROM {AuditEntry._meta.db_table} WHERE id = %s",
+    ):
+        with (
+            pytest.raises(DatabaseError, match="append-only"),
+            transaction.atomic(),
+            connection.cursor() as c,
+        ):
+            c.execute(sql, [entry.pk])
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+        AuditEntry.objects.filter(pk=entry.pk).update(detail="x")
+    assert AuditEntry.objects.get(pk=entry.pk).detail == ""
