@@ -167,3 +167,24 @@ def compute_facts():  # type: ignore[no-untyped-def]
     finally:
         run_finished.receivers = receivers
         run_finished.sender_receivers_cache.clear()
+
+
+def picture(kind: str = "JPEG", *, gps: bool = False, size: tuple[int, int] = (64, 48)) -> bytes:
+    """A real little photo as a phone would send it; with `gps`, EXIF holding a GPS position (the
+    household's home) and an orientation tag, as phone cameras write them."""
+    import io
+
+    from PIL import Image
+
+    image = Image.new("RGB", size, (200, 120, 40))
+    out = io.BytesIO()
+    if gps:
+        exif = Image.Exif()
+        exif[0x0112] = 6  # Orientation: rotate 90° to display
+        exif[0x010F] = "PhoneMaker"
+        gps_ifd = {1: "N", 2: (36.0, 30.0, 12.0), 3: "E", 4: (116.0, 12.0, 5.0)}
+        exif[0x8825] = gps_ifd
+        image.save(out, kind, exif=exif.tobytes())
+    else:
+        image.save(out, kind)
+    return out.getvalue()

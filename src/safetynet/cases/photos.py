@@ -7,12 +7,14 @@ claim; the stored name is ours. Each is read back only through the case's region
 from __future__ import annotations
 
 import hashlib
+import io
 import uuid
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from PIL import Image, ImageOps
 
 from safetynet.access.permissions import Cap, require
 from safetynet.access.services import Actor, PersonalDataScope, record
@@ -36,6 +38,32 @@ def _kind(head: bytes) -> tuple[str, str] | None:
     return None
 
 
+FORMATS = {"jpg": "JPEG", "png": "PNG", "webp": "WEBP"}
+MAX_PIXELS = 50_000_000  # a phone's photo is 12–50 million pixels; more is a decompression bomb
+
+
+def reencoded(content: bytes, ext: str, number: int) -> bytes:
+    """The picture alone, drawn again: EXIF (the GPS position of the household's home, the phone's
+    serial), comments and any bytes hidden after the image are dropped; the orientation is applied first,
+    so the photo still stands the right way up."""
+    try:
+        image = Image.open(io.BytesIO(content))
+    except (OSError, ValueError, Image.DecompressionBombError):
+        raise StepRejected(f"第 {number} 张照片无法读取（文件损坏或格式不符）") from None
+    if image.width * image.height > MAX_PIXELS:  # known from the header, before any pixel is decoded
+        raise StepRejected(f"第 {number} 张照片像素过多，请压缩后再传")
+    try:
+        with image:
+            upright = ImageOps.exif_transpose(image)
+            if ext == "jpg" and upright.mode not in ("RGB", "L"):
+                upright = upright.convert("RGB")
+            out = io.BytesIO()
+            upright.save(out, FORMATS[ext], **({"quality": 90} if ext != "png" else {}))
+            return out.getvalue()
+    except (OSError, ValueError, Image.DecompressionBombError):
+        raise StepRejected(f"第 {number} 张照片无法读取（文件损坏或格式不符）") from None
+
+
 def attach(actor: Actor, case_id: int, files: list[bytes]) -> list[Photo]:
     """Store the photos of the case's latest verification visit; all or none."""
     require(actor, Cap.ADD_PHOTOS, target=f"case {case_id}")
@@ -53,7 +81,7 @@ def attach(actor: Actor, case_id: int, files: list[bytes]) -> list[Photo]:
         kind = _kind(content[:16])
         if kind is None:
             raise StepRejected(f"第 {number} 个文件不是 JPEG、PNG 或 WebP 图片")
-        checked.append((content, *kind))
+        checked.append((reencoded(content, kind[1], number), *kind))
     folder = settings.DATA_DIR / "photos" / str(case.pk)
     folder.mkdir(parents=True, exist_ok=True)
     saved: list[Photo] = []

@@ -107,7 +107,7 @@ def test_concurrent_photo_uploads_hold_the_cap(county, make_user, settings, tmp_
     visit = {"visited_on": TODAY.isoformat(), "hardship": True, "situation": "核实", "monthly_income": "600",
              "monthly_expense": "0", "wants_help": True}  # fmt: skip
     workflow.act(town, case.pk, case.version, "verify", visit)
-    png = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
+    png = testing.picture("PNG")
     barrier = threading.Barrier(6)
     outcomes: list[str] = []
 

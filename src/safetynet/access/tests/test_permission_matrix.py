@@ -39,7 +39,7 @@ HOME = {
     Role.LEADER: COUNTY,
     Role.AUDITOR: COUNTY,
 }
-PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
+PNG = testing.picture("PNG")
 SUCCESS = (200, 201, 302)
 
 

@@ -6,6 +6,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
+from safetynet import testing
 from safetynet.access.models import AuditEntry
 from safetynet.access.services import Actor
 from safetynet.cases.models import Photo
@@ -13,8 +14,8 @@ from safetynet.leads import services as leads
 from safetynet.leads.models import Channel
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
-JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 200
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 200
+JPEG = testing.picture("JPEG")
+PNG = testing.picture("PNG")
 VISIT = {
     "action": "verify",
     "version": "0",
@@ -60,9 +61,10 @@ def test_photos_with_the_visit_then_more_then_read_back(case_id, make_user, tmp_
     stored = list(Photo.objects.order_by("id"))
     assert [p.content_type for p in stored] == ["image/jpeg", "image/png"]
     assert all(".." not in p.path and "passwd" not in p.path for p in stored)  # our names, not theirs
-    assert (tmp_path / stored[0].path).read_bytes() == JPEG
+    kept = (tmp_path / stored[0].path).read_bytes()  # re-encoded (test_a_photo_keeps_its_picture…)
+    assert kept.startswith(b"\xff\xd8\xff") and stored[0].size == len(kept)
     shown = town.get(f"/cases/{case_id}/photos/{stored[0].pk}/")
-    assert shown.status_code == 200 and shown.content == JPEG and shown["Content-Type"] == "image/jpeg"
+    assert shown.status_code == 200 and shown.content == kept and shown["Content-Type"] == "image/jpeg"
     assert shown["X-Content-Type-Options"] == "nosniff"
     assert AuditEntry.objects.filter(action="read", object_type="case_photo").count() == 1
     assert "本人能否自行申请：否" in town.get(f"/cases/{case_id}/").content.decode()
@@ -105,3 +107,23 @@ def test_photos_are_scoped(case_id, make_user) -> None:  # type: ignore[no-untyp
     ngo.force_login(make_user("ngo", "social_org", "371522000000"))
     assert ngo.get(f"/cases/{case_id}/photos/{photo.pk}/").status_code == 403
     assert town.get(f"/cases/{case_id + 1}/photos/{photo.pk}/").status_code == 404  # photo of another case id
+
+
+def test_a_photo_keeps_its_picture_and_loses_its_gps(case_id, make_user, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import io
+
+    from PIL import Image
+
+    town = _town(make_user)
+    sent = testing.picture("JPEG", gps=True, size=(80, 40))
+    with Image.open(io.BytesIO(sent)) as original:
+        assert original.getexif().get_ifd(0x8825)  # the phone's GPS position is in what was sent
+    town.post(f"/cases/{case_id}/", {**VISIT, "photos": SimpleUploadedFile("p.jpg", sent)})
+    photo = Photo.objects.get(case_id=case_id)
+    stored = (tmp_path / photo.path).read_bytes()
+    assert b"PhoneMaker" not in stored and b"Exif" not in stored
+    with Image.open(io.BytesIO(stored)) as kept:
+        assert not kept.getexif() and kept.size == (40, 80)  # upright, as the phone showed it
+    bomb = testing.picture("PNG", size=(8000, 7000))
+    refused = town.post(f"/api/cases/{case_id}/photos", {"files": [SimpleUploadedFile("b.png", bomb)]})
+    assert refused.status_code == 422 and "像素过多" in refused.json()["message"]
