@@ -1,4 +1,4 @@
-"""Middleware: Chinese first, and API writes made idempotent by an `Idempotency-Key` header."""
+"""Middleware: Chinese first, API writes made idempotent by an `Idempotency-Key` header, private pages."""
 
 from __future__ import annotations
 
@@ -92,3 +92,19 @@ def _fingerprint(request: HttpRequest) -> str:
 def _answer(status: int, code: str, message: str) -> HttpResponse:
     body = {"code": code, "message": message, "detail": message, "fields": {}}
     return HttpResponse(json.dumps(body, ensure_ascii=False), status=status, content_type="application/json")
+
+
+class PrivatePagesMiddleware:
+    """Every answer to a signed-in user may hold personal data: no browser or proxy keeps a copy
+    (`no-store`), and pages run only the site's own scripts and styles (Content-Security-Policy)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            response["Cache-Control"] = "no-store"
+        response.setdefault("Content-Security-Policy", settings.SAFETYNET_CSP)
+        return response

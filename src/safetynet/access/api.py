@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.http import HttpRequest
 from ninja import Router, Schema
 
+from safetynet.apierrors import answers
+
 router = Router(tags=["access"])
 
 
@@ -15,7 +17,7 @@ class MeOut(Schema):
     region_name: str | None
 
 
-@router.get("/me", response=MeOut)
+@router.get("/me", response=answers(MeOut))
 def me(request: HttpRequest) -> MeOut:
     user = request.user
     region = getattr(user, "region", None)

@@ -115,3 +115,17 @@ class AuditSeal(models.Model):
 
     def __str__(self) -> str:
         return f"seal {self.after_id}..{self.last_id}"
+
+
+class UserSession(models.Model):
+    """The sessions an account holds, so a sign-in beyond SAFETYNET_MAX_SESSIONS ends the oldest."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="sessions")
+    session_key = models.CharField(max_length=40, unique=True)
+    started_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["started_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.session_key[:6]}…"

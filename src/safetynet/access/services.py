@@ -319,3 +319,16 @@ def set_active(actor: Actor, user_id: int, active: bool) -> User:
         actor, "activate_user" if active else "deactivate_user", "user", found.username, found.region_id or ""
     )
     return found
+
+
+def end_other_sessions(user: User, keep: str) -> int:
+    """End every session of the account but `keep` (after a password change)."""
+    from django.contrib.sessions.models import Session
+
+    from safetynet.access.models import UserSession
+
+    others = UserSession.objects.filter(user=user).exclude(session_key=keep)
+    keys = list(others.values_list("session_key", flat=True))
+    Session.objects.filter(session_key__in=keys).delete()
+    others.delete()
+    return len(keys)

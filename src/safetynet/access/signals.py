@@ -17,6 +17,23 @@ def logged_in(sender: Any, request: HttpRequest, user: Any, **_: Any) -> None:
     record_as(
         user.get_username(), user.role, "login", ip_address=_ip(request), region_code=user.region_id or ""
     )
+    _cap_sessions(request, user)
+
+
+def _cap_sessions(request: HttpRequest, user: Any) -> None:
+    """An account holds at most SAFETYNET_MAX_SESSIONS sessions: a new sign-in ends the oldest."""
+    from django.conf import settings
+    from django.contrib.sessions.models import Session
+
+    from safetynet.access.models import UserSession
+
+    if not request.session.session_key:
+        request.session.save()
+    UserSession.objects.get_or_create(user=user, session_key=request.session.session_key)
+    held = list(UserSession.objects.filter(user=user).order_by("-started_at", "-id"))
+    for old in held[settings.SAFETYNET_MAX_SESSIONS :]:
+        Session.objects.filter(session_key=old.session_key).delete()
+        old.delete()
 
 
 def logged_out(sender: Any, request: HttpRequest, user: Any, **_: Any) -> None:

@@ -8,4 +8,5 @@ urlpatterns = [
     path("logout/", views.LogoutView.as_view(), name="logout"),
     path("audit/", views.audit, name="audit"),
     path("users/", views.users, name="users"),
+    path("password/", views.PasswordChangeView.as_view(), name="password"),
 ]

@@ -30,6 +30,22 @@ class LogoutView(auth_views.LogoutView):
     pass
 
 
+class PasswordChangeView(auth_views.PasswordChangeView):
+    """Change one's own password (at least 12 characters, not a common one); the change is audited and
+    the account's other sessions end."""
+
+    template_name = "access/password.html"
+    success_url = "/"
+
+    def form_valid(self, form):  # type: ignore[no-untyped-def]
+        response = super().form_valid(form)
+        user = self.request.user
+        services.record(services.Actor.from_request(self.request, "password change"), "password_change")
+        services.end_other_sessions(user, keep=self.request.session.session_key or "")  # type: ignore[arg-type]
+        messages.success(self.request, "密码已修改")
+        return response
+
+
 class AuditFilterForm(forms.Form):
     username = forms.CharField(label="用户名", max_length=150, required=False)
     action = forms.CharField(label="操作", max_length=40, required=False)

@@ -10,6 +10,7 @@ from ninja import Query, Router, Schema, Status
 from ninja.errors import HttpError
 
 from safetynet.access.services import Actor
+from safetynet.apierrors import Id, answers
 from safetynet.campaigns import services
 
 router = Router(tags=["campaigns"])
@@ -123,7 +124,7 @@ def _task(t: services.TaskView) -> TaskOut:
     return TaskOut(**{k: getattr(t, k) for k in TaskOut.model_fields})
 
 
-@router.get("", response=list[CampaignOut])
+@router.get("", response=answers(list[CampaignOut], 403))
 def campaigns(request: HttpRequest) -> list[CampaignOut]:
     try:
         return [_campaign(s) for s in services.campaigns(Actor.from_request(request, "api campaigns"))]
@@ -131,7 +132,7 @@ def campaigns(request: HttpRequest) -> list[CampaignOut]:
         raise HttpError(403, "this role has no access to campaigns") from None
 
 
-@router.post("", response={201: CampaignOut})
+@router.post("", response=answers(CampaignOut, 400, 403, 422, status=201))
 def declare(request: HttpRequest, body: CampaignIn) -> Status[CampaignOut]:
     actor = Actor.from_request(request, "api declare campaign")
     try:
@@ -153,8 +154,8 @@ def declare(request: HttpRequest, body: CampaignIn) -> Status[CampaignOut]:
     return Status(201, _campaign(summary))
 
 
-@router.get("/{campaign_id}", response=CampaignOut)
-def progress(request: HttpRequest, campaign_id: int) -> CampaignOut:
+@router.get("/{campaign_id}", response=answers(CampaignOut, 403, 404, 422))
+def progress(request: HttpRequest, campaign_id: Id) -> CampaignOut:
     try:
         summary = services.progress(Actor.from_request(request, "api campaign progress"), campaign_id)
     except PermissionDenied:
@@ -164,8 +165,8 @@ def progress(request: HttpRequest, campaign_id: int) -> CampaignOut:
     return _campaign(summary)
 
 
-@router.get("/{campaign_id}/tasks", response=list[TaskOut])
-def tasks(request: HttpRequest, campaign_id: int, query: Query[TasksQuery]) -> list[TaskOut]:
+@router.get("/{campaign_id}/tasks", response=answers(list[TaskOut], 403, 404, 422))
+def tasks(request: HttpRequest, campaign_id: Id, query: Query[TasksQuery]) -> list[TaskOut]:
     try:
         found = services.tasks(
             Actor.from_request(request, "api campaign tasks"),
@@ -181,8 +182,8 @@ def tasks(request: HttpRequest, campaign_id: int, query: Query[TasksQuery]) -> l
     return [_task(t) for t in found]
 
 
-@router.post("/tasks/{task_id}/visit", response=TaskOut)
-def visit(request: HttpRequest, task_id: int, body: VisitIn) -> TaskOut:
+@router.post("/tasks/{task_id}/visit", response=answers(TaskOut, 400, 403, 409, 422))
+def visit(request: HttpRequest, task_id: Id, body: VisitIn) -> TaskOut:
     actor = Actor.from_request(request, "api record visit")
     try:
         services.record_visit(actor, task_id, body.outcome[:20], body.findings, body.urgent)

@@ -12,6 +12,7 @@ from ninja.errors import HttpError
 from ninja.files import UploadedFile
 
 from safetynet.access.services import Actor
+from safetynet.apierrors import Id, answers
 from safetynet.cases import coordination, inbox, photos, workflow
 from safetynet.cases.models import Case, Referral
 
@@ -120,7 +121,7 @@ def _case(case: Case, actor: Actor, steps: bool = False) -> CaseOut:
     )
 
 
-@router.get("", response=list[CaseOut])
+@router.get("", response=answers(list[CaseOut], 403))
 def open_cases(request: HttpRequest) -> list[CaseOut]:
     actor = Actor.from_request(request, "api cases")
     return [_case(c, actor) for c in workflow.open_cases(actor)]
@@ -135,7 +136,7 @@ class InboxSectionOut(Schema):
     referrals: list[ReferralOut]
 
 
-@router.get("/inbox", response=list[InboxSectionOut])
+@router.get("/inbox", response=answers(list[InboxSectionOut], 403))
 def my_inbox(request: HttpRequest) -> list[InboxSectionOut]:
     """The signed-in role's inbox: the same sections as the page."""
     actor = Actor.from_request(request, "api inbox")
@@ -158,22 +159,22 @@ class AnswerIn(Schema):
     helped: bool
 
 
-@router.get("/referrals", response=list[ReferralOut])
+@router.get("/referrals", response=answers(list[ReferralOut], 403, 422))
 def referrals(request: HttpRequest, all: bool = False) -> list[ReferralOut]:
     found = coordination.referrals(Actor.from_request(request, "api referrals"), open_only=not all)
     return [_referral(r.referral) for r in found]
 
 
-@router.post("/referrals/{referral_id}/answer", response=ReferralOut)
-def answer_referral(request: HttpRequest, referral_id: int, body: AnswerIn) -> ReferralOut:
+@router.post("/referrals/{referral_id}/answer", response=answers(ReferralOut, 400, 403, 422))
+def answer_referral(request: HttpRequest, referral_id: Id, body: AnswerIn) -> ReferralOut:
     found = coordination.answer(
         Actor.from_request(request, "api referral answer"), referral_id, body.answer, body.helped
     )
     return _referral(found)
 
 
-@router.get("/{case_id}", response=CaseOut)
-def get_case(request: HttpRequest, case_id: int) -> CaseOut:
+@router.get("/{case_id}", response=answers(CaseOut, 403, 404, 422))
+def get_case(request: HttpRequest, case_id: Id) -> CaseOut:
     actor = Actor.from_request(request, "api case")
     case = workflow.get_case(actor, case_id)
     if case is None:
@@ -181,8 +182,8 @@ def get_case(request: HttpRequest, case_id: int) -> CaseOut:
     return _case(case, actor, steps=True)
 
 
-@router.post("/{case_id}/steps", response=CaseOut)
-def take_step(request: HttpRequest, case_id: int, body: StepIn) -> CaseOut:
+@router.post("/{case_id}/steps", response=answers(CaseOut, 400, 403, 409, 422))
+def take_step(request: HttpRequest, case_id: Id, body: StepIn) -> CaseOut:
     """Take a step: `action` is one of the case's `next_actions`, `data` its form's fields (see
     cases/forms.py), `version` the case version you saw (409 when someone acted first)."""
     actor = Actor.from_request(request, "api case step")
@@ -197,8 +198,8 @@ class PhotoOut(Schema):
     sha256: str
 
 
-@router.post("/{case_id}/photos", response=list[PhotoOut])
-def add_photos(request: HttpRequest, case_id: int, files: File[list[UploadedFile]]) -> list[PhotoOut]:
+@router.post("/{case_id}/photos", response=answers(list[PhotoOut], 400, 403, 422))
+def add_photos(request: HttpRequest, case_id: Id, files: File[list[UploadedFile]]) -> list[PhotoOut]:
     """Photos of the case's latest verification visit (multipart field `files`): JPEG, PNG or WebP."""
     saved = photos.attach(
         Actor.from_request(request, "api case photos"),

@@ -23,6 +23,7 @@ from ninja import Router, Schema, Status  # Status: django-ninja >= 1.6
 from ninja.errors import HttpError
 from ninja.security import HttpBearer
 
+from safetynet.apierrors import ErrorOut, Id, answers
 from safetynet.lake import services, storage
 from safetynet.lake.models import Batch, DepartmentToken
 from safetynet.lake.sources import FEEDS
@@ -162,7 +163,7 @@ def _raw_body(request: HttpRequest) -> IO[bytes] | HttpRequest:
 
 @router.post(
     "/{source}/batches",
-    response={200: PushOut, 201: PushOut, 422: PushOut},
+    response=answers({200: PushOut, 201: PushOut, 422: PushOut | ErrorOut}, 400, 403, 404, 411, 413, 415),
     openapi_extra=PUSH_BODY,
 )
 def push(request: HttpRequest, source: str, file_name: str = "") -> Status[PushOut]:
@@ -197,12 +198,12 @@ def push(request: HttpRequest, source: str, file_name: str = "") -> Status[PushO
             raise HttpError(400, "multipart 请求格式有误") from None
         if upload is None:
             raise HttpError(400, "请在 file 字段中上传文件")
-        name = Path(upload.name or f"{source}.csv").name[:255]
+        name = "".join(ch for ch in Path(upload.name or f"{source}.csv").name if ch.isprintable())[:255]
         suffix = Path(name).suffix.lower()
         suffix = suffix if suffix in SUFFIXES else ""
         chunks: Iterable[bytes] = upload.chunks(CHUNK_BYTES)
     elif content_type in JSONL_TYPES:
-        name = Path(file_name).name[:255] or f"{source}.jsonl"
+        name = "".join(ch for ch in Path(file_name).name if ch.isprintable())[:255] or f"{source}.jsonl"
         chunks, suffix = _read(_raw_body(request)), ".jsonl"
     else:
         raise HttpError(
@@ -238,7 +239,7 @@ def push(request: HttpRequest, source: str, file_name: str = "") -> Status[PushO
     )
 
 
-@router.get("/{source}/batches", response=list[BatchOut])
+@router.get("/{source}/batches", response=answers(list[BatchOut], 404, 422))
 def list_batches(request: HttpRequest, source: str) -> list[BatchOut]:
     """The latest 100 batches of this source your department pushed, newest first."""
     if source not in FEEDS:
@@ -246,8 +247,8 @@ def list_batches(request: HttpRequest, source: str) -> list[BatchOut]:
     return [_batch_out(b) for b in services.department_batches(_token(request), source)]
 
 
-@router.get("/batches/{batch_id}", response=BatchOut)
-def batch_status(request: HttpRequest, batch_id: int) -> BatchOut:
+@router.get("/batches/{batch_id}", response=answers(BatchOut, 404, 422))
+def batch_status(request: HttpRequest, batch_id: Id) -> BatchOut:
     """A batch your department pushed: its status and counts."""
     found = services.department_batch(_token(request), batch_id)
     if found is None:
@@ -255,8 +256,8 @@ def batch_status(request: HttpRequest, batch_id: int) -> BatchOut:
     return _batch_out(found)
 
 
-@router.get("/batches/{batch_id}/quarantine", response=list[QuarantineOut])
-def batch_quarantine(request: HttpRequest, batch_id: int) -> list[services.QuarantineRow]:
+@router.get("/batches/{batch_id}/quarantine", response=answers(list[QuarantineOut], 404, 422))
+def batch_quarantine(request: HttpRequest, batch_id: Id) -> list[services.QuarantineRow]:
     """The first 1,000 rejected rows of a batch your department pushed, each with line, column and
     reason. Raw values are as your department sent them."""
     rows = services.department_quarantine(_token(request), batch_id, request.META.get("REMOTE_ADDR"))

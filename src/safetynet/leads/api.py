@@ -10,6 +10,7 @@ from ninja import Query, Router, Schema, Status
 from ninja.errors import HttpError
 
 from safetynet.access.services import Actor
+from safetynet.apierrors import Id, answers
 from safetynet.leads import services
 from safetynet.leads.models import Lead
 from safetynet.linkage.api import PersonFields
@@ -73,7 +74,7 @@ def _own(lead: services.OwnLead) -> OwnLeadOut:
     return OwnLeadOut(**lead.__dict__)
 
 
-@router.post("", response={201: OwnLeadOut})
+@router.post("", response=answers(OwnLeadOut, 400, 403, 422, status=201))
 def report(request: HttpRequest, body: LeadIn) -> Status[OwnLeadOut]:
     """Answers with what the reporter may see of the lead: their own words and its status."""
     actor = Actor.from_request(request, "api report lead")
@@ -95,7 +96,7 @@ def report(request: HttpRequest, body: LeadIn) -> Status[OwnLeadOut]:
     return Status(201, _own(own))
 
 
-@router.get("", response=list[LeadOut])
+@router.get("", response=answers(list[LeadOut], 403, 422))
 def inbox(request: HttpRequest, query: Query[InboxQuery]) -> list[LeadOut]:
     actor = Actor.from_request(request, "api leads inbox")
     try:
@@ -111,13 +112,13 @@ def inbox(request: HttpRequest, query: Query[InboxQuery]) -> list[LeadOut]:
     return [_lead(lead) for lead in found]
 
 
-@router.get("/mine", response=list[OwnLeadOut])
+@router.get("/mine", response=answers(list[OwnLeadOut]))
 def mine(request: HttpRequest) -> list[OwnLeadOut]:
     return [_own(o) for o in services.my_leads(Actor.from_request(request, "api own leads"))]
 
 
-@router.get("/{lead_id}", response=LeadOut)
-def get_lead(request: HttpRequest, lead_id: int) -> LeadOut:
+@router.get("/{lead_id}", response=answers(LeadOut, 403, 404, 422))
+def get_lead(request: HttpRequest, lead_id: Id) -> LeadOut:
     try:
         lead = services.get_lead(Actor.from_request(request, "api lead"), lead_id)
     except PermissionDenied:
@@ -132,8 +133,8 @@ class AssignIn(Schema):
     region_code: str = ""
 
 
-@router.post("/{lead_id}/assign", response=LeadOut)
-def assign(request: HttpRequest, lead_id: int, body: AssignIn) -> LeadOut:
+@router.post("/{lead_id}/assign", response=answers(LeadOut, 400, 403, 422))
+def assign(request: HttpRequest, lead_id: Id, body: AssignIn) -> LeadOut:
     """Triage: tie an unidentified lead to a household, or hand it to a village."""
     try:
         lead = services.assign(

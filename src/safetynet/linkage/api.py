@@ -9,6 +9,7 @@ from ninja.errors import HttpError
 
 from safetynet.access.permissions import Cap
 from safetynet.access.services import Actor, PersonalDataScope
+from safetynet.apierrors import Id, answers
 from safetynet.linkage import services
 from safetynet.linkage.models import Review
 
@@ -85,7 +86,7 @@ def _query(query: CandidateQuery) -> dict[str, str]:
     return raw
 
 
-@router.get("/candidates", response=LookupOut, url_name="candidates")
+@router.get("/candidates", response=answers(LookupOut, 403, 422), url_name="candidates")
 def candidates(request: HttpRequest, query: Query[CandidateQuery]) -> LookupOut:
     actor = Actor.from_request(request, "api linkage lookup")
     raw = _query(query)
@@ -133,7 +134,7 @@ def _review(review: Review, scope: PersonalDataScope) -> ReviewOut:
     )
 
 
-@router.get("/reviews", response=list[ReviewOut])
+@router.get("/reviews", response=answers(list[ReviewOut], 403))
 def list_reviews(request: HttpRequest) -> list[ReviewOut]:
     actor = Actor.from_request(request, "api linkage reviews")
     try:
@@ -143,8 +144,8 @@ def list_reviews(request: HttpRequest) -> list[ReviewOut]:
         raise HttpError(403, "this role may not read the review queue") from None
 
 
-@router.post("/reviews/{review_id}", response=ReviewOut)
-def decide(request: HttpRequest, review_id: int, body: DecideIn) -> ReviewOut:
+@router.post("/reviews/{review_id}", response=answers(ReviewOut, 400, 403, 404, 409, 422))
+def decide(request: HttpRequest, review_id: Id, body: DecideIn) -> ReviewOut:
     actor = Actor.from_request(request, "api linkage review decision")
     try:
         scope = PersonalDataScope(actor)
@@ -172,7 +173,7 @@ def _unmask(review: Review, given: str | None, scope: PersonalDataScope) -> str 
     raise ValueError("所选人员不在候选名单中")
 
 
-@router.get("/thresholds", response=ThresholdsOut)
+@router.get("/thresholds", response=answers(ThresholdsOut))
 def get_thresholds(request: HttpRequest) -> ThresholdsOut:
     Actor.from_request(request, "api linkage thresholds")
     model = services.active_model()
@@ -181,7 +182,7 @@ def get_thresholds(request: HttpRequest) -> ThresholdsOut:
     )
 
 
-@router.put("/thresholds", response=ThresholdsOut)
+@router.put("/thresholds", response=answers(ThresholdsOut, 400, 403, 422))
 def put_thresholds(request: HttpRequest, body: ThresholdsIn) -> ThresholdsOut:
     actor = Actor.from_request(request, "api linkage thresholds")
     try:

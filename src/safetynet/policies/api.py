@@ -11,6 +11,7 @@ from ninja import Router, Schema, Status
 from ninja.errors import HttpError
 
 from safetynet.access.services import Actor
+from safetynet.apierrors import Id, answers
 from safetynet.policies import services
 from safetynet.policies.models import Policy
 
@@ -91,7 +92,7 @@ def _input(body: PolicyIn) -> services.PolicyInput:
     )
 
 
-@router.get("", response=list[PolicyOut])
+@router.get("", response=answers(list[PolicyOut], 403))
 def catalog(request: HttpRequest) -> list[PolicyOut]:
     try:
         return [_policy(p) for p in services.catalog(Actor.from_request(request, "api policy catalog"))]
@@ -99,7 +100,7 @@ def catalog(request: HttpRequest) -> list[PolicyOut]:
         raise HttpError(403, "this role may not read the policy catalog") from None
 
 
-@router.get("/match/{household_id}", response=list[MatchOut])
+@router.get("/match/{household_id}", response=answers(list[MatchOut], 403, 404, 422))
 def match(request: HttpRequest, household_id: str) -> list[MatchOut]:
     try:
         found = services.matching(Actor.from_request(request, "api policy match"), household_id[:32])
@@ -123,8 +124,8 @@ def match(request: HttpRequest, household_id: str) -> list[MatchOut]:
     ]
 
 
-@router.get("/{policy_id}", response=PolicyOut)
-def get_policy(request: HttpRequest, policy_id: int) -> PolicyOut:
+@router.get("/{policy_id}", response=answers(PolicyOut, 403, 404, 422))
+def get_policy(request: HttpRequest, policy_id: Id) -> PolicyOut:
     try:
         policy = services.get_policy(Actor.from_request(request, "api policy"), policy_id)
     except PermissionDenied:
@@ -134,7 +135,7 @@ def get_policy(request: HttpRequest, policy_id: int) -> PolicyOut:
     return _policy(policy)
 
 
-@router.post("", response={201: PolicyOut})
+@router.post("", response=answers(PolicyOut, 400, 403, 422, status=201))
 def create(request: HttpRequest, body: PolicyIn) -> Status[PolicyOut]:
     try:
         policy = services.create_policy(Actor.from_request(request, "api policy create"), _input(body))
@@ -145,8 +146,8 @@ def create(request: HttpRequest, body: PolicyIn) -> Status[PolicyOut]:
     return Status(201, _policy(policy))
 
 
-@router.put("/{policy_id}", response=PolicyOut)
-def update(request: HttpRequest, policy_id: int, body: PolicyIn) -> PolicyOut:
+@router.put("/{policy_id}", response=answers(PolicyOut, 400, 403, 404, 409, 422))
+def update(request: HttpRequest, policy_id: Id, body: PolicyIn) -> PolicyOut:
     try:
         policy = services.update_policy(
             Actor.from_request(request, "api policy update"), policy_id, _input(body), body.version

@@ -11,6 +11,7 @@ from ninja import Router, Schema
 from ninja.errors import HttpError
 
 from safetynet.access.services import Actor
+from safetynet.apierrors import answers
 from safetynet.registry import services
 
 router = Router(tags=["registry"])
@@ -78,7 +79,7 @@ def _actor(request: HttpRequest, purpose: str) -> Actor:
         raise HttpError(403, str(exc)) from None
 
 
-@router.get("/persons", response=list[PersonOut])
+@router.get("/persons", response=answers(list[PersonOut], 403, 422))
 def search_persons(request: HttpRequest, q: str) -> list[services.PersonView]:
     """Search people in your region by ID number, phone or name (ID numbers and phones masked by role)."""
     try:
@@ -87,7 +88,7 @@ def search_persons(request: HttpRequest, q: str) -> list[services.PersonView]:
         raise HttpError(403, str(exc)) from None
 
 
-@router.get("/households/{household_id}", response=HouseholdOut)
+@router.get("/households/{household_id}", response=answers(HouseholdOut, 403, 404, 422))
 def household(request: HttpRequest, household_id: str) -> services.HouseholdProfile:
     """One household's members, assistance and applications, if it lies in your region."""
     try:
@@ -105,7 +106,7 @@ class StatisticsOut(Schema):
     covered_households: int
 
 
-@router.get("/statistics", response=StatisticsOut)
+@router.get("/statistics", response=answers(StatisticsOut, 403))
 def statistics(request: HttpRequest) -> dict[str, int]:
     """Counts for your region (no personal data): households, persons, households on dibao or tekun."""
     return services.region_statistics(_actor(request, "api statistics"))

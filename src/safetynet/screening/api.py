@@ -13,6 +13,7 @@ from ninja import Query, Router, Schema, Status  # Status: django-ninja >= 1.6
 from ninja.errors import HttpError
 
 from safetynet.access.services import Actor
+from safetynet.apierrors import Id, answers
 from safetynet.screening import services
 from safetynet.screening.models import RiskWarning, Run
 
@@ -57,7 +58,7 @@ class StartIn(Schema):
 
 
 class WarningQuery(Schema):
-    run: int | None = None
+    run: Id | None = None
     rule: str = ""
     level: Literal["", "red", "orange", "yellow"] = ""
     status: str = "open"
@@ -101,7 +102,7 @@ def _warning(w: RiskWarning) -> WarningOut:
     )
 
 
-@router.get("/runs", response=list[RunOut])
+@router.get("/runs", response=answers(list[RunOut], 403))
 def list_runs(request: HttpRequest) -> list[RunOut]:
     try:
         return [_run(r) for r in services.runs(Actor.from_request(request, "api screening runs"))]
@@ -109,7 +110,7 @@ def list_runs(request: HttpRequest) -> list[RunOut]:
         raise HttpError(403, "this role may not read screening runs") from None
 
 
-@router.post("/runs", response={201: RunOut})
+@router.post("/runs", response=answers(RunOut, 400, 403, 409, 422, status=201))
 def start_run(request: HttpRequest, body: StartIn) -> Status[RunOut]:
     actor = Actor.from_request(request, "api screening run")
     try:
@@ -121,8 +122,8 @@ def start_run(request: HttpRequest, body: StartIn) -> Status[RunOut]:
     return Status(201, _run(run))
 
 
-@router.get("/runs/{run_id}", response=RunOut)
-def get_run(request: HttpRequest, run_id: int) -> RunOut:
+@router.get("/runs/{run_id}", response=answers(RunOut, 403, 404, 422))
+def get_run(request: HttpRequest, run_id: Id) -> RunOut:
     try:
         run = services.get_run(Actor.from_request(request, "api screening run"), run_id)
     except PermissionDenied:
@@ -132,7 +133,7 @@ def get_run(request: HttpRequest, run_id: int) -> RunOut:
     return _run(run)
 
 
-@router.get("/warnings", response=list[WarningOut])
+@router.get("/warnings", response=answers(list[WarningOut], 403, 422))
 def list_warnings(request: HttpRequest, query: Query[WarningQuery]) -> list[WarningOut]:
     filters = services.WarningFilters(
         run_id=query.run,
@@ -150,8 +151,8 @@ def list_warnings(request: HttpRequest, query: Query[WarningQuery]) -> list[Warn
     return [_warning(w) for w in found]
 
 
-@router.get("/warnings/{warning_id}", response=WarningOut)
-def get_warning(request: HttpRequest, warning_id: int) -> WarningOut:
+@router.get("/warnings/{warning_id}", response=answers(WarningOut, 403, 404, 422))
+def get_warning(request: HttpRequest, warning_id: Id) -> WarningOut:
     try:
         found = services.get_warning(Actor.from_request(request, "api warning"), warning_id)
     except PermissionDenied:
