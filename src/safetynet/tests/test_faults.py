@@ -81,6 +81,8 @@ from safetynet.regions.models import Region
 township = {township!r} or Region.objects.filter(level="township").order_by("code").first().code
 create_user("town", {PASSWORD!r}, "township", township)
 create_user("county", {PASSWORD!r}, "county", {county_code!r})
+for i in range(10):  # staff working at once, each signed in once (an account holds at most 3 sessions)
+    create_user(f"staff{{i}}", {PASSWORD!r}, "county", {county_code!r})
 from safetynet.lake import services
 print(services.create_token("医保局", ["medical_claims", "pensions"]))
 """,
@@ -340,7 +342,7 @@ print(json.dumps(found))
         "monthly_income": "800", "monthly_expense": "0", "wants_help": True,
     }  # fmt: skip
     with served(env, tmp_path / "server.log") as (_, url):
-        sessions = [Session(url, "county") for _ in range(10)]
+        sessions = [Session(url, f"staff{i}") for i in range(10)]
 
         def step(i: int) -> tuple[int, Any]:
             session = sessions[i % len(sessions)]

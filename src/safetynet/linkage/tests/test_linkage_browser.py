@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from safetynet import testing
 from safetynet.access.masking import mask_id_number
@@ -70,10 +71,10 @@ def test_hotline_finds_a_caller_as_they_type(live_server, prepared, page) -> Non
     # Typed markup is shown as text, never run.
     page.fill("input[name=address_text]", "")
     page.fill("input[name=name]", "<img src=x onerror=alert(1)>")
-    page.wait_for_function("document.querySelector('[data-testid=status]').textContent.includes('没有')")
+    expect(page.locator("[data-testid=status]")).to_contain_text("没有")
     assert not dialogs
     page.fill("input[name=name]", "")
-    page.wait_for_function("document.querySelector('[data-testid=status]').textContent.includes('请输入')")
+    expect(page.locator("[data-testid=status]")).to_contain_text("请输入")
 
 
 def test_township_settles_a_review_and_admin_tunes_thresholds(live_server, prepared, page) -> None:  # type: ignore[no-untyped-def]
@@ -110,7 +111,7 @@ def test_a_social_organisation_learns_only_known_or_not(live_server, prepared, p
     page.goto(f"{live_server.url}/linkage/")
     page.fill("input[name=name]", "刘强")
     page.fill("input[name=phone]", "150-5555-6666")
-    page.wait_for_function("document.querySelector('[data-testid=status]').textContent.includes('登记库')")
+    expect(page.locator("[data-testid=status]")).to_contain_text("登记库")
     assert "已知" in page.inner_text("[data-testid=status]")
     assert not page.is_visible("[data-testid=candidates]")
     assert "刘强" not in page.inner_text("main").replace(page.input_value("input[name=name]"), "")
