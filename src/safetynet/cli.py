@@ -143,18 +143,46 @@ def ingest(
 def token_create(
     department: Annotated[str, typer.Option(help="e.g. 县医保局")],
     source: Annotated[list[str], typer.Option(help="A source the department may push; repeat for several.")],
+    days: Annotated[int, typer.Option(help="How long it works (1-1095 days).")] = 365,
 ) -> None:
     """Issue a department's API token (printed once; only its hash is kept)."""
     setup()
     from safetynet.lake import services
 
     try:
-        token = services.create_token(department, source)
+        token = services.create_token(department, source, days=days)
     except ValueError as exc:
         err.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from None
     console.print(f"{department} 的推送令牌（只显示这一次，请妥善保存）：")
     print(token)
+
+
+@token_app.command("list")
+def token_list() -> None:
+    """Every department token: prefix, department, sources, issued, expires, last used, revoked."""
+    setup()
+    from safetynet.lake import services
+
+    table = Table("prefix", "department", "sources", "issued", "expires", "last used", "revoked")
+    for t in services.tokens():
+        when = [f"{d:%Y-%m-%d}" if d else "—" for d in (t.created_at, t.expires_at, t.last_used_at, t.revoked_at)]
+        table.add_row(t.prefix, t.department, ",".join(t.sources), *when)
+    console.print(table)
+
+
+@token_app.command("revoke")
+def token_revoke(prefix: Annotated[str, typer.Argument(help="The token's prefix (sn_PREFIX_…).")]) -> None:
+    """Stop a token at once."""
+    setup()
+    from safetynet.lake import services
+
+    try:
+        found = services.revoke_token(prefix)
+    except ValueError as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+    console.print(f"revoked {found.prefix} ({found.department})")
 
 
 @lake_app.command("snapshot")

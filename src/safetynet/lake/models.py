@@ -63,6 +63,7 @@ class DepartmentToken(models.Model):
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     revoked_at = models.DateTimeField(null=True, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)  # None only for tokens issued before expiry
 
     def __str__(self) -> str:
         return f"{self.department} ({self.prefix})"

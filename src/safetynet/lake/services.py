@@ -183,8 +183,15 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_token(department: str, sources: list[str], created_by: User | None = None) -> str:
+TOKEN_DAYS = 365  # a token lasts a year unless issued for less: a lost one does not work for ever
+
+
+def create_token(
+    department: str, sources: list[str], created_by: User | None = None, days: int = TOKEN_DAYS
+) -> str:
     """Issue a token for a department's own sources; returns it once, stores only its hash."""
+    if not 1 <= days <= 3 * 365:
+        raise ValueError("令牌有效期应为 1 到 1095 天")
     for source in sources:
         feed(source)
     if not sources:
@@ -197,8 +204,32 @@ def create_token(department: str, sources: list[str], created_by: User | None = 
         prefix=prefix,
         token_hash=_hash(token),
         created_by=created_by,
+        expires_at=timezone.now() + dt.timedelta(days=days),
     )
     return token
+
+
+def tokens(actor: Actor | None = None) -> list[DepartmentToken]:
+    """Every token, newest first (for the county administrator's page, or the operator's command)."""
+    if actor is not None:
+        require(actor, Cap.MANAGE_TOKENS)
+    return list(DepartmentToken.objects.order_by("-created_at"))
+
+
+def revoke_token(prefix: str, actor: Actor | None = None) -> DepartmentToken:
+    """A token stops working at once (a department's lost laptop, a liaison who left)."""
+    if actor is not None:
+        require(actor, Cap.MANAGE_TOKENS)
+    found = DepartmentToken.objects.filter(prefix=prefix, revoked_at__isnull=True).first()
+    if found is None:
+        raise ValueError(f"没有在用的令牌 {prefix[:12]}")
+    found.revoked_at = timezone.now()
+    found.save(update_fields=["revoked_at"])
+    if actor is not None:
+        record(actor, "revoke_token", "department_token", prefix, actor.user.region_id or "", found.department)
+    else:
+        record_as("cli", "system", "revoke_token", "department_token", prefix, detail=found.department)
+    return found
 
 
 def issue_token(actor: Actor, department: str, sources: list[str]) -> str:
@@ -225,6 +256,9 @@ def authenticate_token(token: str) -> DepartmentToken | None:
         return None
     found = DepartmentToken.objects.filter(prefix=parts[1], revoked_at__isnull=True).first()
     if found is None or not hmac.compare_digest(found.token_hash, _hash(token)):
+        return None
+    if found.expires_at is not None and found.expires_at < timezone.now():
+        record_as(f"token:{found.prefix}", "department", "denied", "department_token", found.prefix, "expired")
         return None
     DepartmentToken.objects.filter(pk=found.pk).update(last_used_at=timezone.now())
     return found
@@ -253,8 +287,11 @@ def push(token: DepartmentToken, source: str, path: Path, file_name: str) -> Ing
 
 
 def _pushed_by(token: DepartmentToken) -> models.QuerySet[Batch]:
-    """A department sees only the batches it pushed."""
-    return Batch.objects.filter(department=token.department, submitted_by__startswith="token:")
+    """A token reads back only batches of its own sources that its department pushed: one limited to
+    pensions does not read medical claims, whatever department label both carry."""
+    return Batch.objects.filter(
+        department=token.department, source__in=token.sources, submitted_by__startswith="token:"
+    )
 
 
 def department_batch(token: DepartmentToken, batch_id: int) -> Batch | None:

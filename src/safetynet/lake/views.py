@@ -18,6 +18,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
+from safetynet.access.permissions import Cap
 from safetynet.access.services import Actor
 from safetynet.lake import services
 from safetynet.lake.models import Batch
@@ -68,7 +69,14 @@ def index(request: HttpRequest) -> HttpResponse:
     token = ""
     try:
         actor = Actor.from_request(request, "feed administration")
-        if request.method == "POST":
+        if request.method == "POST" and request.POST.get("revoke"):
+            try:
+                services.revoke_token(request.POST["revoke"][:12], actor)
+            except ValueError as error:
+                messages.error(request, str(error))
+            else:
+                messages.success(request, "令牌已停用")
+        elif request.method == "POST":
             try:
                 token = services.issue_token(
                     actor,
@@ -79,12 +87,20 @@ def index(request: HttpRequest) -> HttpResponse:
                 messages.error(request, str(error))
         feeds = services.freshness(actor)
         recent = services.batches(actor, source=source)
+        tokens = services.tokens(actor) if Cap.MANAGE_TOKENS in actor.user.caps else []
     except PermissionDenied:
         return _forbidden(request)
     return render(
         request,
         "lake/index.html",
-        {"feeds": feeds, "batches": recent, "source": source, "sources": list(FEEDS), "token": token},
+        {
+            "feeds": feeds,
+            "batches": recent,
+            "source": source,
+            "sources": list(FEEDS),
+            "token": token,
+            "tokens": tokens,
+        },
     )
 
 

@@ -310,3 +310,51 @@ def test_jsonl_push_lands_the_same_parquet_as_a_gbk_csv_ingest(
     push_table = pq.read_table(tmp_path / "lake2" / "medical_claims" / f"batch={pushed['batch_id']}")
     assert (pushed["accepted"], by_file.accepted) == (2, 2)
     assert push_table.equals(file_table)
+
+
+def test_an_expired_token_is_401_and_the_refusal_is_audited(client: Client, lake: Path) -> None:
+    import datetime as dt
+
+    from safetynet.access.models import AuditEntry
+
+    short = services.create_token("医保局", ["medical_claims"], days=1)
+    assert push_csv(client, short).status_code == 201
+    DepartmentToken.objects.update(expires_at=timezone.now() - dt.timedelta(seconds=1))
+    assert push_csv(client, short, data=csv_bytes(ROWS[:1])).status_code == 401
+    assert AuditEntry.objects.filter(
+        action="denied", object_id=short.split("_")[1], detail="expired"
+    ).exists()
+    assert AuditEntry.objects.filter(action="push", object_type="batch").count() == 1  # the one that landed
+
+
+def test_a_token_reads_back_only_its_own_sources(client: Client, token: str, lake: Path) -> None:
+    """Both tokens are 医保局's; the one for pensions may not read the medical-claims batch."""
+    landed = push_csv(client, token).json()["batch_id"]
+    pensions = services.create_token("医保局", ["pensions"])
+    assert client.get(f"/api/lake/batches/{landed}", **bearer(token)).status_code == 200
+    assert client.get(f"/api/lake/batches/{landed}", **bearer(pensions)).status_code == 404
+    assert client.get(f"/api/lake/batches/{landed}/quarantine", **bearer(pensions)).status_code == 404
+    assert client.get("/api/lake/medical_claims/batches", **bearer(pensions)).json() == []
+
+
+def test_tokens_are_listed_and_revoked_by_the_county_administrator(
+    county, make_user, client: Client, token: str
+) -> None:  # type: ignore[no-untyped-def]
+    from typer.testing import CliRunner
+
+    from safetynet.cli import app
+
+    prefix = token.split("_")[1]
+    listed = CliRunner().invoke(app, ["lake", "token", "list"])
+    assert listed.exit_code == 0 and prefix in listed.output and token not in listed.output
+    admin = Client()
+    admin.force_login(make_user("admin", "county_admin", "371522000000"))
+    page = admin.get("/lake/").content.decode()
+    assert f"sn_{prefix}_" in page and token not in page
+    staff = Client()
+    staff.force_login(make_user("staff", "county", "371522000000"))
+    assert staff.post("/lake/", {"revoke": prefix}).status_code == 403  # reads batches, keeps no tokens
+    assert admin.post("/lake/", {"revoke": prefix}).status_code == 200
+    assert push_csv(client, token).status_code == 401
+    again = CliRunner().invoke(app, ["lake", "token", "revoke", prefix])
+    assert again.exit_code == 2 and "没有在用的令牌" in again.output
