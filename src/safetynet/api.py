@@ -21,6 +21,7 @@ from ninja.security import django_auth
 
 from safetynet.access.api import router as access_router
 from safetynet.access.permissions import NotPermitted
+from safetynet.access.ratelimit import RateLimited
 from safetynet.apierrors import refuse_nul
 from safetynet.campaigns.api import router as campaigns_router
 from safetynet.cases.actions import Conflict, StepRejected
@@ -154,6 +155,11 @@ def schema_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
         name = str(item.get("loc", ["", ""])[-1])
         fields.setdefault(name, []).append(str(item.get("msg", "")))
     return error(request, 422, "请求内容不符合接口格式", code="invalid", fields=fields, detail=exc.errors)
+
+
+@api.exception_handler(RateLimited)
+def too_many(request: HttpRequest, exc: RateLimited) -> HttpResponse:
+    return error(request, 429, str(exc), code="rate_limited")
 
 
 @api.exception_handler(MultiPartParserError)

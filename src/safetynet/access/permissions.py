@@ -36,6 +36,7 @@ class Cap(StrEnum):
     # Personal data and oversight
     READ_REGISTRY = "registry.read"
     FULL_IDENTIFIERS = "registry.full_identifiers"  # whole ID numbers and phones instead of masked ones
+    SENSITIVE = "registry.sensitive"  # health, disability, income, amounts: what working a case needs
     READ_STATISTICS = "statistics.read"
     READ_AUDIT = "audit.read"
     MANAGE_USERS = "users.manage"
@@ -45,6 +46,7 @@ class Cap(StrEnum):
     # Data comparison
     RUN_SCREENING = "screening.run"
     TUNE_RULES = "screening.rules"  # edit the pack, dry runs, comparisons
+    READ_WARNINGS = "warnings.read"
     EXPORT_WARNINGS = "warnings.export"
     # Identity resolution
     LOOKUP = "linkage.lookup"  # a social organisation learns only known / not known
@@ -94,6 +96,8 @@ ADMIN = (R.COUNTY_ADMIN,)
 GRANTS: dict[Cap, tuple[Role, ...]] = {
     Cap.READ_REGISTRY: (*STAFF, R.HOTLINE),
     Cap.FULL_IDENTIFIERS: ABOVE_VILLAGE,
+    # The hotline finds who a caller is and whether a case is open; it needs no one's health or income.
+    Cap.SENSITIVE: STAFF,
     Cap.READ_STATISTICS: (*ABOVE_VILLAGE, R.LEADER),
     Cap.READ_AUDIT: (R.COUNTY_ADMIN, R.AUDITOR),
     Cap.MANAGE_USERS: ADMIN,
@@ -101,6 +105,7 @@ GRANTS: dict[Cap, tuple[Role, ...]] = {
     Cap.MANAGE_TOKENS: ADMIN,
     Cap.RUN_SCREENING: COUNTY,
     Cap.TUNE_RULES: ADMIN,
+    Cap.READ_WARNINGS: STAFF,
     Cap.EXPORT_WARNINGS: COUNTY,
     Cap.LOOKUP: (*STAFF, R.HOTLINE, R.SOCIAL_ORG),
     Cap.DECIDE_REVIEWS: STAFF,
@@ -153,6 +158,7 @@ REPORT_CHANNELS: dict[str, tuple[str, ...]] = {
 LABELS: dict[Cap, str] = {
     Cap.READ_REGISTRY: "查阅辖区内的人员和家庭",
     Cap.FULL_IDENTIFIERS: "查看完整身份证号和电话",
+    Cap.SENSITIVE: "查看健康、残疾、收入和救助金额",
     Cap.READ_STATISTICS: "查看统计",
     Cap.READ_AUDIT: "查阅审计日志",
     Cap.MANAGE_USERS: "管理用户账号",
@@ -160,6 +166,7 @@ LABELS: dict[Cap, str] = {
     Cap.MANAGE_TOKENS: "签发部门推送令牌",
     Cap.RUN_SCREENING: "发起数据比对",
     Cap.TUNE_RULES: "调整预警规则、回测和对比",
+    Cap.READ_WARNINGS: "查看预警",
     Cap.EXPORT_WARNINGS: "导出预警",
     Cap.LOOKUP: "查询身份（社会组织仅知是否在册）",
     Cap.DECIDE_REVIEWS: "处理待确认的身份匹配",

@@ -86,7 +86,7 @@ def _query(query: CandidateQuery) -> dict[str, str]:
     return raw
 
 
-@router.get("/candidates", response=answers(LookupOut, 403, 422), url_name="candidates")
+@router.get("/candidates", response=answers(LookupOut, 403, 422, 429), url_name="candidates")
 def candidates(request: HttpRequest, query: Query[CandidateQuery]) -> LookupOut:
     actor = Actor.from_request(request, "api linkage lookup")
     raw = _query(query)

@@ -20,6 +20,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import connection, transaction
 from django.utils import timezone
 
+from safetynet.access import ratelimit
 from safetynet.access.permissions import Cap, require
 from safetynet.access.services import Actor, PersonalDataScope, record
 from safetynet.linkage import persons as schema_module
@@ -354,6 +355,7 @@ def _decisions(prints: list[str]) -> dict[str, dict[str, bool]]:
 def lookup(actor: Actor, raw: dict[str, Any], limit: int = 5, as_of: dt.date | None = None) -> Result:
     """Candidates for a form as the user types: within the caller's region, audited, masked by role."""
     require(actor, Cap.LOOKUP)
+    ratelimit.check(actor, "lookup")
     scope = PersonalDataScope(actor)
     linker = Linker.for_scope(scope, limit=min(max(limit, 1), 20), as_of=as_of or dt.date.today())
     result = linker.link(raw)
@@ -368,6 +370,7 @@ def lookup(actor: Actor, raw: dict[str, Any], limit: int = 5, as_of: dt.date | N
 def known_to_us(actor: Actor, raw: dict[str, Any]) -> bool:
     """For a social organisation: whether the registry knows this person, and nothing else."""
     require(actor, Cap.LOOKUP)
+    ratelimit.check(actor, "known")
     user = actor.user
     if user.region_id is None:
         raise PermissionDenied("user is bound to no region")

@@ -307,6 +307,7 @@ def matching(actor: Actor, household_id: str) -> list[PolicyMatch]:
     """The active policies of the household's county that fit it, each with why. Region-scoped and audited;
     NotFound for a household outside the actor's region."""
     require(actor, Cap.READ_POLICIES)
+    require(actor, Cap.SENSITIVE)  # why a policy fits says a household's income, health and disability
     scope = PersonalDataScope(actor)
     household = _scoped_household(scope, household_id)
     facts = household_facts(household.household_id)

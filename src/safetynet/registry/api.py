@@ -22,14 +22,14 @@ class PersonOut(Schema):
     name: str
     gender: str
     birth_date: dt.date | None
-    age: int
+    age: str  # whole years, or a five-year band ("65–69") where ID numbers are masked
     relation: str
     phone: str
-    disability_level: int
-    self_care: str
-    serious_illness: bool
+    disability_level: int | None  # None for roles without registry.sensitive (the hotline)
+    self_care: str | None
+    serious_illness: bool | None
     employment: str
-    monthly_income: Decimal
+    monthly_income: Decimal | None
     household_id: str
     region_code: str
     alive: bool
@@ -41,7 +41,7 @@ class AssistanceOut(Schema):
     status: str
     start_date: dt.date
     end_date: dt.date | None
-    monthly_amount: Decimal
+    monthly_amount: Decimal | None
 
 
 class ApplicationOut(Schema):
@@ -79,7 +79,7 @@ def _actor(request: HttpRequest, purpose: str) -> Actor:
         raise HttpError(403, str(exc)) from None
 
 
-@router.get("/persons", response=answers(list[PersonOut], 403, 422))
+@router.get("/persons", response=answers(list[PersonOut], 403, 422, 429))
 def search_persons(request: HttpRequest, q: str) -> list[services.PersonView]:
     """Search people in your region by ID number, phone or name (ID numbers and phones masked by role)."""
     try:

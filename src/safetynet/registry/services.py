@@ -14,6 +14,7 @@ from django.core.cache import cache
 from django.db import models, transaction
 from django.db.models import QuerySet
 
+from safetynet.access import ratelimit
 from safetynet.access.masking import mask_id_number, mask_phone
 from safetynet.access.permissions import Cap, require
 from safetynet.access.services import Actor, PersonalDataScope
@@ -207,14 +208,17 @@ class PersonView:
     name: str
     gender: str
     birth_date: dt.date | None  # None where the role sees identifiers masked: it would reveal them
-    age: int
+    # Exact for roles that see whole identifiers; else a five-year band ("65–69"), so a masked ID number
+    # and an age cannot be completed by trying the few birth dates left.
+    age: str
     relation: str
     phone: str
-    disability_level: int
-    self_care: str
-    serious_illness: bool
+    # None for roles without registry.sensitive (the hotline): health, disability and income.
+    disability_level: int | None
+    self_care: str | None
+    serious_illness: bool | None
     employment: str
-    monthly_income: Decimal
+    monthly_income: Decimal | None
     household_id: str
     region_code: str
     alive: bool
@@ -241,19 +245,21 @@ class HouseholdProfile:
 
 
 def _person_view(scope: PersonalDataScope, person: Person, region_code: str, today: dt.date) -> PersonView:
+    age = age_on(person.birth_date, today)
+    sensitive = Cap.SENSITIVE in scope.actor.user.caps
     return PersonView(
         id_number=scope.mask_id(person.id_number),
         name=person.name,
         gender=person.gender,
         birth_date=person.birth_date if scope.full_identifiers else None,
-        age=age_on(person.birth_date, today),
+        age=str(age) if scope.full_identifiers else f"{age // 5 * 5}–{age // 5 * 5 + 4}",
         relation=person.relation,
         phone=scope.mask_phone(person.phone),
-        disability_level=person.disability_level,
-        self_care=person.self_care,
-        serious_illness=person.serious_illness,
+        disability_level=person.disability_level if sensitive else None,
+        self_care=person.self_care if sensitive else None,
+        serious_illness=person.serious_illness if sensitive else None,
         employment=person.employment,
-        monthly_income=person.monthly_income,
+        monthly_income=person.monthly_income if sensitive else None,
         household_id=person.household_id,
         region_code=region_code,
         alive=person.death_date is None or person.death_date > today,
@@ -272,6 +278,10 @@ def search_persons(actor: Actor, query: str) -> list[PersonView]:
     if not query:
         return []
     persons = scope.restrict(Person.objects.select_related("household"), "household__region_code")
+    ratelimit.check(actor, "search")
+    if ID_NUMBER.match(query) and not scope.full_identifiers:
+        # Whoever sees numbers masked could otherwise complete one by trying the birth dates left.
+        ratelimit.check(actor, "id_search_masked")
     if ID_NUMBER.match(query):
         found = persons.filter(id_number=query.upper())
         kind = "id_number"
@@ -310,7 +320,11 @@ def household_profile(actor: Actor, household_id: str) -> HouseholdProfile | Non
     members = sorted(household.members.all(), key=lambda p: (p.relation != "head", p.birth_date))
     head = next((p for p in members if p.id_number == household.head_id_number), None)
     region = regions.get(household.region_code)
-    facts = household_facts(household.household_id)
+    # Roles without registry.sensitive (the hotline) learn who lives there and whether it is covered,
+    # not its income, amounts or the reasons of its applications.
+    sensitive = Cap.SENSITIVE in actor.user.caps
+    facts = household_facts(household.household_id) if sensitive else None
+    covered = bool(running_programs(household.household_id, today) & set(COVERING_PROGRAMS))
     return HouseholdProfile(
         household_id=household.household_id,
         region_code=household.region_code,
@@ -328,7 +342,7 @@ def household_profile(actor: Actor, household_id: str) -> HouseholdProfile | Non
                 "status": a.status,
                 "start_date": a.start_date,
                 "end_date": a.end_date,
-                "monthly_amount": a.monthly_amount,
+                "monthly_amount": a.monthly_amount if sensitive else None,
             }
             for a in household.assistance.select_related("person").order_by("-start_date")
         ],
@@ -340,18 +354,20 @@ def household_profile(actor: Actor, household_id: str) -> HouseholdProfile | Non
                 "applied_on": a.applied_on,
                 "decision": a.decision,
                 "decided_on": a.decided_on,
-                "reason": a.reason,
+                "reason": a.reason if sensitive else "",
             }
             for a in household.applications.select_related("person").order_by("-applied_on")
         ],
-        covered=facts.covered if facts else None,
+        covered=facts.covered if facts else covered,
         monthly_income=facts.monthly_income if facts else None,
         per_capita_income=facts.per_capita_income if facts else None,
         dibao_line=facts.dibao_line if facts else None,
         low_income=facts.low_income if facts else None,
         facts_source=facts.source
         if facts
-        else "尚未进行数据比对：收入、低收入和保障情况将在下一次比对后显示",
+        else "尚未进行数据比对：收入、低收入和保障情况将在下一次比对后显示"
+        if sensitive
+        else "家庭收入、健康等情况不在您的职责范围内",
     )
 
 

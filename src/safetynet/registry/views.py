@@ -7,6 +7,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from safetynet.access.ratelimit import RateLimited
 from safetynet.access.services import Actor
 from safetynet.registry import services
 
@@ -20,6 +21,10 @@ def search(request: HttpRequest) -> HttpResponse:
         )
     except PermissionDenied:
         return render(request, "forbidden.html", status=403)
+    except RateLimited as error:
+        return render(
+            request, "registry/search.html", {"q": query, "results": [], "error": str(error)}, status=429
+        )
     return render(request, "registry/search.html", {"q": query, "results": results})
 
 

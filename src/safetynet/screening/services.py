@@ -464,7 +464,8 @@ def compare_runs(base: Run, candidate: Run) -> list[RuleComparison]:
 
 
 def require_reader(actor: Actor) -> PersonalDataScope:
-    """Warnings name persons: only roles that read the registry, within their region."""
+    """Warnings name persons and their hardship: staff who work cases, within their region."""
+    require(actor, Cap.READ_WARNINGS)
     return PersonalDataScope(actor)
 
 

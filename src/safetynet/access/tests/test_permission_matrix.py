@@ -227,9 +227,25 @@ def full_identifiers_probe(world: World, client: Client, role: str) -> Any:
     return response
 
 
+def sensitive_probe(world: World, client: Client, role: str) -> Any:
+    """Granted: health, disability and income on the household API (any reader of the registry; else 403)."""
+    response = client.get("/api/registry/households/H001")
+    if response.status_code != 200:
+        return response
+    shown = response.json()
+    hidden = shown["monthly_income"] is None and all(m["disability_level"] is None for m in shown["members"])
+    response.status_code = 403 if hidden else 200
+    return response
+
+
+# Answers that show less rather than refuse: a 403 stands for "shown masked or without the details".
+SHOWN_LESS = {Cap.FULL_IDENTIFIERS, Cap.SENSITIVE}
+
 PROBES: dict[Cap, Callable[[World, Client, str], Any]] = {
     Cap.READ_REGISTRY: lambda w, c, r: c.get("/api/registry/households/H001"),
     Cap.FULL_IDENTIFIERS: full_identifiers_probe,
+    Cap.SENSITIVE: sensitive_probe,
+    Cap.READ_WARNINGS: lambda w, c, r: c.get("/api/screening/warnings"),
     Cap.READ_STATISTICS: lambda w, c, r: c.get("/api/registry/statistics"),
     Cap.READ_AUDIT: lambda w, c, r: c.get("/audit/"),
     Cap.MANAGE_USERS: lambda w, c, r: c.post(
@@ -369,7 +385,7 @@ def test_each_role_may_do_exactly_what_the_table_grants(cap: Cap, world: World, 
         response = run_refused(probe, world, client, role.value)
         assert response.status_code == 403, (cap.value, role.value, response.status_code, body(response))
         denied = AuditEntry.objects.filter(id__gt=last_audit, action="denied", username=role.value)
-        if cap != Cap.FULL_IDENTIFIERS or Cap.READ_REGISTRY not in world.users[role.value].caps:
+        if cap not in SHOWN_LESS or Cap.READ_REGISTRY not in world.users[role.value].caps:
             assert denied.exists(), (cap.value, role.value, "refusal not audited")
 
 
