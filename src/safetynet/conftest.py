@@ -14,6 +14,8 @@ def pytest_configure() -> None:
     from django.conf import settings
     from django.db import connections
 
+    # Tests sign accounts in with force_login: the second factor has tests of its own (test_second_factor).
+    settings.SAFETYNET_SECOND_FACTOR_ROLES = ()
     # Live-server threads must not keep connections open, or PostgreSQL cannot drop the test database.
     settings.DATABASES["default"]["CONN_MAX_AGE"] = 0
     connections.settings["default"]["CONN_MAX_AGE"] = 0

@@ -5,11 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import urllib.parse
 from collections.abc import Callable
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.middleware.locale import LocaleMiddleware
 from django.utils import timezone
 
@@ -108,3 +109,29 @@ class PrivatePagesMiddleware:
             response["Cache-Control"] = "no-store"
         response.setdefault("Content-Security-Policy", settings.SAFETYNET_CSP)
         return response
+
+
+SECOND_FACTOR_FREE = ("/2fa/", "/login/", "/logout/", "/static/", "/i18n/")
+
+
+class SecondFactorMiddleware:
+    """A role that must use a second factor (SAFETYNET_SECOND_FACTOR_ROLES: county administrators and
+    auditors by default) reaches nothing but the code page until this session's sign-in is confirmed with
+    a TOTP code; the API answers 403 `second_factor_required`."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = getattr(request, "user", None)
+        if (
+            user is not None
+            and user.is_authenticated
+            and getattr(user, "role", "") in settings.SAFETYNET_SECOND_FACTOR_ROLES
+            and not user.is_verified()
+            and not request.path.startswith(SECOND_FACTOR_FREE)
+        ):
+            if request.path.startswith("/api/"):
+                return _answer(403, "second_factor_required", "请先完成两步验证（动态验证码）")
+            return HttpResponseRedirect(f"/2fa/?next={urllib.parse.quote(request.get_full_path())}")
+        return self.get_response(request)

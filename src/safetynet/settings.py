@@ -23,6 +23,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "ninja",  # serves Swagger UI from its own static files instead of a CDN
     "safetynet.regions",
     "safetynet.access",
@@ -44,6 +46,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "safetynet.middleware.SecondFactorMiddleware",
     "safetynet.middleware.IdempotencyMiddleware",
     "safetynet.middleware.PrivatePagesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -118,6 +122,12 @@ SAFETYNET_SPARK_PARTITIONS = int(os.environ.get("SAFETYNET_SPARK_PARTITIONS", "8
 LOGIN_URL = "access:login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "access:login"
+
+# Roles that must confirm a sign-in with a TOTP code (an authenticator app) before any page or API answers.
+SAFETYNET_SECOND_FACTOR_ROLES = tuple(
+    r for r in os.environ.get("SAFETYNET_SECOND_FACTOR_ROLES", "county_admin,auditor").split(",") if r
+)
+OTP_TOTP_ISSUER = "safetynet"
 
 SESSION_COOKIE_HTTPONLY = True
 # Signed out after 30 idle minutes (every request renews the session), whatever the browser does.

@@ -9,4 +9,5 @@ urlpatterns = [
     path("audit/", views.audit, name="audit"),
     path("users/", views.users, name="users"),
     path("password/", views.PasswordChangeView.as_view(), name="password"),
+    path("2fa/", views.second_factor, name="second_factor"),
 ]

@@ -13,10 +13,11 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods
 
 from safetynet.access import services
-from safetynet.access.models import AuditEntry
+from safetynet.access.models import AuditEntry, User
 from safetynet.access.roles import Role
 from safetynet.tabular import excel_safe
 
@@ -143,3 +144,39 @@ def users(request: HttpRequest) -> HttpResponse:
         messages.error(request, str(error))
         accounts, status = services.county_users(actor), 422
     return render(request, "access/users.html", {"accounts": accounts, "form": form}, status=status)
+
+
+class CodeForm(forms.Form):
+    code = forms.RegexField(
+        label="动态验证码（6 位）",
+        regex=r"^\d{6}$",
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code"}),
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def second_factor(request: HttpRequest) -> HttpResponse:
+    """Enrol an authenticator app (first time: a QR code and the key in letters), then confirm each sign-in
+    with its 6-digit code."""
+    from safetynet.access import second_factor as totp
+
+    user = request.user
+    assert isinstance(user, User)
+    device = totp.device_for(user)
+    form = CodeForm(request.POST or None)
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        if totp.confirm(request, device, form.cleaned_data["code"]):
+            target = request.GET.get("next", "/")
+            if not url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+                target = "/"
+            return redirect(target)
+        form.add_error("code", "验证码不正确或已过期，请输入验证器当前显示的 6 位数字")
+        status = 422
+    elif request.method == "POST":
+        status = 422
+    context = {"form": form, "enrolling": not device.confirmed}
+    if not device.confirmed:
+        context.update(totp.enrolment(device))
+    return render(request, "access/second_factor.html", context, status=status)
