@@ -5,14 +5,19 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
 import urllib.parse
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.middleware.locale import LocaleMiddleware
 from django.utils import timezone
+
+if TYPE_CHECKING:  # the models load after the middleware module
+    from safetynet.access.models import IdempotentRequest
 
 
 class ChineseFirstLocaleMiddleware(LocaleMiddleware):
@@ -28,13 +33,22 @@ class ChineseFirstLocaleMiddleware(LocaleMiddleware):
 KEEP_ANSWERS = dt.timedelta(hours=24)
 SMALL_BODY = 1 << 20  # bytes: a larger body (a department's push) is fingerprinted by its size
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
+# Long writes that commit in stages and already answer a repeat themselves: a pushed file is landed once
+# per content (a twin waits for it), and a second screening run while one is running is a 409. They
+# cannot run inside one request transaction, which would hold SQLite's write lock for minutes.
+SELF_GUARDED = (re.compile(r"^/api/lake/[^/]+/batches$"), re.compile(r"^/api/screening/runs$"))
 
 
 class IdempotencyMiddleware:
     """An API write with an `Idempotency-Key` header is done once: the same key sent again by the same
     user or department (a retry after a timeout) gets the first answer again (header
-    `Idempotent-Replayed: true`); while the first is still being answered, 409; the key reused for
-    another request, 422. Answers are kept for a day; a 5xx is not kept, so a retry does the work."""
+    `Idempotent-Replayed: true`); the key reused for another request, 422. Answers are kept for a day.
+
+    The key, the work and the answer commit in one transaction, so a server killed mid-request leaves
+    neither the work nor a key stuck "in progress": the retry simply does the work. A twin sent while
+    the first is running waits for it and gets its answer. A 5xx undoes the work and keeps no answer.
+    The SELF_GUARDED long writes keep their own transactions; a retry of one whose first attempt has
+    no answer yet runs again and the route itself makes sure nothing lands twice."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
         self.get_response = get_response
@@ -48,31 +62,66 @@ class IdempotencyMiddleware:
             return self.get_response(request)
         from safetynet.access.models import IdempotentRequest
 
-        fingerprint = _fingerprint(request)
         IdempotentRequest.objects.filter(created_at__lt=timezone.now() - KEEP_ANSWERS).delete()
+        fingerprint = _fingerprint(request)
+        if any(pattern.match(request.path) for pattern in SELF_GUARDED):
+            return self._self_guarded(request, principal, key, fingerprint)
+        with transaction.atomic():
+            try:
+                with transaction.atomic():
+                    row = IdempotentRequest.objects.create(principal=principal, key=key, fingerprint=fingerprint)
+            except IntegrityError:  # sent before; on PostgreSQL the insert waited for the first to commit
+                repeat = _repeat(principal, key, fingerprint)
+                return repeat if repeat is not None else self.get_response(request)
+            response = self.get_response(request)
+            if response.status_code >= 500 or response.streaming:
+                transaction.set_rollback(True)
+            else:
+                _keep(row, response)
+        return response
+
+    def _self_guarded(self, request: HttpRequest, principal: str, key: str, fingerprint: str) -> HttpResponse:
+        from safetynet.access.models import IdempotentRequest
+
         try:
             with transaction.atomic():
-                row = IdempotentRequest.objects.create(principal=principal, key=key, fingerprint=fingerprint)
+                IdempotentRequest.objects.create(principal=principal, key=key, fingerprint=fingerprint)
         except IntegrityError:
-            first = IdempotentRequest.objects.filter(principal=principal, key=key).first()
-            if first is None:  # expired between the two statements: do the work
-                return self.get_response(request)
-            if first.fingerprint != fingerprint:
-                return _answer(422, "idempotency_key_reused", "该 Idempotency-Key 已用于另一个请求")
-            if first.status is None:
-                return _answer(409, "in_progress", "相同的请求正在处理，请稍后重试")
-            replay = HttpResponse(bytes(first.body), status=first.status, content_type=first.content_type)
-            replay["Idempotent-Replayed"] = "true"
-            return replay
+            repeat = _repeat(principal, key, fingerprint)
+            if repeat is not None:
+                return repeat
         response = self.get_response(request)
-        if response.status_code >= 500 or response.streaming:
-            row.delete()
-        else:
-            row.status = response.status_code
-            row.content_type = response.get("Content-Type", "")[:100]
-            row.body = response.content
-            row.save(update_fields=["status", "content_type", "body"])
+        row = IdempotentRequest.objects.filter(principal=principal, key=key, status__isnull=True).first()
+        if row is not None:
+            if response.status_code >= 500 or response.streaming:
+                row.delete()
+            else:
+                _keep(row, response)
         return response
+
+
+def _repeat(principal: str, key: str, fingerprint: str) -> HttpResponse | None:
+    """The answer to a key sent before: the first answer replayed, 422 for another request under the same
+    key, or None (the work should be done) when the first has no answer yet or has expired."""
+    from safetynet.access.models import IdempotentRequest
+
+    first = IdempotentRequest.objects.filter(principal=principal, key=key).first()
+    if first is None:
+        return None
+    if first.fingerprint != fingerprint:
+        return _answer(422, "idempotency_key_reused", "该 Idempotency-Key 已用于另一个请求")
+    if first.status is None:
+        return None
+    replay = HttpResponse(bytes(first.body), status=first.status, content_type=first.content_type)
+    replay["Idempotent-Replayed"] = "true"
+    return replay
+
+
+def _keep(row: IdempotentRequest, response: HttpResponse) -> None:
+    row.status = response.status_code
+    row.content_type = response.get("Content-Type", "")[:100]
+    row.body = response.content
+    row.save(update_fields=["status", "content_type", "body"])
 
 
 def _principal(request: HttpRequest) -> str | None:

@@ -24,7 +24,7 @@ import urllib.parse
 import urllib.request
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -277,7 +277,12 @@ def test_a_server_killed_mid_push_leaves_nothing_and_the_next_push_lands(tmp_pat
     token = prepare(data, env)
     big = claims_jsonl(tmp_path / "big.jsonl", 600_000, "B")
     with served(env, tmp_path / "server.log") as (server, url):
-        sender = threading.Thread(target=lambda: push(url, token, "medical_claims", big), daemon=True)
+        # sent with a key: the retry below uses it again and must not be told "in progress" for a day
+        def first_push() -> None:
+            with suppress(ConnectionError):  # the server dies under it
+                push(url, token, "medical_claims", big, key="k1")
+
+        sender = threading.Thread(target=first_push, daemon=True)
         sender.start()
         deadline = time.monotonic() + 120
         while not sqlite_rows(data, "SELECT id FROM lake_batch WHERE status = 'running'"):
@@ -287,8 +292,9 @@ def test_a_server_killed_mid_push_leaves_nothing_and_the_next_push_lands(tmp_pat
         server.wait()
     assert spool_files(data), "the killed server's spooled push should still be on disk here"
     with served(env, tmp_path / "server2.log") as (_, url):
-        status, body = push(url, token, "medical_claims", big)
-    assert status == 201 and body["accepted"] == 600_000, body
+        status, body = push(url, token, "medical_claims", big, key="k1")
+        assert status == 201 and body["accepted"] == 600_000, body
+        assert push(url, token, "medical_claims", big, key="k1") == (status, body)  # now replayed
     rows = sqlite_rows(data, "SELECT status, accepted FROM lake_batch ORDER BY id")
     assert rows == [("failed", 0), ("done", 600_000)], rows
     assert spool_files(data) == []  # the dead server's copy went with its batch

@@ -153,3 +153,64 @@ def test_an_idempotency_key_makes_a_retried_write_happen_once(county, make_user)
     other = send(json.dumps({**json.loads(body), "summary": "孩子无人照料"}), "call-0042")
     assert other.status_code == 422 and other.json()["code"] == "idempotency_key_reused"
     assert send(body, "call-0043").status_code == 201 and Lead.objects.count() == 2  # a new key: a new lead
+
+
+@pytest.mark.django_db(transaction=True)
+def test_keyed_twins_sent_at_once_do_the_work_once(county, make_user) -> None:  # type: ignore[no-untyped-def]
+    """The key, the lead and the answer commit together: a twin waits for the first and replays it."""
+    from django.db import connections
+
+    from safetynet.leads.models import Lead
+
+    user = make_user("hotline", "hotline", "371522000000")
+    body = json.dumps({"channel": "hotline", "summary": "独居老人摔倒", "name": "赵桂兰"})
+    answers: list[object] = []
+    barrier = threading.Barrier(4)
+    first = Client()
+    first.force_login(user)  # one session shared by the twins: an account holds at most three sessions
+
+    def send() -> None:
+        client = Client()
+        client.cookies = first.cookies
+        barrier.wait()
+        try:
+            answers.append(
+                client.post("/api/leads", body, content_type="application/json", headers={"Idempotency-Key": "t-1"})
+            )
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=send) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert [a.status_code for a in answers] == [201] * 4  # type: ignore[attr-defined]
+    assert sum(a.get("Idempotent-Replayed") == "true" for a in answers) == 3  # type: ignore[attr-defined]
+    assert len({a.content for a in answers}) == 1 and Lead.objects.count() == 1  # type: ignore[attr-defined]
+
+
+@pytest.mark.django_db
+def test_a_keyed_write_that_fails_undoes_its_work_and_the_retry_does_it(county, make_user, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A 5xx (here: the answer cannot be built after the lead was saved) leaves no lead and no key behind,
+    so the client's retry with the same key is done once, as if the first had never arrived."""
+    from safetynet.access.models import IdempotentRequest
+    from safetynet.leads import services
+    from safetynet.leads.models import Lead
+
+    client = Client(raise_request_exception=False)
+    client.force_login(make_user("hotline", "hotline", "371522000000"))
+    body = json.dumps({"channel": "hotline", "summary": "独居老人摔倒", "name": "赵桂兰"})
+
+    def send():  # type: ignore[no-untyped-def]
+        return client.post("/api/leads", body, content_type="application/json", headers={"Idempotency-Key": "f-1"})
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("the disk holding the answer failed")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(services, "my_leads", broken)
+        assert send().status_code == 500
+    assert Lead.objects.count() == 0 and IdempotentRequest.objects.count() == 0
+    retry = send()
+    assert retry.status_code == 201 and "Idempotent-Replayed" not in retry and Lead.objects.count() == 1
