@@ -3,7 +3,7 @@
 Each test runs the real server (`safetynet serve`, waitress with 8 threads, its own data folder and
 database) in a subprocess, as a bureau runs it, and talks to it over loopback, so a kill is a real
 SIGKILL and "at once" means threads of one server. They need no test database: the test script runs
-them once (marker `slow`), on the embedded SQLite default and, where it matters, on PostgreSQL.
+them once (marker `slow`); pushes, kills and runs on both the embedded SQLite default and PostgreSQL.
 """
 
 from __future__ import annotations
@@ -231,9 +231,45 @@ def at_once(work: list[Any]) -> list[Any]:
     return results
 
 
-def sqlite_rows(data: Path, sql: str) -> list[tuple[Any, ...]]:
-    with sqlite3.connect(data / "db.sqlite3", timeout=30) as db:
-        return db.execute(sql).fetchall()
+def rows(env: dict[str, str], sql: str) -> list[tuple[Any, ...]]:
+    """Rows of the server's database, SQLite or PostgreSQL."""
+    url = env["SAFETYNET_DATABASE_URL"]
+    if url.startswith("sqlite:///"):
+        with sqlite3.connect(url.removeprefix("sqlite:///"), timeout=30) as db:
+            return db.execute(sql).fetchall()
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as db:
+        return [tuple(r) for r in db.execute(sql).fetchall()]  # type: ignore[arg-type]
+
+
+@contextmanager
+def fresh_postgres() -> Iterator[tuple[str, str]]:
+    """A PostgreSQL database of the test's own, dropped after: (its URL, the maintenance database's URL)."""
+    import psycopg
+
+    name = f"faults_{uuid.uuid4().hex[:8]}"
+    admin = PG.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin, autocommit=True) as db:
+        db.execute(f'CREATE DATABASE "{name}"')  # noqa: S608 - a name of our own
+    try:
+        yield PG.rsplit("/", 1)[0] + f"/{name}", admin
+    finally:
+        with psycopg.connect(admin, autocommit=True) as db:
+            db.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest) -> Iterator[str]:
+    """The served application's database: the embedded SQLite default ("" → in its data folder) or a
+    fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        yield ""
+        return
+    if not PG.startswith("postgresql"):
+        pytest.skip("PostgreSQL not configured")
+    with fresh_postgres() as (url, _):
+        yield url
 
 
 def spool_files(data: Path) -> list[str]:
@@ -244,11 +280,11 @@ def spool_files(data: Path) -> list[str]:
 # -- the tests -------------------------------------------------------------------------------------------
 
 
-def test_identical_and_different_pushes_at_once(tmp_path: Path) -> None:
+def test_identical_and_different_pushes_at_once(tmp_path: Path, database: str) -> None:
     """Four identical pushes at once: one batch, one set of rows, every caller told its id. Four different
     pushes to one source at once: all land. A retry with the same Idempotency-Key gets the first answer."""
     data = tmp_path / "data"
-    env = env_for(data)
+    env = env_for(data, database)
     subprocess.run([SAFETYNET, "manage", "migrate", "-v", "0"], env=env, check=True)
     token = prepare(data, env)
     same = claims_jsonl(tmp_path / "same.jsonl", 20_000, "S")
@@ -264,15 +300,15 @@ def test_identical_and_different_pushes_at_once(tmp_path: Path) -> None:
         first = push(url, token, "medical_claims", claims_jsonl(tmp_path / "k.jsonl", 10, "K"), key="retry-1")
         again = push(url, token, "medical_claims", tmp_path / "k.jsonl", key="retry-1")
         assert first[0] == 201 and again == first
-    done = sqlite_rows(data, "SELECT content_hash, accepted FROM lake_batch WHERE status = 'done'")
+    done = rows(env, "SELECT content_hash, accepted FROM lake_batch WHERE status = 'done'")
     assert sorted(a for _, a in done) == [10, 5_000, 5_000, 5_000, 5_000, 20_000]
     assert len({h for h, _ in done}) == len(done)
     assert spool_files(data) == []
 
 
-def test_a_server_killed_mid_push_leaves_nothing_and_the_next_push_lands(tmp_path: Path) -> None:
+def test_a_server_killed_mid_push_leaves_nothing_and_the_next_push_lands(tmp_path: Path, database: str) -> None:
     data = tmp_path / "data"
-    env = env_for(data)
+    env = env_for(data, database)
     subprocess.run([SAFETYNET, "manage", "migrate", "-v", "0"], env=env, check=True)
     token = prepare(data, env)
     big = claims_jsonl(tmp_path / "big.jsonl", 600_000, "B")
@@ -285,7 +321,7 @@ def test_a_server_killed_mid_push_leaves_nothing_and_the_next_push_lands(tmp_pat
         sender = threading.Thread(target=first_push, daemon=True)
         sender.start()
         deadline = time.monotonic() + 120
-        while not sqlite_rows(data, "SELECT id FROM lake_batch WHERE status = 'running'"):
+        while not rows(env, "SELECT id FROM lake_batch WHERE status = 'running'"):
             assert time.monotonic() < deadline, "the push never started landing"
             time.sleep(0.05)
         server.send_signal(signal.SIGKILL)
@@ -295,24 +331,24 @@ def test_a_server_killed_mid_push_leaves_nothing_and_the_next_push_lands(tmp_pat
         status, body = push(url, token, "medical_claims", big, key="k1")
         assert status == 201 and body["accepted"] == 600_000, body
         assert push(url, token, "medical_claims", big, key="k1") == (status, body)  # now replayed
-    rows = sqlite_rows(data, "SELECT status, accepted FROM lake_batch ORDER BY id")
-    assert rows == [("failed", 0), ("done", 600_000)], rows
+    batches = rows(env, "SELECT status, accepted FROM lake_batch ORDER BY id")
+    assert batches == [("failed", 0), ("done", 600_000)], batches
     assert spool_files(data) == []  # the dead server's copy went with its batch
     lake = data / "lake" / "medical_claims"
     assert sorted(p.name for p in lake.iterdir() if p.name.startswith("batch=")) == ["batch=2"]
     assert not any((lake / "_staging").glob("*")) if (lake / "_staging").exists() else True
 
 
-def test_a_killed_run_is_recorded_as_failed_and_the_next_run_completes(tmp_path: Path) -> None:
+def test_a_killed_run_is_recorded_as_failed_and_the_next_run_completes(tmp_path: Path, database: str) -> None:
     data = tmp_path / "data"
-    env = env_for(data)
+    env = env_for(data, database)
     subprocess.run([SAFETYNET, "manage", "migrate", "-v", "0"], env=env, check=True)
     prepare(data, env, households=7_000)
     run = subprocess.Popen(
         [SAFETYNET, "screen"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     deadline = time.monotonic() + 120
-    while not sqlite_rows(data, "SELECT id FROM screening_run WHERE status = 'running'"):
+    while not rows(env, "SELECT id FROM screening_run WHERE status = 'running'"):
         assert run.poll() is None, "the run ended before it could be killed"
         assert time.monotonic() < deadline
         time.sleep(0.02)
@@ -320,7 +356,7 @@ def test_a_killed_run_is_recorded_as_failed_and_the_next_run_completes(tmp_path:
     run.wait()
     again = subprocess.run([SAFETYNET, "screen"], env=env, capture_output=True, text=True, timeout=600)
     assert again.returncode == 0, again.stderr[-2000:]
-    runs = sqlite_rows(data, "SELECT status, error FROM screening_run ORDER BY id")
+    runs = rows(env, "SELECT status, error FROM screening_run ORDER BY id")
     assert [s for s, _ in runs] == ["failed", "done"] and "中断" in runs[0][1], runs
 
 
@@ -359,7 +395,7 @@ print(json.dumps(found))
         answers = at_once([lambda i=i: step(i) for i in range(50)])
     failures = [a for a in answers if not (isinstance(a, tuple) and a[0] == 200)]
     assert not failures, failures[:3]
-    assert sqlite_rows(data, "SELECT COUNT(*) FROM cases_step WHERE action = 'verify'") == [(50,)]
+    assert rows(env, "SELECT COUNT(*) FROM cases_step WHERE action = 'verify'") == [(50,)]
 
 
 @pytest.mark.skipif(not PG.startswith("postgresql"), reason="PostgreSQL only")
@@ -368,15 +404,12 @@ def test_cut_database_connections_cost_no_request_a_500(tmp_path: Path) -> None:
     reconnect (health checks) instead of answering 500."""
     import psycopg
 
-    name = f"faults_{uuid.uuid4().hex[:8]}"
-    admin = PG.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin, autocommit=True) as db:
-        db.execute(f'CREATE DATABASE "{name}"')  # noqa: S608 - a name of our own
-    try:
+    with fresh_postgres() as (database, admin):
         data = tmp_path / "data"
-        env = env_for(data, PG.rsplit("/", 1)[0] + f"/{name}")
+        env = env_for(data, database)
         subprocess.run([SAFETYNET, "manage", "migrate", "-v", "0"], env=env, check=True)
         prepare(data, env)
+        name = database.rsplit("/", 1)[1]
         with served(env, tmp_path / "server.log") as (_, url):
             staff = Session(url, "county")
             assert staff.request("GET", "/api/cases")[0] == 200
@@ -387,6 +420,3 @@ def test_cut_database_connections_cost_no_request_a_500(tmp_path: Path) -> None:
             assert cut, "the server held no connection to cut"
             statuses = [staff.request("GET", path)[0] for path in ["/api/cases", "/", "/api/leads"] * 4]
         assert statuses == [200] * 12, statuses
-    finally:
-        with psycopg.connect(admin, autocommit=True) as db:
-            db.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
