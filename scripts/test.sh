@@ -6,9 +6,12 @@ python3 -m venv .venv
 .venv/bin/pip install -q --upgrade pip
 .venv/bin/pip install -q -r requirements-dev.lock
 .venv/bin/pip install -q --no-deps -e .
-# Browser tests drive Debian's Chromium; CJK fonts so screenshots show Chinese, not boxes.
-if ! command -v chromium >/dev/null || ! fc-list :lang=zh 2>/dev/null | grep -q .; then
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null
+# Browser tests drive Debian's Chromium; CJK fonts so screenshots show Chinese, not boxes; the letter
+# embeds Hanazono and BabelStone Han, which hold the rare name characters (生僻字) of CJK extensions A–G.
+if ! command -v chromium >/dev/null || ! fc-list :lang=zh 2>/dev/null | grep -q . \
+  || [ ! -f /usr/share/fonts/truetype/hanazono/HanaMinB.ttf ] || [ ! -f /usr/share/fonts/truetype/babelstone/BabelStoneHan.ttf ]; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+    chromium fonts-noto-cjk fonts-hanazono fonts-babelstone-han >/dev/null
 fi
 .venv/bin/ruff check src benchmarks
 .venv/bin/mypy src

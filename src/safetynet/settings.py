@@ -119,6 +119,20 @@ SAFETYNET_SPARK_MASTER = os.environ.get("SAFETYNET_SPARK_MASTER", "local[2]")
 SAFETYNET_SPARK_MEMORY = os.environ.get("SAFETYNET_SPARK_MEMORY", "4g")
 SAFETYNET_SPARK_PARTITIONS = int(os.environ.get("SAFETYNET_SPARK_PARTITIONS", "8"))
 
+# TrueType fonts embedded in the notification letter, tried in order for each character: the first
+# covers common text, the others rare name characters (生僻字) of CJK extensions A–G. Debian packages
+# fonts-hanazono and fonts-babelstone-han install the defaults; without any, the letter falls back to
+# the readers' built-in STSong (not embedded, and without the rare characters).
+SAFETYNET_LETTER_FONTS = [
+    path
+    for path in os.environ.get(
+        "SAFETYNET_LETTER_FONTS",
+        "/usr/share/fonts/truetype/hanazono/HanaMinA.ttf:/usr/share/fonts/truetype/hanazono/HanaMinB.ttf:"
+        "/usr/share/fonts/truetype/babelstone/BabelStoneHan.ttf",
+    ).split(":")
+    if path
+]
+
 LOGIN_URL = "access:login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "access:login"

@@ -150,6 +150,28 @@ def write_county(directory: Path) -> dict[str, list[list[object]]]:
     return files
 
 
+# The small county's names, each replaced by one with a rare character (生僻字) outside GBK.
+RARE_NAMES = {
+    "王建国": "王𠮷",  # head of H001: CJK extension B, a 4-byte GB18030 sequence
+    "李秀英": "李㐂䲜",  # extension A
+    "王小红": "王𡈼堃",  # extension B and a GBK-only character
+    "张桂兰": "张𰻞",  # head of H002: extension G (Unicode 13)
+    "刘强": "刘喆𫝀",  # head of H003: extension D, a character pypinyin has no reading for
+}
+RARE_ADDRESS = "燕店镇东王村𪜀𫠠𬺰 12 号"  # extensions C, E, F
+
+
+def write_rare_county(directory: Path, persons_encoding: str = "gb18030") -> Path:
+    """write_county with RARE_NAMES and H001 at RARE_ADDRESS; persons.csv in `persons_encoding`."""
+    files = write_county(directory)
+    headers = {spec.name: [c.name for c in spec.columns] for spec in SPECS}
+    persons = [[RARE_NAMES.get(str(v), v) for v in row] for row in files["persons"]]
+    write_csv(directory / "persons.csv", headers["persons"], persons, encoding=persons_encoding)
+    households = [[*row[:2], RARE_ADDRESS if row[0] == "H001" else row[2], *row[3:]] for row in files["households"]]
+    write_csv(directory / "households.csv", headers["households"], households)
+    return directory
+
+
 def compute_facts():  # type: ignore[no-untyped-def]
     """Recompute every household's facts with a live run, as the nightly run would after the registry
     changed (tests that edit rows directly first mark the registry changed). The run's warnings do not

@@ -116,7 +116,12 @@ class DisasterHit:
     house_damaged: bool
 
     def fires(self) -> bool:
-        return self.loss != "minor" or self.house_damaged
+        return self.severity() > 0
+
+    def severity(self) -> int:
+        """The contract's reading: 2 (red) for a severe or total loss, 1 (orange) for a lighter loss with
+        the house damaged, 0 (no warning) for a lighter loss that left the house standing."""
+        return 2 if self.loss in ("severe", "total") else 1 if self.house_damaged else 0
 
 
 @dataclass(slots=True)
@@ -215,7 +220,8 @@ def plan_disasters(ctx: Context, county: County) -> DisasterPlan:
         for village in rng.sample(rural, min(count, len(rural))):
             loss = rng.choice(["severe", "moderate"])
             hits.setdefault(village.code, []).append(
-                DisasterHit(disaster, None, village.code, loss, loss == "severe")
+                # a village flooded moderately has damaged houses: it warns orange, a severe loss red
+                DisasterHit(disaster, None, village.code, loss, True)
             )
     return DisasterPlan(recent, older, hits)
 

@@ -149,7 +149,7 @@ def evaluate(ctx: Context, household: Household, events: Events, plan: DisasterP
         if h.fires() and within(h.event.day, WINDOW_30D)
     ]
     if hits:
-        hit = hits[0]
+        hit = max(hits, key=lambda h: h.severity())  # the household takes its most severe row
         add(
             "disaster_loss",
             hit.person or head,
@@ -226,7 +226,7 @@ def evaluate(ctx: Context, household: Household, events: Events, plan: DisasterP
                 "applications",
                 refusals[0].decided,
                 f"application_id={refusals[0].application_id};decision={refusals[0].decision};"
-                f"rules={'+'.join(f.rule_id for f in found)}",
+                f"rules={'+'.join(f.rule_id for f in found)};level={'red' if len(found) >= 3 else 'orange'}",
             )
 
     calls = [c for c in events.calls if c.person is not None and within(c.day, WINDOW_90D)]

@@ -14,9 +14,9 @@ ENCODINGS = {
     "utf-8": "utf-8-sig",
     "utf8": "utf-8-sig",
     "utf-8-sig": "utf-8-sig",
-    "gbk": "gb18030",
-    "gb2312": "gb18030",
-    "gb18030": "gb18030",
+    "gbk": "gb18030-2022",
+    "gb2312": "gb18030-2022",
+    "gb18030": "gb18030-2022",
 }
 MAX_MAPPING_BYTES = 1 << 20
 

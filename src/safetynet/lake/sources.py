@@ -25,8 +25,10 @@ class FeedSpec:
         return next((c for c in self.columns if c.name == name), None)
 
 
-def _id(required: bool = True) -> Column:
-    return Column("id_number", "id_number", required=required)
+def _id() -> Column:
+    """Every feed's ID number may be empty where the source does not know it (the contract): such a row
+    lands and is left to identity resolution; a filled-in one must be valid."""
+    return Column("id_number", "id_number", required=False)
 
 
 def _name() -> Column:
@@ -142,7 +144,7 @@ FEEDS: dict[str, FeedSpec] = {
             (
                 Column("event_id", "text", max_length=64),
                 Column("event_name", "text", required=False, max_length=100),
-                _id(required=False),
+                _id(),
                 Column("region_code", "region_code", required=False),
                 _date("occurred_on"),
                 _enum("loss_level", "minor", "moderate", "severe", "total"),
@@ -209,7 +211,7 @@ FEEDS: dict[str, FeedSpec] = {
                 Column("called_at", "timestamp", not_future=True),
                 Column("caller_name", "text", required=False, max_length=50),
                 Column("caller_phone", "phone", required=False),
-                _id(required=False),
+                _id(),
                 Column("region_text", "text", required=False, max_length=200),
                 Column("summary", "text", required=False, max_length=2000),
             ),

@@ -6,9 +6,10 @@ class LinkageConfig(AppConfig):
     verbose_name = "Linkage"
 
     def ready(self) -> None:
-        from safetynet.registry.signals import registry_imported
+        from safetynet.registry.signals import name_reads_like, registry_imported
 
         registry_imported.connect(_rebuild_index, dispatch_uid="linkage_rebuild_index")
+        name_reads_like.connect(_reading_alike, dispatch_uid="linkage_reading_alike")
 
 
 def _rebuild_index(**_: object) -> None:
@@ -16,3 +17,9 @@ def _rebuild_index(**_: object) -> None:
     from safetynet.linkage.services import rebuild_index
 
     rebuild_index()
+
+
+def _reading_alike(name: str, low: str, high: str, **_: object) -> list[str]:
+    from safetynet.linkage.services import persons_reading_like
+
+    return persons_reading_like(name, low, high)

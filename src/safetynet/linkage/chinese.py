@@ -99,11 +99,21 @@ NAME_HETERONYMS: dict[str, tuple[str, ...]] = {
 }
 
 
+# Rare name characters pypinyin's dictionary does not read, with their Unihan kMandarin reading. Any other
+# character it cannot read stands for itself (never a blank), so it matches only itself.
+RARE_READINGS: dict[str, str] = {
+    "𠮷": "ji",  # U+20BB7, the 吉 with a long lower stroke
+    "㐂": "xi",  # U+3402, 喜
+}
+
+
 @lru_cache(maxsize=65536)
 def char_readings(char: str) -> tuple[str, ...]:
     """Toneless pinyin of one character: its usual reading, or its name readings; a non-Han char is itself."""
     if char in NAME_HETERONYMS:
         return NAME_HETERONYMS[char]
+    if char in RARE_READINGS:
+        return (RARE_READINGS[char],)
     return ((pinyin(char, style=Style.NORMAL, errors="default")[0][0] or char).lower(),)
 
 

@@ -23,6 +23,7 @@ from django.utils import timezone
 from safetynet.access import ratelimit
 from safetynet.access.permissions import Cap, require
 from safetynet.access.services import Actor, PersonalDataScope, record
+from safetynet.linkage import chinese
 from safetynet.linkage import persons as schema_module
 from safetynet.linkage.address import AddressResolver
 from safetynet.linkage.engine import Model, Scorer, estimate_u, explanation_text, fit
@@ -178,6 +179,29 @@ def rebuild_index() -> int:
             cursor.execute(f"CLUSTER {table} USING linkage_key_region")
         cursor.execute(f"ANALYZE {table}")
     return total
+
+
+READING_ALIKE_MAX = 200  # more people than this reading alike is a common name: the text search serves
+
+
+def persons_reading_like(name: str, low: str, high: str) -> list[str]:
+    """ID numbers of registry persons in the region range whose whole name has a reading of `name`'s
+    (the index's sound keys, then the exact toneless readings compared: no accent folding here). A
+    character pypinyin cannot read stands for itself, so it matches only itself."""
+    cleaned = chinese.clean_name(name)
+    if not cleaned:
+        return []
+    keys = [f"f:{sound}"[:80] for sound in chinese.fuzzy_spellings(cleaned)]
+    candidates = list(
+        PersonKey.objects.filter(key__in=keys, region_code__gte=low, region_code__lte=high)
+        .values_list("id_number", flat=True)
+        .distinct()[: READING_ALIKE_MAX + 1]
+    )
+    if not candidates or len(candidates) > READING_ALIKE_MAX:
+        return []
+    wanted = set(chinese.spellings(cleaned))
+    names = Person.objects.filter(id_number__in=candidates).values_list("id_number", "name")
+    return [i for i, n in names if wanted & set(chinese.spellings(chinese.clean_name(n)))]
 
 
 def _write_keys(rows: list[tuple[str, str, str]]) -> int:

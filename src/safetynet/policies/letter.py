@@ -1,27 +1,32 @@
-"""The notification letter (社会救助政策告知书) as A4 PDF, in reportlab's built-in Chinese CID font.
+"""The notification letter (社会救助政策告知书) as A4 PDF, with its fonts embedded.
 
-STSong-Light is one of the Adobe Asian fonts every PDF reader carries, so no font file ships with us and
-the text stays text (searchable, and checkable in tests).
+A letter must show a name with a rare character (生僻字: 𠮷, 㐂, 𰻞 …) whatever fonts the reader has, so
+the TrueType fonts of SAFETYNET_LETTER_FONTS are embedded (subset to the characters used): each character
+is set in the first font that has it. The text stays text (searchable, and checkable in tests). Without
+any of those fonts the letter falls back to STSong-Light, one of the Adobe Asian fonts every PDF reader
+carries, which is not embedded and lacks most rare characters.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import io
+import os
 from dataclasses import dataclass, field
 from xml.sax.saxutils import escape
 
+from django.conf import settings
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_CENTER
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase import pdfmetrics, ttfonts
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-FONT = "STSong-Light"
+FALLBACK_FONT = "STSong-Light"
 NUMERALS = "一二三四五六七八九十"
 CLOSING = (
     "以上政策均由您自愿申请。您有权申请，也有权不申请；不申请不影响您今后在情况变化时随时提出申请。"
@@ -53,15 +58,83 @@ class Letter:
     items: list[Item] = field(default_factory=list)
 
 
-def _font() -> str:
-    if FONT not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(UnicodeCIDFont(FONT))
-    return FONT
+def _to_unicode_cmap(fontname: str, subset: list[int]) -> str:
+    """reportlab's ToUnicode map, but with characters beyond the Basic Multilingual Plane written as
+    UTF-16 surrogate pairs, as the PDF standard requires: reportlab writes the bare code point
+    (`<20BB7>`), which readers cannot parse, so 𠮷 would be lost when the text is copied or searched."""
+    text = _ORIGINAL_CMAP(fontname, subset)
+    for code in subset:
+        if code > 0xFFFF:
+            text = text.replace(f"<{code:04X}>", f"<{chr(code).encode('utf-16-be').hex().upper()}>")
+    return text
+
+
+_ORIGINAL_CMAP = ttfonts.makeToUnicodeCMap
+ttfonts.makeToUnicodeCMap = _to_unicode_cmap
+
+
+@dataclass(frozen=True)
+class Fonts:
+    """The letter's fonts: the names registered with reportlab and, for each, the characters it has."""
+
+    names: tuple[str, ...]
+    coverage: tuple[frozenset[int], ...]
+
+    @property
+    def base(self) -> str:
+        return self.names[0]
+
+    def runs(self, text: str) -> str:
+        """Escaped text with each character no earlier font has wrapped in the first font that has it;
+        a character none has stays in the base font (it shows as a blank box, and still copies out)."""
+        if len(self.names) < 2:
+            return escape(text)
+        out: list[str] = []
+        current, run = 0, ""
+        for ch in text:
+            code = ord(ch)
+            index = next((i for i, cover in enumerate(self.coverage) if code in cover), 0)
+            if index != current and run:
+                out.append(_wrapped(self.names[current], run, current))
+                run = ""
+            current = index
+            run += ch
+        if run:
+            out.append(_wrapped(self.names[current], run, current))
+        return "".join(out)
+
+
+def _wrapped(name: str, run: str, index: int) -> str:
+    return escape(run) if index == 0 else f'<font name="{name}">{escape(run)}</font>'
+
+
+_FONTS: dict[tuple[str, ...], Fonts] = {}
+
+
+def fonts() -> Fonts:
+    """The configured TrueType fonts that exist, registered once; else the built-in CID font."""
+    paths = tuple(p for p in settings.SAFETYNET_LETTER_FONTS if os.path.isfile(p))
+    if paths not in _FONTS:
+        if not paths:
+            if FALLBACK_FONT not in pdfmetrics.getRegisteredFontNames():
+                pdfmetrics.registerFont(UnicodeCIDFont(FALLBACK_FONT))
+            _FONTS[paths] = Fonts((FALLBACK_FONT,), (frozenset(),))
+        else:
+            names, coverage = [], []
+            for path in paths:
+                name = "Letter-" + os.path.splitext(os.path.basename(path))[0]
+                if name not in pdfmetrics.getRegisteredFontNames():
+                    pdfmetrics.registerFont(ttfonts.TTFont(name, path))
+                names.append(name)
+                coverage.append(frozenset(pdfmetrics.getFont(name).face.charToGlyph))
+            _FONTS[paths] = Fonts(tuple(names), tuple(coverage))
+    return _FONTS[paths]
 
 
 def _text(value: str) -> str:
-    """Our text inside reportlab's paragraph markup: escaped, line breaks kept."""
-    return escape(value).replace("\n", "<br/>")
+    """Our text inside reportlab's paragraph markup: escaped, set in fonts that have its characters,
+    line breaks kept."""
+    return "<br/>".join(fonts().runs(line) for line in value.split("\n"))
 
 
 def _numeral(i: int) -> str:
@@ -76,7 +149,7 @@ def _chinese_date(day: dt.date) -> str:
 
 
 def render(letter: Letter) -> bytes:
-    font = _font()
+    font = fonts().base
     body = ParagraphStyle("body", fontName=font, fontSize=11.5, leading=19, wordWrap="CJK")
     indented = ParagraphStyle("indented", parent=body, firstLineIndent=23)
     title = ParagraphStyle("title", parent=body, fontSize=20, leading=30, alignment=TA_CENTER, spaceAfter=4)

@@ -33,7 +33,7 @@ from safetynet.registry.models import (
     RegistryState,
     VerifiedIncome,
 )
-from safetynet.registry.signals import registry_imported
+from safetynet.registry.signals import name_reads_like, registry_imported
 
 SEARCH_LIMIT = 50
 ID_NUMBER = re.compile(r"^\d{17}[\dXx]$")
@@ -292,6 +292,8 @@ def search_persons(actor: Actor, query: str) -> list[PersonView]:
         found = persons.filter(name__startswith=query)
         kind = "name"
     results = list(found.order_by("name", "id_number")[:SEARCH_LIMIT])
+    if kind == "name" and len(results) < SEARCH_LIMIT:
+        results += _reading_alike(persons, query, scope, {p.id_number for p in results})
     # The query itself may be an ID number or a phone: the trail keeps it masked.
     shown = mask_id_number(query) if kind == "id_number" else mask_phone(query) if kind == "phone" else query
     scope.audit_read(
@@ -303,6 +305,21 @@ def search_persons(actor: Actor, query: str) -> list[PersonView]:
     )
     today = dt.date.today()
     return [_person_view(scope, p, p.household.region_code, today) for p in results]
+
+
+def _reading_alike(
+    persons: QuerySet[Person], query: str, scope: PersonalDataScope, shown: set[str]
+) -> list[Person]:
+    """After the names that begin with the query, those that read like it as a whole: a clerk who cannot
+    type 𠮷 types 吉. The readings come from the linkage index (signal `name_reads_like`)."""
+    alike: set[str] = set()
+    for _, found in name_reads_like.send(sender=Person, name=query, low=scope.low, high=scope.high):
+        alike.update(found or ())
+    alike -= shown
+    if not alike:
+        return []
+    more = persons.filter(id_number__in=sorted(alike)).order_by("name", "id_number")
+    return list(more[: SEARCH_LIMIT - len(shown)])
 
 
 def household_profile(actor: Actor, household_id: str) -> HouseholdProfile | None:

@@ -266,10 +266,11 @@ STEPS: list[tuple[str, str]] = [
     ),
     (
         "f_disaster_rows",
-        # Severity 2 fires red (severe or total loss, or a damaged house), 1 orange (moderate).
+        # Severity 2 fires red (a severe or total loss), 1 orange (a lighter loss with the house damaged);
+        # a moderate or minor loss that left the house standing does not fire (the contract's table).
         "SELECT id_number, region_code, event_id, event_name, loss_level, "
-        "CASE WHEN loss_level IN ('severe', 'total') OR COALESCE(house_damaged, FALSE) THEN 2 "
-        "WHEN loss_level = 'moderate' THEN 1 ELSE 0 END AS severity, "
+        "CASE WHEN loss_level IN ('severe', 'total') THEN 2 "
+        "WHEN COALESCE(house_damaged, FALSE) THEN 1 ELSE 0 END AS severity, "
         # A disaster row's key is event, person and region together: the event and the row number say it.
         f"{_ref('disasters', 'event_id')} || '#' || CAST(_record AS VARCHAR) AS ref FROM feed_disasters "
         "WHERE occurred_on BETWEEN :disaster_since AND :as_of",

@@ -108,7 +108,7 @@ def test_gbk_file_is_detected_and_decoded(county_dir: Path) -> None:
         "张桂兰",
         "刘强",
     }
-    assert ImportBatch.objects.get(pk=result.batch_id).files["persons"]["encoding"] == "gb18030"
+    assert ImportBatch.objects.get(pk=result.batch_id).files["persons"]["encoding"] == "gb18030-2022"
 
 
 def test_gbk_file_with_a_bad_row_reports_it_in_readable_chinese(county_dir: Path) -> None:

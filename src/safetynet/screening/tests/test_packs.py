@@ -148,3 +148,32 @@ def test_every_problem_is_reported_at_once() -> None:
     data["rules"][1]["level"] = "purple"
     found = problems(yaml.safe_dump(data, allow_unicode=True))
     assert "medical_burden" in found and "serious_illness" in found
+
+
+def test_rejected_then_hardship_is_orange_below_three_hardship_rules_and_red_from_three() -> None:
+    """The contract: orange; red when 3 or more hardship rules fire. Households at 1, 2, 3 and 4 rules,
+    each with a refused application, go through the rule's own SQL on DuckDB."""
+    import datetime as dt
+
+    from safetynet.screening.engines.duckdb import DuckDBEngine
+    from safetynet.screening.plan import Plan
+
+    pack = default_pack()
+    rule = next(r for r in pack.rules if r.id == "rejected_then_hardship")
+    engine = DuckDBEngine()
+    engine.db.execute(
+        "CREATE TABLE f_persons AS SELECT 'H' || n AS household_id, 'P' || n AS id_number, TRUE AS alive, "
+        "TRUE AS rejected_application, FALSE AS is_head FROM range(0, 5) t(n)"
+    )
+    engine.db.execute(
+        "CREATE TABLE f_households_2 AS SELECT 'H' || n AS household_id, '371427100001' AS region_code, "
+        "1 AS rejected_applications, CAST(n AS INTEGER) AS hardship_rules, ['applications:1:A' || n] AS application_refs, "
+        "list_transform(range(0, n), lambda i: 'rule' || i) AS hardship_rule_ids FROM range(0, 5) t(n)"
+    )
+    rows = engine.fetch(Plan(pack, dt.date(2026, 11, 1)).rule_select(rule, "f_households_2")).to_pylist()
+    assert {r["household_id"]: r["level"] for r in rows} == {
+        "H1": "orange",
+        "H2": "orange",
+        "H3": "red",
+        "H4": "red",
+    }  # H0: no hardship rule fires, so the rule does not either
