@@ -569,14 +569,41 @@ def audit_seal() -> None:
     console.print(f"sealed={sealed}")
 
 
+@audit_app.command("archive")
+def audit_archive(
+    directory: Annotated[Path, typer.Argument(help="Where the archive is kept (created; files 0600).")],
+) -> None:
+    """Seal what is settled, then copy every sealed run not yet archived into DIRECTORY (gzip'd JSON Lines
+    and a manifest of seals). Nothing leaves the database: the archive is the copy kept apart (run monthly;
+    keep at least six months)."""
+    setup()
+    from safetynet.access import audit
+
+    while audit.seal() is not None:
+        pass
+    console.print(f"archived={audit.archive(directory)} folder={directory}")
+
+
 @audit_app.command("verify")
-def audit_verify() -> None:
+def audit_verify(
+    archive: Annotated[
+        Path | None, typer.Option(help="Verify this archive folder instead of the database (needs only the key).")
+    ] = None,
+) -> None:
     """Seal what is settled, then recompute every seal: exits 1 and lists each broken run when any audit
-    entry was edited, deleted, added or reordered."""
+    entry was edited, deleted, added or reordered. With --archive, the same for an archived copy."""
     setup()
     from safetynet.access import audit
     from safetynet.access.models import AuditSeal
 
+    if archive is not None:
+        broken = audit.verify_archive(archive)
+        for b in broken:
+            err.print(f"[red]条目 {b.after_id + 1}–{b.last_id}：{b.reason}[/red]")
+        console.print(f"archive={archive} broken={len(broken)}")
+        if broken:
+            raise typer.Exit(1)
+        return
     while audit.seal() is not None:
         pass
     broken = audit.verify()

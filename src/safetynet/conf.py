@@ -17,11 +17,18 @@ def database_url() -> str:
     return os.environ.get("SAFETYNET_DATABASE_URL") or f"sqlite:///{data_dir() / 'safetynet.sqlite3'}"
 
 
+def keys_dir() -> Path:
+    """Where the secrets live: `DATA_DIR/keys`, or SAFETYNET_KEYS_DIR to keep them apart from the data
+    they protect (another volume, a mounted secrets store), so a copy of the data folder holds no key."""
+    configured = os.environ.get("SAFETYNET_KEYS_DIR", "")
+    return Path(configured).expanduser().resolve() if configured else data_dir() / "keys"
+
+
 def secret(name: str, nbytes: int = 50) -> str:
-    """Read a secret from the data folder, creating it on first use (never committed, owner-only)."""
-    path = data_dir() / "keys" / name
+    """Read a secret from the keys folder, creating it on first use (never committed, owner-only)."""
+    path = keys_dir() / name
     if not path.exists():
-        path.parent.mkdir(mode=0o700, exist_ok=True)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         # O_EXCL: two processes starting at once must not each write a different key.
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

@@ -10,6 +10,10 @@ import dj_database_url
 from safetynet import conf
 
 BASE_DIR = Path(__file__).resolve().parent
+# Everything this process writes (the SQLite database, the lake's Parquet, photos, uploads, exports,
+# keys, archives) is readable by the service account only: files 0600, folders 0700. Set before the
+# data folder is first made. SAFETYNET_UMASK=022 opens them to the machine's other accounts again.
+os.umask(int(os.environ.get("SAFETYNET_UMASK", "077"), 8))
 DATA_DIR = conf.data_dir()
 
 SECRET_KEY = conf.secret("django_secret_key")
@@ -180,6 +184,8 @@ STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
 # Uploads larger than memory allows go to the data folder, not the system's temporary folder, so the files
 # a killed server leaves behind are swept (lake.storage.sweep_spool).
+FILE_UPLOAD_PERMISSIONS = 0o600  # Django's default (0644) would open stored uploads to every account
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
 FILE_UPLOAD_TEMP_DIR = DATA_DIR / "tmp" / "uploads"
 FILE_UPLOAD_TEMP_DIR.mkdir(parents=True, exist_ok=True, mode=0o700)
 STATICFILES_DIRS = [BASE_DIR / "static"]

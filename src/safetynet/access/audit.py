@@ -10,9 +10,13 @@ can edit the database cannot re-seal what they changed without it.
 from __future__ import annotations
 
 import datetime as dt
+import gzip
 import hashlib
 import hmac
+import json
+import os
 from dataclasses import dataclass
+from pathlib import Path
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -96,6 +100,79 @@ def verify() -> list[Broken]:
         elif _digest(previous_digest, rows) != s.digest:
             broken.append(Broken(s.after_id, s.last_id, "内容或顺序被改动"))
         previous_digest, previous_last = s.digest, s.last_id
+    return broken
+
+
+# -- archives: sealed runs copied out of the database, never removed from it --------------------------------
+
+
+def _plain(row: tuple[object, ...]) -> list[str]:
+    """A row as the text the seal hashes (`_canonical`), so an archived copy can be verified on its own."""
+    return [v.isoformat() if isinstance(v, dt.datetime) else "" if v is None else str(v) for v in row]
+
+
+def archive(directory: Path) -> int:
+    """Copy every sealed run not yet in `directory` there: one gzip'd JSON Lines file per run and a line
+    in `manifest.jsonl` with its seal (and the seal before it, so a copy verifies without the database).
+    The database keeps every entry (the trail is append-only); the archive is the copy a bureau keeps
+    apart, e.g. on write-once media. Files are readable by their owner only. Returns runs written."""
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    manifest = directory / "manifest.jsonl"
+    archived = (
+        {json.loads(line)["last_id"] for line in manifest.open(encoding="utf-8")}
+        if manifest.exists()
+        else set()
+    )
+    written, previous = 0, ""
+    for run in AuditSeal.objects.order_by("last_id"):
+        if run.last_id not in archived:
+            rows = AuditEntry.objects.filter(id__gt=run.after_id, id__lte=run.last_id).order_by("id")
+            name = f"audit-{run.after_id + 1:012d}-{run.last_id:012d}.jsonl.gz"
+            staged = directory / f".{name}.part"
+            fd = os.open(staged, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "wb") as raw, gzip.open(raw, "wt", encoding="utf-8") as out:
+                for row in rows.values_list(*FIELDS).iterator(chunk_size=BATCH):
+                    out.write(json.dumps(_plain(row), ensure_ascii=False) + "\n")
+            staged.replace(directory / name)
+            line = {
+                "file": name, "after_id": run.after_id, "last_id": run.last_id, "entries": run.entries,
+                "digest": run.digest, "previous_digest": previous,
+                "sha256": hashlib.sha256((directory / name).read_bytes()).hexdigest(),
+            }  # fmt: skip
+            fd = os.open(manifest, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            with os.fdopen(fd, "a", encoding="utf-8") as out:
+                out.write(json.dumps(line, ensure_ascii=False) + "\n")
+            written += 1
+        previous = run.digest
+    return written
+
+
+def verify_archive(directory: Path) -> list[Broken]:
+    """Every archived run whose file is missing, changed or out of its chain, checked with the seal key
+    alone (no database needed: an archive outlives the server it came from)."""
+    broken: list[Broken] = []
+    manifest = directory / "manifest.jsonl"
+    if not manifest.exists():
+        return [Broken(0, 0, "没有归档清单 manifest.jsonl")]
+    runs = sorted((json.loads(line) for line in manifest.open(encoding="utf-8")), key=lambda r: r["last_id"])
+    previous: dict[str, object] | None = None
+    for run in runs:
+        where = (run["after_id"], run["last_id"])
+        if previous is not None and (
+            run["after_id"] != previous["last_id"] or run["previous_digest"] != previous["digest"]
+        ):
+            broken.append(Broken(*where, "归档不连续（缺少或替换了一段）"))
+        path = directory / run["file"]
+        if not path.exists():
+            broken.append(Broken(*where, f"归档文件 {run['file']} 不存在"))
+        else:
+            with gzip.open(path, "rt", encoding="utf-8") as f:
+                rows = [tuple(json.loads(line)) for line in f]
+            if len(rows) != run["entries"]:
+                broken.append(Broken(*where, f"条数不符：封存时 {run['entries']} 条，归档中 {len(rows)} 条"))
+            elif _digest(run["previous_digest"], rows) != run["digest"]:
+                broken.append(Broken(*where, "归档内容或顺序被改动"))
+        previous = run
     return broken
 
 

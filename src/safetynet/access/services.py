@@ -13,7 +13,7 @@ from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from safetynet.access.masking import mask_id_number, mask_phone
+from safetynet.access.masking import mask_id_number, mask_in_text, mask_phone
 from safetynet.access.models import AuditEntry, Delegation, User
 from safetynet.access.permissions import DELEGABLE, Cap, require
 from safetynet.access.roles import Role
@@ -83,6 +83,10 @@ class PersonalDataScope:
 
     def mask_phone(self, value: str) -> str:
         return value if self.full_identifiers else mask_phone(value)
+
+    def mask_text(self, value: str) -> str:
+        """Free text with any ID number or mobile number in it masked, unless the reader sees them whole."""
+        return value if self.full_identifiers else mask_in_text(value)
 
     @property
     def full_identifiers(self) -> bool:
@@ -158,7 +162,9 @@ def _append(
     ip_address: str | None,
     subject: str,
 ) -> AuditEntry:
-    # Free text is truncated, never rejected: an audit write must not fail a read.
+    # Free text is truncated, never rejected: an audit write must not fail a read. It never keeps a whole
+    # ID number or phone (a query typed, a reported situation): who a read was about is `subject`, hashed.
+    detail, object_id = mask_in_text(detail), mask_in_text(object_id)
     return AuditEntry.objects.create(
         subject=subject,
         user=user,

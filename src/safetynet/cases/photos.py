@@ -1,4 +1,4 @@
-"""Photos of a verification visit (实地查访, optional): checked by content, stored privately, read scoped.
+"""Photos of a verification visit (实地查访, optional): checked by content, stored encrypted, read scoped.
 
 The type comes from the file's first bytes (JPEG, PNG or WebP), never from its name or the browser's
 claim; the stored name is ours. Each is read back only through the case's region scope, and audited.
@@ -16,6 +16,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from PIL import Image, ImageOps
 
+from safetynet.access import encryption
 from safetynet.access.permissions import Cap, require
 from safetynet.access.services import Actor, PersonalDataScope, record
 from safetynet.cases.actions import StepRejected
@@ -95,7 +96,7 @@ def attach(actor: Actor, case_id: int, files: list[bytes]) -> list[Photo]:
             for content, content_type, ext in checked:
                 relative = f"photos/{case.pk}/{uuid.uuid4().hex}.{ext}"
                 target = settings.DATA_DIR / relative
-                target.write_bytes(content)
+                target.write_bytes(encryption.seal(content, relative))  # AES-GCM at rest
                 written.append(target)
                 saved.append(
                     Photo.objects.create(
@@ -140,4 +141,5 @@ def read(actor: Actor, case_id: int, photo_id: int) -> PhotoFile | None:
     if photo is None:
         return None
     scope.audit_read("case_photo", str(photo.pk), photo.case.region_code)
-    return PhotoFile((settings.DATA_DIR / photo.path).read_bytes(), photo.content_type)
+    content = encryption.unseal((settings.DATA_DIR / photo.path).read_bytes(), photo.path)
+    return PhotoFile(content, photo.content_type)

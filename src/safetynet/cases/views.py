@@ -13,6 +13,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
+from safetynet.access import encryption
 from safetynet.access.departments import Department
 from safetynet.access.permissions import Cap
 from safetynet.access.services import Actor
@@ -269,6 +270,8 @@ def photo(request: HttpRequest, case_id: int, photo_id: int) -> HttpResponse:
         found = photos.read(Actor.from_request(request, "case photo"), case_id, photo_id)
     except PermissionDenied:
         return _forbidden(request)
+    except encryption.CannotOpen as error:  # changed or moved on disk: said, never shown as another's
+        return render(request, "policies/problem.html", {"message": f"照片无法打开：{error}"}, status=409)
     if found is None:
         return render(request, "forbidden.html", status=404)
     response = HttpResponse(found.content, content_type=found.content_type)

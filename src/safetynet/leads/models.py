@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 
@@ -47,6 +49,7 @@ class Lead(models.Model):
     reported_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT)
     reporter_name = models.CharField(max_length=100, blank=True)  # an organisation or a department
     created_at = models.DateTimeField(auto_now_add=True)
+    masked_for_reading = False  # set on a copy read by someone without whole identifiers: never saved
 
     class Meta:
         ordering = ["-id"]
@@ -63,3 +66,10 @@ class Lead(models.Model):
 
     def __str__(self) -> str:
         return f"lead {self.pk} ({self.channel}, {self.status})"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # A lead read by someone without whole identifiers holds masked text: saving it would destroy
+        # the report (leads.services._as_read).
+        if self.masked_for_reading:
+            raise RuntimeError("a lead masked for reading cannot be saved")
+        super().save(*args, **kwargs)

@@ -15,6 +15,7 @@ from django.db import transaction
 
 from safetynet import events
 from safetynet.access import permissions
+from safetynet.access.masking import mask_in_text
 from safetynet.access.permissions import REPORT_CHANNELS, Cap
 from safetynet.access.services import Actor, PersonalDataScope, record
 from safetynet.leads.models import Channel, Lead
@@ -218,6 +219,18 @@ def leads_from_warnings(run_id: int) -> int:
 # Reading
 
 
+def _as_read(scope: PersonalDataScope, leads: list[Lead]) -> list[Lead]:
+    """Leads as this reader may see them: an ID number or a phone typed into the situation or the details
+    (spaced or not) masked for a reader without whole identifiers. Such objects refuse to be saved."""
+    if scope.full_identifiers:
+        return leads
+    for lead in leads:
+        lead.summary = scope.mask_text(lead.summary)
+        lead.details = {k: scope.mask_text(v) if isinstance(v, str) else v for k, v in lead.details.items()}
+        lead.masked_for_reading = True
+    return leads
+
+
 def inbox(
     actor: Actor, *, status: str = "", channel: str = "", unidentified: bool = False, limit: int = 200
 ) -> list[Lead]:
@@ -234,22 +247,23 @@ def inbox(
     found = list(rows.order_by("-urgent", "-id")[: min(max(limit, 1), 1000)])
     if found:
         scope.audit_read("leads", "", scope.region_code, detail=f"{len(found)} 条线索")
-    return found
+    return _as_read(scope, found)
 
 
 def get_lead(actor: Actor, lead_id: int) -> Lead | None:
     permissions.require(actor, Cap.READ_LEADS)
     scope = PersonalDataScope(actor)
     lead = scope.restrict(Lead.objects.select_related("case"), "region_code").filter(pk=lead_id).first()
-    if lead is not None:
-        scope.audit_read("lead", str(lead.pk), lead.region_code)
-    return lead
+    if lead is None:
+        return None
+    scope.audit_read("lead", str(lead.pk), lead.region_code)
+    return _as_read(scope, [lead])[0]
 
 
 def case_leads(actor: Actor, case_id: int) -> list[Lead]:
     """Every source of one case, as its page shows them."""
     scope = PersonalDataScope(actor)
-    return list(scope.restrict(Lead.objects.filter(case_id=case_id), "region_code").order_by("id"))
+    return _as_read(scope, list(scope.restrict(Lead.objects.filter(case_id=case_id), "region_code").order_by("id")))
 
 
 def unassigned(actor: Actor, limit: int = 50) -> list[Lead]:
@@ -259,7 +273,7 @@ def unassigned(actor: Actor, limit: int = 50) -> list[Lead]:
         Lead.objects.filter(match=Lead.Match.UNIDENTIFIED, case__isnull=True, status=Lead.Status.RECEIVED),
         "region_code",
     )
-    return list(rows.order_by("-urgent", "id")[: min(max(limit, 1), 1000)])
+    return _as_read(scope, list(rows.order_by("-urgent", "id")[: min(max(limit, 1), 1000)]))
 
 
 def assign(actor: Actor, lead_id: int, *, household_id: str = "", region_code: str = "") -> Lead:
@@ -322,12 +336,15 @@ class OwnLead:
 
 def my_leads(actor: Actor, limit: int = 200) -> list[OwnLead]:
     rows = Lead.objects.filter(reported_by=actor.user).order_by("-id")[: min(max(limit, 1), 1000)]
+    # the reporter's own words, with any ID number or phone masked unless the role sees them whole
+    whole = Cap.FULL_IDENTIFIERS in actor.user.caps
+    shown = (lambda text: text) if whole else mask_in_text
     return [
         OwnLead(
             lead.pk,
             lead.channel,
-            lead.summary,
-            {k: v for k, v in lead.details.items() if k in linkage.FIELDS},
+            shown(lead.summary),
+            {k: shown(v) for k, v in lead.details.items() if k in linkage.FIELDS},
             lead.status,
             lead.get_status_display(),
             lead.created_at,

@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from safetynet.access.permissions import Cap
-from safetynet.access.services import Actor, PersonalDataScope
+from safetynet.access.services import Actor
 from safetynet.leads import services
 from safetynet.leads.models import Channel, Lead
 from safetynet.linkage.services import FIELDS
@@ -93,11 +93,9 @@ def lead(request: HttpRequest, lead_id: int) -> HttpResponse:
     except PermissionDenied:
         return _forbidden(request)
     place = regions.names([found.region_code]).get(found.region_code, found.region_code)
-    details = dict(found.details)
-    if len(details.get("id_number", "")) == 18:
-        details["id_number"] = PersonalDataScope(actor).mask_id(details["id_number"])
+    # the service has masked ID numbers and phones in the report for a reader without whole identifiers
     return render(
-        request, "leads/lead.html", {"lead": found, "place": place, "sources": sources, "details": details}
+        request, "leads/lead.html", {"lead": found, "place": place, "sources": sources, "details": found.details}
     )
 
 

@@ -127,3 +127,42 @@ def test_the_trail_refuses_update_and_delete_in_the_database(db) -> None:  # typ
     with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
         AuditEntry.objects.filter(pk=entry.pk).update(detail="x")
     assert AuditEntry.objects.get(pk=entry.pk).detail == ""
+
+
+def test_an_archive_copies_sealed_runs_verifies_alone_and_finds_a_changed_copy(db, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """`audit archive` copies each sealed run out (files 0600), again only what is new; the database keeps
+    every entry; `audit verify --archive` checks the copy with the key alone and names a changed run."""
+    import datetime as dt
+    import gzip
+    import json
+
+    import time_machine
+    from typer.testing import CliRunner
+
+    from safetynet.access import audit
+    from safetynet.cli import app
+
+    folder = tmp_path / "archive"
+    for hour in (9, 11):
+        with time_machine.travel(dt.datetime(2026, 6, 15, hour, 0, tzinfo=dt.UTC)):
+            _entries(4)
+        with time_machine.travel(dt.datetime(2026, 6, 15, hour + 1, 0, tzinfo=dt.UTC)):
+            result = CliRunner().invoke(app, ["audit", "archive", str(folder)])
+            assert result.exit_code == 0 and "archived=1" in result.output, result.output
+    assert audit.archive(folder) == 0  # nothing new
+    files = sorted(folder.glob("audit-*.jsonl.gz"))
+    assert len(files) == 2 and AuditEntry.objects.count() == 8
+    assert all(p.stat().st_mode & 0o777 == 0o600 for p in [*files, folder / "manifest.jsonl"])
+    assert audit.verify_archive(folder) == []
+    assert CliRunner().invoke(app, ["audit", "verify", "--archive", str(folder)]).exit_code == 0
+
+    with gzip.open(files[1], "rt", encoding="utf-8") as copy:
+        rows = [json.loads(line) for line in copy]
+    rows[1][9] = "nothing to see"  # the detail column of one entry, changed in the copy
+    with gzip.open(files[1], "wt", encoding="utf-8") as out:
+        out.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+    broken = audit.verify_archive(folder)
+    assert len(broken) == 1 and "改动" in broken[0].reason
+    files[0].unlink()
+    result = CliRunner().invoke(app, ["audit", "verify", "--archive", str(folder)])
+    assert result.exit_code == 1 and "broken=2" in result.output

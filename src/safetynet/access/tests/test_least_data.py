@@ -5,6 +5,7 @@ organisation's "known / not known" is rationed; every refusal of that kind is an
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from django.test import Client
@@ -70,3 +71,70 @@ def test_a_social_organisations_known_or_not_is_rationed_and_audited(county, mak
     asked = AuditEntry.objects.filter(username="ngo", object_type="linkage_lookup")
     assert asked.count() == 20 and {e.subject for e in asked} == {subject_of(wang.id_number)}
     assert AuditEntry.objects.filter(username="ngo", action="rate_limited").exists()
+
+
+def _spaced(number: str, groups: tuple[int, ...]) -> str:
+    out, at = [], 0
+    for size in groups:
+        out.append(number[at : at + size])
+        at += size
+    return " ".join(out)
+
+
+def test_masking_covers_lead_pages_the_audit_trail_and_every_export(screened_county, make_user, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """An ID number and a phone a caller dictated into the report, spaced as people say them, are masked
+    for a village coordinator wherever the lead shows (its page, the inboxes, the case page, the API), in a
+    warnings export a county lets such a role download, and never kept whole in the audit trail."""
+    from safetynet.access.masking import mask_id_number, mask_phone
+    from safetynet.access.permissions import GRANTS, Cap
+    from safetynet.access.roles import Role
+    from safetynet.leads.models import Lead
+
+    wang = Person.objects.get(name="王建国")
+    spaced_id = _spaced(wang.id_number, (4, 4, 4, 4, 2))
+    dashed_phone = _spaced(wang.phone, (3, 4, 4)).replace(" ", "-")
+    hotline = _client(make_user, "hotline", "hotline", "371522000000")
+    report = {
+        "channel": "hotline",
+        "summary": f"来电人说身份证号 {spaced_id}，手机 {dashed_phone}，老人摔伤",
+        "name": "王建国",
+        "id_number": wang.id_number,
+        "phone": wang.phone,
+    }
+    assert hotline.post("/api/leads", report, content_type="application/json").status_code == 201
+    lead = Lead.objects.latest("id")
+    leaks = (wang.id_number, spaced_id, wang.phone, dashed_phone)
+
+    coordinator = _client(make_user, "coord", "coordinator", "371522100201")
+    pages = [f"/leads/{lead.pk}/", "/leads/", f"/api/leads/{lead.pk}", "/api/leads", "/", "/api/leads/mine"]
+    if lead.case_id:
+        pages.append(f"/cases/{lead.case_id}/")
+    seen_masked = False
+    for url in pages:
+        response = coordinator.get(url)
+        body = response.content.decode() if "json" not in response["Content-Type"] else str(response.json())
+        assert not [v for v in leaks if v in body], (url, [v for v in leaks if v in body])
+        seen_masked |= mask_id_number(wang.id_number) in body and mask_phone(wang.phone) in body
+    assert seen_masked, "the lead page shows the report, masked"
+    mine = str(hotline.get("/api/leads/mine").json())  # the operator's own list: masked too
+    assert spaced_id not in mine and wang.phone not in mine
+
+    town = _client(make_user, "town", "township", "371522100000")
+    assert spaced_id in town.get(f"/leads/{lead.pk}/").content.decode()  # whole for who may see it
+
+    # A county that lets coordinators export warnings: the file masks as the page does.
+    monkeypatch.setitem(GRANTS, Cap.EXPORT_WARNINGS, (*GRANTS[Cap.EXPORT_WARNINGS], Role.COORDINATOR))
+    coordinator = _client(make_user, "coord2", "coordinator", "371522100201")
+    exported = coordinator.get("/screening/warnings/export.csv").content.decode("utf-8-sig")
+    assert "H001" in exported and "********" in exported
+    assert not re.search(r"(?<![0-9])\d{17}[\dXx](?![0-9])", exported)  # no whole ID number of anyone
+
+    # The trail: nothing whole, neither in the table nor in its export.
+    auditor = _client(make_user, "aud", "auditor", "371522000000")
+    for body in (
+        auditor.get("/audit/").content.decode(),
+        auditor.get("/audit/", {"format": "csv"}).content.decode("utf-8-sig"),
+    ):
+        assert not [v for v in leaks if v in body]
+    stored = " ".join(f"{e.detail} {e.object_id}" for e in AuditEntry.objects.all())
+    assert not [v for v in leaks if v in stored]

@@ -7,6 +7,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from safetynet import testing
+from safetynet.access import encryption
 from safetynet.access.models import AuditEntry
 from safetynet.access.services import Actor
 from safetynet.cases.models import Photo
@@ -61,7 +62,8 @@ def test_photos_with_the_visit_then_more_then_read_back(case_id, make_user, tmp_
     stored = list(Photo.objects.order_by("id"))
     assert [p.content_type for p in stored] == ["image/jpeg", "image/png"]
     assert all(".." not in p.path and "passwd" not in p.path for p in stored)  # our names, not theirs
-    kept = (tmp_path / stored[0].path).read_bytes()  # re-encoded (test_a_photo_keeps_its_picture…)
+    # kept encrypted (tests/test_file_modes.py), re-encoded (test_a_photo_keeps_its_picture…)
+    kept = encryption.unseal((tmp_path / stored[0].path).read_bytes(), stored[0].path)
     assert kept.startswith(b"\xff\xd8\xff") and stored[0].size == len(kept)
     shown = town.get(f"/cases/{case_id}/photos/{stored[0].pk}/")
     assert shown.status_code == 200 and shown.content == kept and shown["Content-Type"] == "image/jpeg"
@@ -120,7 +122,7 @@ def test_a_photo_keeps_its_picture_and_loses_its_gps(case_id, make_user, tmp_pat
         assert original.getexif().get_ifd(0x8825)  # the phone's GPS position is in what was sent
     town.post(f"/cases/{case_id}/", {**VISIT, "photos": SimpleUploadedFile("p.jpg", sent)})
     photo = Photo.objects.get(case_id=case_id)
-    stored = (tmp_path / photo.path).read_bytes()
+    stored = encryption.unseal((tmp_path / photo.path).read_bytes(), photo.path)
     assert b"PhoneMaker" not in stored and b"Exif" not in stored
     with Image.open(io.BytesIO(stored)) as kept:
         assert not kept.getexif() and kept.size == (40, 80)  # upright, as the phone showed it
