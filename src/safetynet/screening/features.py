@@ -285,8 +285,11 @@ STEPS: list[tuple[str, str]] = [
         # person, which covers the region's households (village, township or county: the code without its
         # trailing zero groups is the prefix).
         "f_disaster_hits",
+        # A row naming a person reaches the household only while that person lives (the contract: the dead
+        # count for nothing but breadwinner_death); so do hotline calls and housing ratings below.
         "SELECT p.household_id, d.severity, d.loss_level, d.event_id, d.event_name, d.ref FROM f_disaster_rows d "
-        "JOIN reg_persons p ON p.id_number = d.id_number WHERE d.severity > 0 "
+        "JOIN reg_persons p ON p.id_number = d.id_number "
+        "LEFT JOIN f_deaths dead ON dead.id_number = p.id_number WHERE d.severity > 0 AND dead.id_number IS NULL "
         "UNION ALL "
         "SELECT h.household_id, d.severity, d.loss_level, d.event_id, d.event_name, d.ref FROM ("
         "  SELECT *, CASE WHEN SUBSTR(region_code, 10, 3) <> '000' THEN 12"
@@ -342,6 +345,7 @@ STEPS: list[tuple[str, str]] = [
         "LEFT JOIN phones ph ON ph.phone = c.phone "
         "LEFT JOIN link_hotline lk ON lk.call_id = c.call_id AND lk.batch = c.batch AND lk.decision = 'match' "
         "JOIN reg_persons p ON p.id_number = COALESCE(c.id_number, lk.id_number, ph.id_number) "
+        "LEFT JOIN f_deaths dead ON dead.id_number = p.id_number WHERE dead.id_number IS NULL "
         "GROUP BY p.household_id",
     ),
     (
@@ -433,7 +437,8 @@ STEPS: list[tuple[str, str]] = [
         "SELECT p.household_id, MAX(r.rating) AS rating, "
         f"LIST({_row_ref('housing_safety', 'r.')}) AS refs FROM feed_housing_safety r "
         "JOIN reg_persons p ON p.id_number = r.id_number "
-        "WHERE r.rating IN ('C', 'D') AND r.assessed_on BETWEEN :housing_since AND :as_of "
+        "LEFT JOIN f_deaths dead ON dead.id_number = p.id_number "
+        "WHERE r.rating IN ('C', 'D') AND r.assessed_on BETWEEN :housing_since AND :as_of AND dead.id_number IS NULL "
         "GROUP BY p.household_id",
     ),
     (
