@@ -492,6 +492,10 @@ DEMO_ACCOUNTS = [  # (username, role, level of the region the account is bound t
 
 
 DEMO_ORGANISATIONS = {"medical": "medical_insurance", "ngo": "县慈善总会"}
+DEMO_NAMES = {  # the names letters and pages show for the demo's staff
+    "village": "王秀兰", "township": "李建华", "county": "张伟", "admin": "刘洋", "hotline": "陈静",
+    "ngo": "赵敏", "medical": "孙磊", "leader": "周强", "auditor": "吴芳",
+}  # fmt: skip
 
 
 def create_demo_users() -> list[tuple[str, str, str, str]]:
@@ -510,11 +514,17 @@ def create_demo_users() -> list[tuple[str, str, str, str]]:
         if existing is not None:  # kept, not deleted: its steps and leads refer to it
             existing.role, existing.region, existing.is_active = role, region, True
             existing.organisation = DEMO_ORGANISATIONS.get(username, "")
+            existing.first_name = DEMO_NAMES.get(username, "")
             existing.set_password(password)
             existing.save()
         else:
             create_user(
-                username, password, role, region.code, organisation=DEMO_ORGANISATIONS.get(username, "")
+                username,
+                password,
+                role,
+                region.code,
+                organisation=DEMO_ORGANISATIONS.get(username, ""),
+                first_name=DEMO_NAMES.get(username, ""),
             )
         logins.append((username, password, role, region.name))
     return logins
@@ -539,6 +549,7 @@ def users_create(
     username: str,
     role: Annotated[str, typer.Option(help="coordinator, township, county, county_admin, hotline, …")],
     region: Annotated[str, typer.Option(help="12-digit code of the region the user works in.")],
+    name: Annotated[str, typer.Option(help="The person's name, as letters are signed (e.g. 李建华).")] = "",
 ) -> None:
     """Create a user; the password is asked for, never passed on the command line."""
     setup()
@@ -550,7 +561,7 @@ def users_create(
     password = typer.prompt("密码 Password", hide_input=True, confirmation_prompt=True)
     try:
         validate_password(password)
-        create_user(username, password, role, region)
+        create_user(username, password, role, region, first_name=name.strip())
     except (ValidationError, ValueError) as exc:
         err.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from None

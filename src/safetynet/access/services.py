@@ -286,7 +286,13 @@ def _admin_range(actor: Actor) -> tuple[str, str]:
 
 
 def add_user(
-    actor: Actor, username: str, password: str, role: str, region_code: str, organisation: str = ""
+    actor: Actor,
+    username: str,
+    password: str,
+    role: str,
+    region_code: str,
+    organisation: str = "",
+    full_name: str = "",
 ) -> User:
     """A new account in the administrator's county; the role must fit the region's level."""
     require(actor, Cap.MANAGE_USERS)
@@ -303,7 +309,9 @@ def add_user(
     if User.objects.filter(username=username).exists():
         raise ValueError(f"用户名 {username} 已被使用")
     try:
-        user = create_user(username, password, role, region_code, organisation=organisation)
+        user = create_user(
+            username, password, role, region_code, organisation=organisation, first_name=full_name.strip()
+        )
     except (ValueError, ValidationError) as error:
         raise ValueError(f"角色与所选地区的层级不符：{error}") from None
     record(actor, "create_user", "user", username, region_code=region_code, detail=role)

@@ -109,6 +109,7 @@ def _audit_csv(entries: Iterable[AuditEntry]) -> HttpResponse:
 
 class UserForm(forms.Form):
     username = forms.RegexField(label="用户名", regex=r"^[A-Za-z0-9_.@-]{3,150}$", max_length=150)
+    full_name = forms.CharField(label="姓名（告知书上署名）", max_length=50)
     password = forms.CharField(label="初始密码", widget=forms.PasswordInput, max_length=128)
     role = forms.ChoiceField(label="角色", choices=Role.choices)
     region_code = forms.RegexField(label="地区代码（12 位）", regex=r"^\d{12}$")

@@ -137,6 +137,27 @@ def _text(value: str) -> str:
     return "<br/>".join(fonts().runs(line) for line in value.split("\n"))
 
 
+def whole_address(place: str, address: str) -> str:
+    """The region's names and the household's address as one line, without saying a place twice: an
+    address usually repeats the township and village ("燕店镇东王村 12 号" under "莘县燕店镇东王村")."""
+    address = address.strip()
+    compact = address.replace(" ", "")
+    for start in range(len(place)):  # the longest end of `place` the address begins with
+        if len(place) - start >= 2 and compact.startswith(place[start:]):
+            return place + address[len(_prefix_with_spaces(address, len(place) - start)) :].lstrip()
+    return f"{place}　{address}" if address else place
+
+
+def _prefix_with_spaces(text: str, chars: int) -> str:
+    """The start of `text` holding `chars` non-space characters (an address may carry spaces)."""
+    seen = 0
+    for i, ch in enumerate(text):
+        if seen == chars:
+            return text[:i]
+        seen += ch != " "
+    return text
+
+
 def _numeral(i: int) -> str:
     if i <= 10:
         return NUMERALS[i - 1]
@@ -164,7 +185,7 @@ def render(letter: Letter) -> bytes:
         Paragraph(f"个案编号：{letter.case_id}　　　告知日期：{_chinese_date(letter.date)}", small),
         Spacer(1, 4 * mm),
         Paragraph(f"{_text(letter.head_name) or '户主'}（身份证号：{_text(letter.id_number)}）：", body),
-        Paragraph(f"住址：{_text(letter.place)}　{_text(letter.address)}", detail),
+        Paragraph(f"住址：{_text(whole_address(letter.place, letter.address))}", detail),
         Spacer(1, 2 * mm),
         Paragraph(
             "根据《社会救助暂行办法》和社会救助主动发现工作的要求，我们在走访中了解了您家庭的情况。"

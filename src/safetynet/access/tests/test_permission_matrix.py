@@ -252,6 +252,7 @@ PROBES: dict[Cap, Callable[[World, Client, str], Any]] = {
         "/users/",
         {
             "username": f"new_{r}",
+            "full_name": "王新",
             "password": "correct-horse-9",
             "role": "coordinator",
             "region_code": VILLAGE,

@@ -171,6 +171,10 @@ def test_social_organisations_get_403_on_every_policies_route(case_h001, make_us
 def test_notification_letter_pdf(case_h001, make_user) -> None:  # type: ignore[no-untyped-def]
     head = Household.objects.get(pk="H001").head_id_number
     village = login(make_user, "coord", "coordinator", "371522100201")
+    village_user = village.session["_auth_user_id"]
+    from safetynet.access.models import User
+
+    User.objects.filter(pk=village_user).update(first_name="王秀兰")  # letters are signed by name
     response = village.get(f"/cases/{case_h001.pk}/letter/", {"policy": ["dibao", "elderly_allowance"]})
     assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
     disposition = response["Content-Disposition"]
@@ -185,6 +189,7 @@ def test_notification_letter_pdf(case_h001, make_user) -> None:  # type: ignore[
         "最低生活保障",
         "高龄津贴",
         "本人签字",
+        "告知人（工作人员）：王秀兰",
     ):
         assert expected in text, expected
     assert "家庭人均月收入 366.67 元，低于低保标准 780 元" in text
@@ -194,6 +199,7 @@ def test_notification_letter_pdf(case_h001, make_user) -> None:  # type: ignore[
     entry = AuditEntry.objects.get(action="notification_letter")
     assert entry.object_id == str(case_h001.pk) and "dibao,elderly_allowance" in entry.detail
 
+    assert text.count("东王村") == 1  # the address once, not the region's names and then the address again
     # A township clerk sees the whole ID; without a choice the letter lists every fitting policy.
     town = login(make_user, "town", "township", "371522100000")
     whole = pdf_text(town.get(f"/cases/{case_h001.pk}/letter/").content)
