@@ -75,7 +75,18 @@ def audit(request: HttpRequest) -> HttpResponse:
     page = Paginator(entries, AUDIT_PAGE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
-    return render(request, "access/audit.html", {"form": form, "page": page, "query": query.urlencode()})
+    return render(
+        request,
+        "access/audit.html",
+        {
+            "form": form,
+            "page": page,
+            "total": page.paginator.count,
+            "number": page.number,
+            "pages": page.paginator.num_pages,
+            "query": query.urlencode(),
+        },
+    )
 
 
 def _audit_csv(entries: Iterable[AuditEntry]) -> HttpResponse:

@@ -500,9 +500,77 @@ class WarningFilters:
     region: str = ""  # a region code prefix inside the reader's scope
 
 
-def warnings(actor: Actor, filters: WarningFilters, limit: int = 200) -> list[RiskWarning]:
-    """The warnings of the reader's region matching `filters`, newest first, masked by role, audited."""
+# Most urgent first: red, orange, yellow; within a level the highest score, then the newest.
+URGENT_FIRST = (
+    models.Case(
+        *(models.When(level=level, then=models.Value(rank)) for level, rank in LEVEL_RANK.items()),
+        default=models.Value(0),
+    ).desc(),
+    "-score",
+    "-id",
+)
+PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class WarningPage:
+    """One page of a filtered list, with the list's true total."""
+
+    warnings: list[RiskWarning]
+    total: int
+    number: int
+    pages: int
+
+
+def warning_page(actor: Actor, filters: WarningFilters, number: int = 1) -> WarningPage:
+    """A page of the warnings list: the true total, most urgent first, each row with the names of the
+    person and the household head and the village (people, not codes), masked by role, audited."""
     scope = require_reader(actor)
+    query = _filtered(scope, filters).order_by(*URGENT_FIRST)
+    total = query.count()
+    pages = max(1, -(-total // PAGE_SIZE))
+    number = min(max(number, 1), pages)
+    found = list(query[(number - 1) * PAGE_SIZE : number * PAGE_SIZE])
+    scope.audit_read(
+        "warning_list", "", region_code=scope.region_code,
+        detail=f"第 {number}/{pages} 页，共 {total} 条 {json.dumps(filters.__dict__, ensure_ascii=False)}"[:500],
+    )  # fmt: skip
+    _name_people(found)
+    for w in found:
+        _mask(scope, w)
+    return WarningPage(found, total, number, pages)
+
+
+def _name_people(found: list[RiskWarning]) -> None:
+    """Give each warning `person_name`, `head_name` and `place` (the village's name), read in two queries."""
+    from safetynet.regions import services as regions
+    from safetynet.registry.models import Household, Person
+
+    heads = dict(
+        Household.objects.filter(pk__in={w.household_id for w in found}).values_list("pk", "head_id_number")
+    )
+    wanted = {w.id_number for w in found} | set(heads.values())
+    names = dict(Person.objects.filter(pk__in=wanted).values_list("pk", "name"))
+    places = regions.names([w.region_code for w in found])
+    for w in found:
+        w.person_name = names.get(w.id_number, "")  # type: ignore[attr-defined]
+        w.head_name = names.get(heads.get(w.household_id, ""), "")  # type: ignore[attr-defined]
+        w.place = places.get(w.region_code, w.region_code)  # type: ignore[attr-defined]
+
+
+def warnings(actor: Actor, filters: WarningFilters, limit: int = 200) -> list[RiskWarning]:
+    """The warnings of the reader's region matching `filters`, most urgent first, masked by role, audited."""
+    scope = require_reader(actor)
+    found = list(_filtered(scope, filters).order_by(*URGENT_FIRST)[:limit])
+    scope.audit_read(
+        "warning_list", "", region_code=scope.region_code, detail=json.dumps(filters.__dict__)[:500]
+    )
+    for w in found:
+        _mask(scope, w)
+    return found
+
+
+def _filtered(scope: PersonalDataScope, filters: WarningFilters) -> models.QuerySet[RiskWarning]:
     query = scope.restrict(RiskWarning.objects.select_related("run"), "region_code")
     if filters.run_id:
         query = query.filter(run_id=filters.run_id)
@@ -516,13 +584,7 @@ def warnings(actor: Actor, filters: WarningFilters, limit: int = 200) -> list[Ri
         query = query.filter(status=filters.status)
     if filters.region.isdigit():
         query = query.filter(region_code__startswith=filters.region)
-    found = list(query[:limit])
-    scope.audit_read(
-        "warning_list", "", region_code=scope.region_code, detail=json.dumps(filters.__dict__)[:500]
-    )
-    for w in found:
-        _mask(scope, w)
-    return found
+    return query
 
 
 def get_warning(actor: Actor, warning_id: int) -> RiskWarning | None:

@@ -103,15 +103,22 @@ def warning_list(request: HttpRequest) -> HttpResponse:
     )
     try:
         actor = Actor.from_request(request, "warning list")
-        found = services.warnings(actor, filters)
+        page = services.warning_page(actor, filters, _int(request.GET.get("page")) or 1)
     except PermissionDenied:
         return _forbidden(request)
+    found = page.warnings
+    query = request.GET.copy()
+    query.pop("page", None)
     pack = services.load(services.active_pack())
     return render(
         request,
         "screening/warnings.html",
         {
             "warnings": found,
+            "total": page.total,
+            "number": page.number,
+            "pages": page.pages,
+            "query": query.urlencode(),
             "filters": filters,
             "rules": [(r.id, r.title) for r in pack.rules],
             "titles": {r.id: r.title for r in pack.rules},

@@ -80,7 +80,7 @@ def test_county_admin_reviews_a_warning_and_tunes_the_rules(live_server, screene
     page.click("nav >> text=预警")
     page.wait_for_selector("[data-testid=warnings]")
     listing = page.inner_text("[data-testid=warnings]")
-    assert "H001" in listing and "H002" in listing and "红色" in listing
+    assert "王建国" in listing and "张桂兰" in listing and "红色" in listing  # heads, not codes
     page.screenshot(path=testing.ARTIFACTS / "screening-warnings.png", full_page=True)
 
     page.click("[data-testid=warnings] tr[data-rule=child_without_guardian] a >> nth=0")
@@ -155,7 +155,7 @@ def test_coordinator_on_a_phone_sees_only_their_village(live_server, screened, c
     login(page, live_server.url, "coord")
     page.goto(f"{live_server.url}/screening/warnings/")
     listing = page.inner_text("[data-testid=warnings]")
-    assert "H001" in listing and "H002" not in listing
+    assert "王建国" in listing and "张桂兰" not in listing
     page.goto(f"{live_server.url}/screening/warnings/{screened['h001']}/")
     person = page.inner_text("[data-testid=person]")
     assert "*" in person and screened["h001_id_number"] not in page.content()

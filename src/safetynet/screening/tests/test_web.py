@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from django.test import Client
@@ -210,3 +211,42 @@ def test_api_runs_and_warnings(screened_county, make_user) -> None:  # type: ign
         == 403
     )
     assert coordinator.get(f"/api/screening/warnings/{h002.pk}").status_code == 404
+
+
+def test_the_list_shows_its_true_total_pages_through_all_of_it_red_first_with_names(  # type: ignore[no-untyped-def]
+    screened_county, make_user, monkeypatch
+) -> None:
+    """Never silently cut: the total is the list's, every page is reachable, the most urgent come first,
+    and a row names the person, the household head and the village, not codes."""
+    from safetynet.access.masking import mask_id_number
+
+    first = warning_of("H001")
+    for level, score in (("yellow", "9.00"), ("orange", "1.00"), ("yellow", "0.50")):
+        RiskWarning.objects.create(
+            run=first.run, household_id="H001", region_code=first.region_code, id_number=first.id_number,
+            rule_id="repeat_hotline", level=level, score=score, explanation="测试", fingerprint="x" * 64,
+            status=RiskWarning.Status.OPEN,
+        )  # fmt: skip
+    open_warnings = RiskWarning.objects.filter(status=RiskWarning.Status.OPEN).count()
+    monkeypatch.setattr(services, "PAGE_SIZE", 2)
+    client = login(make_user, "county", "371522000000")
+    seen: list[str] = []
+    page, number = client.get("/screening/warnings/").content.decode(), 1
+    assert f"共 {open_warnings} 条" in page
+    while True:
+        seen += re.findall(r'<tr data-warning="\d+" data-rule="\w+" data-level="(\w+)"', page)
+        if 'data-testid="next"' not in page:
+            break
+        number += 1
+        assert f"第 {number - 1} 页" in page
+        page = client.get("/screening/warnings/", {"page": number}).content.decode()
+    assert number == -(-open_warnings // 2)  # every page reached
+    rows = list(RiskWarning.objects.filter(status=RiskWarning.Status.OPEN).values_list("level", flat=True))
+    assert seen == sorted(rows, key=["red", "orange", "yellow"].index)  # all of them, most urgent first
+
+    head = Person.objects.get(name="王建国")
+    coordinator = login(make_user, "coordinator", "371522100201", name="coord")
+    listing = coordinator.get("/screening/warnings/").content.decode()
+    assert "王建国" in listing and "东王村" in listing and head.id_number not in listing
+    person = Person.objects.get(id_number=first.id_number)
+    assert person.name in listing and mask_id_number(person.id_number) in listing
