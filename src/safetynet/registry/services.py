@@ -272,11 +272,17 @@ def scoped_persons(actor: Actor) -> QuerySet[Person]:
 
 
 def search_persons(actor: Actor, query: str) -> list[PersonView]:
-    """Find people in the actor's region by whole ID number, phone, or name (exact first, then prefix)."""
+    """Find people in the actor's region by whole ID number, phone, household code or name (names that
+    begin with the query, then names that read like it); at most SEARCH_LIMIT, so no one can fish."""
+    return search(actor, query)[0]
+
+
+def search(actor: Actor, query: str) -> tuple[list[PersonView], int]:
+    """search_persons, and how many people match in all (a page says so when it shows fewer)."""
     scope = PersonalDataScope(actor)
     query = query.strip()[:50]
     if not query:
-        return []
+        return [], 0
     persons = scope.restrict(Person.objects.select_related("household"), "household__region_code")
     ratelimit.check(actor, "search")
     if ID_NUMBER.match(query) and not scope.full_identifiers:
@@ -288,23 +294,28 @@ def search_persons(actor: Actor, query: str) -> list[PersonView]:
     elif PHONE.match(query):
         found = persons.filter(phone=query)
         kind = "phone"
+    elif persons.filter(household_id=query).exists():  # a household code, as lists and letters show it
+        found = persons.filter(household_id=query)
+        kind = "household"
     else:
         found = persons.filter(name__startswith=query)
         kind = "name"
     results = list(found.order_by("name", "id_number")[:SEARCH_LIMIT])
+    total = len(results) if len(results) < SEARCH_LIMIT else found.count()
     if kind == "name" and len(results) < SEARCH_LIMIT:
-        results += _reading_alike(persons, query, scope, {p.id_number for p in results})
+        more = _reading_alike(persons, query, scope, {p.id_number for p in results})
+        results, total = results + more, total + len(more)
     # The query itself may be an ID number or a phone: the trail keeps it masked.
     shown = mask_id_number(query) if kind == "id_number" else mask_phone(query) if kind == "phone" else query
     scope.audit_read(
         "person_search",
         "",
         region_code=scope.region_code,
-        detail=f"{kind}={shown} results={len(results)}",
-        subject=query if kind != "name" else "",
+        detail=f"{kind}={shown} results={len(results)} of {total}",
+        subject=query if kind in ("id_number", "phone") else "",
     )
     today = dt.date.today()
-    return [_person_view(scope, p, p.household.region_code, today) for p in results]
+    return [_person_view(scope, p, p.household.region_code, today) for p in results], total
 
 
 def _reading_alike(

@@ -16,8 +16,8 @@ from safetynet.registry import services
 def search(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()
     try:
-        results = (
-            services.search_persons(Actor.from_request(request, "person search"), query) if query else []
+        results, total = (
+            services.search(Actor.from_request(request, "person search"), query) if query else ([], 0)
         )
     except PermissionDenied:
         return render(request, "forbidden.html", status=403)
@@ -25,7 +25,11 @@ def search(request: HttpRequest) -> HttpResponse:
         return render(
             request, "registry/search.html", {"q": query, "results": [], "error": str(error)}, status=429
         )
-    return render(request, "registry/search.html", {"q": query, "results": results})
+    return render(
+        request,
+        "registry/search.html",
+        {"q": query, "results": results, "total": total, "cut": total > len(results)},
+    )
 
 
 @login_required
