@@ -38,6 +38,16 @@ class Section:
     leads: list[Any] = field(default_factory=list)
     referrals: list[Any] = field(default_factory=list)
     campaigns: list[Any] = field(default_factory=list)
+    more: str = ""  # the query of the cases list that shows all of a cut section ("stage=new", "overdue=1")
+
+    @property
+    def shown(self) -> int:
+        return len(self.cases) + len(self.leads)
+
+    @property
+    def cut(self) -> bool:
+        """More rows than the section shows: the page says so and links to the whole list."""
+        return self.total > self.shown
 
     @property
     def total_shown(self) -> str:
@@ -61,7 +71,7 @@ def county_cut(county_code: str, today: dt.date) -> dt.date:
     return workdays.working_days_before(today, deadline_days(county_code, "escalate_to_county"))
 
 
-def _late(before: dt.date) -> Q:
+def late(before: dt.date) -> Q:
     """Open cases with a step, grant-first paperwork or a department's answer due before `before`.
     The referrals are a subquery, not a join, so no DISTINCT is needed over a county's open cases."""
     waiting = Referral.objects.filter(answered_at__isnull=True, due_on__lt=before).values("case_id")
@@ -70,16 +80,23 @@ def _late(before: dt.date) -> Q:
     )
 
 
-def _section(key: str, title: str, rows: QuerySet[Case], order: tuple[str, ...]) -> Section:
+def _section(key: str, title: str, rows: QuerySet[Case], order: tuple[str, ...], more: str = "") -> Section:
     found = list(rows.order_by(*order, "id")[:SECTION_LIMIT])
     # Counted up to a cap: "1000+" says enough, and a county's whole backlog is not counted per page view.
     total = len(found) if len(found) < SECTION_LIMIT else rows.order_by()[:COUNT_CAP].count()
-    return Section(key, title, total, cases=found)
+    return Section(key, title, total, cases=found, more=more)
+
+
+def _triage(actor: Actor, title: str) -> Section:
+    from safetynet.leads import services as leads
+
+    found = leads.unassigned(actor, limit=SECTION_LIMIT)
+    total = len(found) if len(found) < SECTION_LIMIT else leads.unassigned_total(actor)
+    return Section("triage", title, total, leads=found)
 
 
 def for_actor(actor: Actor, today: dt.date | None = None) -> list[Section]:
     """The inbox of the actor's role: what is theirs to do now, overdue first."""
-    from safetynet.leads import services as leads
 
     day = today or timezone.localdate()
     role = actor.user.role
@@ -96,7 +113,13 @@ def for_actor(actor: Actor, today: dt.date | None = None) -> list[Section]:
     sections: list[Section] = []
     if role == "coordinator":
         sections += [
-            _section("verify", "待实地核实", open_cases.filter(stage=Case.Stage.NEW), ("due_on", "-urgent")),
+            _section(
+                "verify",
+                "待实地核实",
+                open_cases.filter(stage=Case.Stage.NEW),
+                ("due_on", "-urgent"),
+                "stage=new",
+            ),
             _section(
                 "follow_up",
                 "近期回访",
@@ -104,18 +127,23 @@ def for_actor(actor: Actor, today: dt.date | None = None) -> list[Section]:
                 ("follow_up_on",),
             ),
         ]
-        unassigned = leads.unassigned(actor, limit=SECTION_LIMIT)
-        sections.insert(0, Section("triage", "身份未明的线索", len(unassigned), leads=unassigned))
+        sections.insert(0, _triage(actor, "身份未明的线索"))
     elif role == "township":
         sections += [
-            _section("overdue", "已逾期", open_cases.filter(_late(day)), ("due_on",)),
+            _section("overdue", "已逾期", open_cases.filter(late(day)), ("due_on",), "overdue=1"),
             _section(
                 "due_soon",
                 "五个工作日内到期",
                 open_cases.filter(due_on__gte=day, due_on__lte=workdays.add_working_days(day, 5)[0]),
                 ("due_on", "-urgent"),
             ),
-            _section("applying", "协助申请待审核", open_cases.filter(stage=Case.Stage.APPLYING), ("due_on",)),
+            _section(
+                "applying",
+                "协助申请待审核",
+                open_cases.filter(stage=Case.Stage.APPLYING),
+                ("due_on",),
+                "stage=applying",
+            ),
             _section(
                 "paperwork",
                 "先行救助待确认手续",
@@ -125,8 +153,7 @@ def for_actor(actor: Actor, today: dt.date | None = None) -> list[Section]:
         ]
         if Cap.DECIDE in actor.user.caps:  # the county delegates confirmation to its townships
             sections.append(_confirmations(open_cases))
-        unassigned = leads.unassigned(actor, limit=SECTION_LIMIT)
-        sections.insert(0, Section("triage", "待分派线索", len(unassigned), leads=unassigned))
+        sections.insert(0, _triage(actor, "待分派线索"))
     elif role in (Role.COUNTY, Role.COUNTY_ADMIN):
         cut = county_cut(scope.region_code[:6], day)
         sections += [
@@ -147,11 +174,10 @@ def for_actor(actor: Actor, today: dt.date | None = None) -> list[Section]:
                 ("next_answer",),
             ),
             _section(
-                "overdue", "逾期升级至县级", open_cases.filter(_late(cut + dt.timedelta(days=1))), ("due_on",)
+                "overdue", "逾期升级至县级", open_cases.filter(late(cut + dt.timedelta(days=1))), ("due_on",)
             ),
         ]
-        unassigned = leads.unassigned(actor, limit=SECTION_LIMIT)
-        sections.insert(0, Section("triage", "待分派线索", len(unassigned), leads=unassigned))
+        sections.insert(0, _triage(actor, "待分派线索"))
     else:
         raise PermissionDenied("this role has no case inbox")
     if role in ("coordinator", "township"):
@@ -179,12 +205,12 @@ def escalate(today: dt.date | None = None) -> dict[str, int]:
     case is escalated to each level once. Returns how many cases reached each level now."""
     day = today or timezone.localdate()
     counts = {"township": 0, "county": 0}
-    by_county = Case.objects.filter(_late(day)).values_list("region_code", flat=True).distinct()
+    by_county = Case.objects.filter(late(day)).values_list("region_code", flat=True).distinct()
     for county in sorted({code[:6] for code in by_county}):
         cut = county_cut(county, day) + dt.timedelta(days=1)
         for level, before in (("county", cut), ("township", day)):
             lower = LEVELS[: LEVELS.index(level)]
-            rows = Case.objects.filter(_late(before), region_code__startswith=county, escalated_to__in=lower)
+            rows = Case.objects.filter(late(before), region_code__startswith=county, escalated_to__in=lower)
             ids = sorted(set(rows.values_list("id", flat=True)))
             if not ids:
                 continue

@@ -34,14 +34,33 @@ def _forbidden(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def index(request: HttpRequest) -> HttpResponse:
+    """Every open case of the region, a page at a time, with the true total; by stage, or overdue only."""
+    stage = request.GET.get("stage", "")[:10]
+    overdue = request.GET.get("overdue") == "1"
+    page_number = request.GET.get("page", "")
     try:
-        found = workflow.open_cases(Actor.from_request(request, "cases"))
+        page = workflow.case_page(
+            Actor.from_request(request, "cases"),
+            int(page_number) if page_number.isdigit() else 1,
+            stage=stage,
+            overdue=overdue,
+        )
     except PermissionDenied:
         return _forbidden(request)
-    names = regions.names(sorted({c.region_code for c in found}))
     today = timezone.localdate()
-    rows = [(c, names.get(c.region_code, c.region_code), bool(c.due_on and c.due_on < today)) for c in found]
-    return render(request, "cases/index.html", {"rows": rows})
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {
+        "rows": [(c, bool(c.due_on and c.due_on < today)) for c in page.object_list],
+        "stages": Case.Stage.choices,
+        "stage": stage,
+        "overdue": overdue,
+        "total": page.paginator.count,
+        "number": page.number,
+        "pages": page.paginator.num_pages,
+        "query": query.urlencode(),
+    }
+    return render(request, "cases/index.html", context)
 
 
 @login_required

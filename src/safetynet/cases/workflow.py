@@ -13,8 +13,9 @@ from typing import Any
 
 from django import forms as django_forms
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Page, Paginator
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from safetynet import events
@@ -178,6 +179,43 @@ def open_cases(actor: Actor, limit: int = 200) -> list[Case]:
     if found:
         scope.audit_read("cases", "", scope.region_code, detail=f"{len(found)} 个个案")
     return found
+
+
+CASE_PAGE = 50
+
+
+def case_page(actor: Actor, number: int = 1, *, stage: str = "", overdue: bool = False) -> Page[Case]:
+    """A page of the open cases in the actor's region (its paginator holds the true total): overdue first,
+    then by deadline, urgent before others; `stage` and `overdue` filter. Each row carries the household
+    head's name and the village's (people, not codes)."""
+    from safetynet.regions import services as regions
+    from safetynet.registry import services as registry
+
+    scope = _reader(actor)
+    rows = scope.restrict(Case.objects.filter(status=Case.Status.OPEN), "region_code")
+    if stage in Case.Stage.values:
+        rows = rows.filter(stage=stage)
+    if overdue:  # as the inbox counts it: a step, grant-first paperwork or a department's answer late
+        from safetynet.cases.inbox import late
+
+        rows = rows.filter(late(timezone.localdate()))
+    page = Paginator(rows.order_by(F("due_on").asc(nulls_last=True), "-urgent", "id"), CASE_PAGE).get_page(
+        number
+    )
+    found = list(page.object_list)
+    heads, _ = registry.names_of(c.household_id for c in found)
+    places = regions.names(sorted({c.region_code for c in found}))
+    for c in found:
+        c.head_name = heads.get(c.household_id, "")  # type: ignore[attr-defined]
+        c.place = places.get(c.region_code, c.region_code)  # type: ignore[attr-defined]
+    page.object_list = found
+    scope.audit_read(
+        "cases",
+        "",
+        scope.region_code,
+        detail=f"第 {page.number}/{page.paginator.num_pages} 页，共 {page.paginator.count} 个个案",
+    )
+    return page
 
 
 def get_case(actor: Actor, case_id: int) -> Case | None:

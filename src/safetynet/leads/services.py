@@ -12,6 +12,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.db.models import QuerySet
 
 from safetynet import events
 from safetynet.access import permissions
@@ -266,14 +267,22 @@ def case_leads(actor: Actor, case_id: int) -> list[Lead]:
     return _as_read(scope, list(scope.restrict(Lead.objects.filter(case_id=case_id), "region_code").order_by("id")))
 
 
-def unassigned(actor: Actor, limit: int = 50) -> list[Lead]:
-    """Leads in the actor's region not yet tied to a household: the township's triage."""
-    scope = PersonalDataScope(actor)
-    rows = scope.restrict(
+def _unassigned(scope: PersonalDataScope) -> QuerySet[Lead]:
+    return scope.restrict(
         Lead.objects.filter(match=Lead.Match.UNIDENTIFIED, case__isnull=True, status=Lead.Status.RECEIVED),
         "region_code",
     )
-    return _as_read(scope, list(rows.order_by("-urgent", "id")[: min(max(limit, 1), 1000)]))
+
+
+def unassigned(actor: Actor, limit: int = 50) -> list[Lead]:
+    """Leads in the actor's region not yet tied to a household: the township's triage."""
+    scope = PersonalDataScope(actor)
+    return _as_read(scope, list(_unassigned(scope).order_by("-urgent", "id")[: min(max(limit, 1), 1000)]))
+
+
+def unassigned_total(actor: Actor) -> int:
+    """How many leads wait for triage in all (an inbox shows the first of them)."""
+    return _unassigned(PersonalDataScope(actor)).count()
 
 
 def assign(actor: Actor, lead_id: int, *, household_id: str = "", region_code: str = "") -> Lead:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -331,6 +332,14 @@ def _reading_alike(
         return []
     more = persons.filter(id_number__in=sorted(alike)).order_by("name", "id_number")
     return list(more[: SEARCH_LIMIT - len(shown)])
+
+
+def names_of(household_ids: Iterable[str], id_numbers: Iterable[str] = ()) -> tuple[dict[str, str], dict[str, str]]:
+    """(household → its head's name, ID number → name), in two queries: lists show people, not codes.
+    The caller has already scoped the rows these come from."""
+    heads = dict(Household.objects.filter(pk__in=set(household_ids)).values_list("pk", "head_id_number"))
+    names = dict(Person.objects.filter(pk__in=set(heads.values()) | set(id_numbers)).values_list("pk", "name"))
+    return {h: names.get(head, "") for h, head in heads.items()}, names
 
 
 def household_profile(actor: Actor, household_id: str) -> HouseholdProfile | None:

@@ -16,6 +16,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from django.core.paginator import Page, Paginator
 from django.db import models, transaction
 from django.utils import timezone
 
@@ -24,6 +25,7 @@ from safetynet.access.services import Actor, PersonalDataScope, record
 from safetynet.events import CaseEvent
 from safetynet.lake import services as lake
 from safetynet.linkage import batch as linkage
+from safetynet.regions import services as regions
 from safetynet.registry import services as registry
 from safetynet.screening import explain
 from safetynet.screening.engines import ENGINES, get_engine
@@ -512,50 +514,26 @@ URGENT_FIRST = (
 PAGE_SIZE = 50
 
 
-@dataclass(frozen=True)
-class WarningPage:
-    """One page of a filtered list, with the list's true total."""
-
-    warnings: list[RiskWarning]
-    total: int
-    number: int
-    pages: int
-
-
-def warning_page(actor: Actor, filters: WarningFilters, number: int = 1) -> WarningPage:
-    """A page of the warnings list: the true total, most urgent first, each row with the names of the
-    person and the household head and the village (people, not codes), masked by role, audited."""
+def warning_page(actor: Actor, filters: WarningFilters, number: int = 1) -> Page[RiskWarning]:
+    """A page of the warnings list (its paginator holds the true total), most urgent first, each row with
+    the names of the person and the household head and the village (people, not codes); masked, audited."""
     scope = require_reader(actor)
-    query = _filtered(scope, filters).order_by(*URGENT_FIRST)
-    total = query.count()
-    pages = max(1, -(-total // PAGE_SIZE))
-    number = min(max(number, 1), pages)
-    found = list(query[(number - 1) * PAGE_SIZE : number * PAGE_SIZE])
+    page = Paginator(_filtered(scope, filters).order_by(*URGENT_FIRST), PAGE_SIZE).get_page(number)
     scope.audit_read(
         "warning_list", "", region_code=scope.region_code,
-        detail=f"第 {number}/{pages} 页，共 {total} 条 {json.dumps(filters.__dict__, ensure_ascii=False)}"[:500],
+        detail=f"第 {page.number}/{page.paginator.num_pages} 页，共 {page.paginator.count} 条 "
+        f"{json.dumps(filters.__dict__, ensure_ascii=False)}"[:500],
     )  # fmt: skip
-    _name_people(found)
-    for w in found:
-        _mask(scope, w)
-    return WarningPage(found, total, number, pages)
-
-
-def _name_people(found: list[RiskWarning]) -> None:
-    """Give each warning `person_name`, `head_name` and `place` (the village's name), read in two queries."""
-    from safetynet.regions import services as regions
-    from safetynet.registry.models import Household, Person
-
-    heads = dict(
-        Household.objects.filter(pk__in={w.household_id for w in found}).values_list("pk", "head_id_number")
-    )
-    wanted = {w.id_number for w in found} | set(heads.values())
-    names = dict(Person.objects.filter(pk__in=wanted).values_list("pk", "name"))
+    found = list(page.object_list)
+    heads, names = registry.names_of([w.household_id for w in found], [w.id_number for w in found])
     places = regions.names([w.region_code for w in found])
     for w in found:
         w.person_name = names.get(w.id_number, "")  # type: ignore[attr-defined]
-        w.head_name = names.get(heads.get(w.household_id, ""), "")  # type: ignore[attr-defined]
+        w.head_name = heads.get(w.household_id, "")  # type: ignore[attr-defined]
         w.place = places.get(w.region_code, w.region_code)  # type: ignore[attr-defined]
+        _mask(scope, w)
+    page.object_list = found
+    return page
 
 
 def warnings(actor: Actor, filters: WarningFilters, limit: int = 200) -> list[RiskWarning]:

@@ -106,7 +106,7 @@ def warning_list(request: HttpRequest) -> HttpResponse:
         page = services.warning_page(actor, filters, _int(request.GET.get("page")) or 1)
     except PermissionDenied:
         return _forbidden(request)
-    found = page.warnings
+    found = page.object_list
     query = request.GET.copy()
     query.pop("page", None)
     pack = services.load(services.active_pack())
@@ -115,9 +115,9 @@ def warning_list(request: HttpRequest) -> HttpResponse:
         "screening/warnings.html",
         {
             "warnings": found,
-            "total": page.total,
+            "total": page.paginator.count,
             "number": page.number,
-            "pages": page.pages,
+            "pages": page.paginator.num_pages,
             "query": query.urlencode(),
             "filters": filters,
             "rules": [(r.id, r.title) for r in pack.rules],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import threading
 
 import pytest
@@ -242,3 +243,85 @@ def test_a_large_amount_waits_for_the_countys_case_by_case_decision(county, make
     assert str(paid.monthly_amount) == "8000.00"
     step = Step.objects.filter(case=case, action="approve_amount").get()
     assert step.data["amount"] == "8000.00" and step.actor.username == "county"
+
+
+def test_the_cases_list_shows_its_true_total_and_pages_through_it(county, make_user, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Never silently cut: 7 open cases at 3 a page are 3 pages, each row names the household head and the
+    village, overdue first; a stage filter narrows the total."""
+    import datetime as dt
+
+    from django.test import Client
+
+    from safetynet.cases import workflow as flow
+    from safetynet.cases.models import Case
+    from safetynet.registry.models import Household
+
+    monkeypatch.setattr(flow, "CASE_PAGE", 3)
+    today = dt.date.today()
+    head = Household.objects.get(pk="H001").head_id_number
+    for i in range(7):  # one open case per household: seven households of 东王村 (王建国 heads them all here)
+        household = Household.objects.create(
+            household_id=f"H10{i}",
+            region_code="371522100201",
+            address="",
+            area_type="rural",
+            head_id_number=head,
+        )
+        Case.objects.create(
+            household_id=household.pk, region_code=household.region_code,
+            stage=Case.Stage.NEW if i < 5 else Case.Stage.VERIFIED, due_on=today + dt.timedelta(days=i - 2),
+        )  # fmt: skip
+    town = Client()
+    town.force_login(make_user("town", "township", "371522100000"))
+    seen: list[str] = []
+    for number in (1, 2, 3):
+        page = town.get("/cases/", {"page": number}).content.decode()
+        assert "共 7 条" in page and f"第 {number} 页，共 3 页" in page
+        seen += [c for c in page.split('data-case="')[1:]]
+    assert len(seen) == 7 and all("王建国" in row and "东王村" in row for row in seen)  # people, not codes
+    dues = [re.search(r"\d{4}-\d{2}-\d{2}", row).group() for row in seen]  # type: ignore[union-attr]
+    assert dues == sorted(dues) and len(set(dues)) == 7  # every case once, the most overdue first
+    assert 'class="late"' in town.get("/cases/").content.decode()
+    verified = town.get("/cases/", {"stage": "verified"}).content.decode()
+    assert "共 2 条" in verified
+
+
+def test_an_inbox_section_cut_short_says_so_and_links_to_the_whole_list(
+    county, make_user, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    from django.test import Client
+
+    from safetynet.cases import inbox
+    from safetynet.cases.models import Case
+    from safetynet.leads.models import Channel, Lead
+    from safetynet.registry.models import Household
+
+    monkeypatch.setattr(inbox, "SECTION_LIMIT", 2)
+    head = Household.objects.get(pk="H001").head_id_number
+    for i in range(3):
+        household = Household.objects.create(
+            household_id=f"H20{i}",
+            region_code="371522100201",
+            address="",
+            area_type="rural",
+            head_id_number=head,
+        )
+        Case.objects.create(household_id=household.pk, region_code=household.region_code)
+    for i in range(3):  # three leads nobody could place yet, in the township
+        Lead.objects.create(channel=Channel.HOTLINE, summary=f"求助{i}", region_code="371522100000")
+    village = Client()
+    village.force_login(make_user("coord", "coordinator", "371522100201"))
+    page = village.get("/cases/inbox/").content.decode()
+    section = page.split('data-testid="section-verify"')[1].split("</section>")[0]
+    assert section.count("data-case=") == 2 and "此处只列出前 2 条，共 3 条" in section
+    assert 'href="/cases/?stage=new"' in section
+    assert "共 3 条" in village.get("/cases/", {"stage": "new"}).content.decode()
+    town = Client()
+    town.force_login(make_user("town", "township", "371522100000"))
+    triage = (
+        town.get("/cases/inbox/")
+        .content.decode()
+        .split('data-testid="section-triage"')[1]
+        .split("</section>")[0]
+    )
+    assert "（3）" in triage and "此处只列出前 2 条，共 3 条" in triage  # the true number waiting
