@@ -231,25 +231,37 @@ def _case_context(actor: Actor, found: Case, sources: list[Any], refused: dict[s
         (name, label, refused.get(name) or ACTIONS[name].form(ctx=ctx, initial=initial.get(name)))
         for name, label in workflow.next_actions(found, actor)
     ]
+    steps = [
+        {
+            "at": step.at,
+            "label": workflow.step_label(step.action)
+            + " → "
+            + (Case.Stage(step.to_stage).label if step.to_stage in Case.Stage.values else step.to_stage),
+            "actor": (step.actor.get_full_name() or step.actor.get_username()) if step.actor else "系统",
+            "facts": "；".join(
+                f"{_fact_label(step.action, k)}：{_shown(k, v)}"
+                for k, v in step.data.items()
+                if k not in HIDDEN_FACTS and v not in ("", None)
+            ),
+        }
+        for step in found.steps.select_related("actor")
+    ]
+    reports = [
+        {
+            "at": s.created_at,
+            "label": s.get_channel_display(),
+            "actor": s.reporter_name,
+            "facts": s.summary,
+            # a warning's lead links to the warning, which links back here: one story, both ways
+            "warning": s.source_ref.removeprefix("warning:") if s.source_ref.startswith("warning:") else "",
+        }
+        for s in sources
+    ]
     return {
         "case": found,
         "place": regions.names([found.region_code]).get(found.region_code, found.region_code),
-        "steps": [
-            {
-                "at": step.at,
-                "label": workflow.step_label(step.action),
-                "stage": Case.Stage(step.to_stage).label
-                if step.to_stage in Case.Stage.values
-                else step.to_stage,
-                "actor": step.actor.get_username() if step.actor else "系统",
-                "facts": "；".join(
-                    f"{_fact_label(step.action, k)}：{_shown(k, v)}"
-                    for k, v in step.data.items()
-                    if k not in HIDDEN_FACTS and v not in ("", None)
-                ),
-            }
-            for step in found.steps.select_related("actor")
-        ],
+        # reports and steps as one history, in the order they happened
+        "timeline": sorted(reports + steps, key=lambda e: e["at"]),
         "outcome": OUTCOMES.get(found.outcome, found.outcome),
         "sources": sources,
         "actions": actions,

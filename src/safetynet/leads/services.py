@@ -268,10 +268,15 @@ def case_leads(actor: Actor, case_id: int) -> list[Lead]:
 
 
 def _unassigned(scope: PersonalDataScope) -> QuerySet[Lead]:
-    return scope.restrict(
+    rows = scope.restrict(
         Lead.objects.filter(match=Lead.Match.UNIDENTIFIED, case__isnull=True, status=Lead.Status.RECEIVED),
         "region_code",
     )
+    if scope.region_level != "village":
+        # a lead handed to a village (its code ends in a village number) is the village's now: it leaves
+        # the township's and county's triage instead of staying there after "已分派"
+        rows = rows.filter(region_code__endswith="000")
+    return rows
 
 
 def unassigned(actor: Actor, limit: int = 50) -> list[Lead]:

@@ -325,3 +325,29 @@ def test_an_inbox_section_cut_short_says_so_and_links_to_the_whole_list(
         .split("</section>")[0]
     )
     assert "（3）" in triage and "此处只列出前 2 条，共 3 条" in triage  # the true number waiting
+
+
+def test_the_case_history_is_in_time_order_and_links_its_warning(screened_county, make_user) -> None:  # type: ignore[no-untyped-def]
+    from django.test import Client
+
+    from safetynet.leads.models import Lead
+
+    lead = Lead.objects.filter(source_ref__startswith="warning:", case__isnull=False).order_by("id").first()
+    assert lead is not None, "the screened county's warnings open cases"
+    town = Client()
+    town.force_login(make_user("town", "township", "371522100000"))
+    from safetynet.access.models import User
+
+    User.objects.filter(username="town").update(first_name="李建华")
+    case = lead.case
+    visit = {"visited_on": TODAY.isoformat(), "hardship": True, "situation": "核实属实", "monthly_income": "300",
+             "monthly_expense": "0", "wants_help": True}  # fmt: skip
+    workflow.act(Actor(User.objects.get(username="town"), "test"), case.pk, case.version, "verify", visit)
+    Lead.objects.create(channel="hotline", summary="邻居又来电", region_code=case.region_code, case=case)
+    page = town.get(f"/cases/{case.pk}/").content.decode()
+    warning_id = lead.source_ref.removeprefix("warning:")
+    assert f'href="/screening/warnings/{warning_id}/"' in page  # the case links its warning
+    timeline = page.split('data-testid="timeline"')[1].split("</table>")[0]
+    times = re.findall(r"<td>(\d{4}-\d{2}-\d{2} \d{2}:\d{2})</td>", timeline)
+    assert len(times) >= 3 and times == sorted(times)  # the later call after the visit, not before it
+    assert timeline.index("核实属实") < timeline.index("邻居又来电") and "李建华" in timeline

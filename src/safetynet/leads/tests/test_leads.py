@@ -167,3 +167,19 @@ def test_an_uncertain_match_waits_for_review(county, make_user) -> None:  # type
     )
     assert lead.match == Lead.Match.UNIDENTIFIED
     assert Review.objects.filter(source="lead", source_ref=f"lead:{lead.pk}").exists()
+
+
+def test_a_lead_handed_to_a_village_leaves_the_townships_triage(county, make_user) -> None:  # type: ignore[no-untyped-def]
+    """分派 moves the lead: the township's triage no longer lists it, the village's inbox does."""
+    lead = Lead.objects.create(channel="hotline", summary="村里老人无人照顾", region_code="371522100000")
+    town = Client()
+    town.force_login(make_user("town", "township", "371522100000"))
+    town.get("/cases/inbox/")
+    answer = town.post("/cases/inbox/", {"lead": lead.pk, "region_code": "371522100201"}, follow=True)
+    assert "已分派" in answer.content.decode()
+    triage = answer.content.decode().split('data-testid="section-triage"')[1].split("</section>")[0]
+    assert f'data-lead="{lead.pk}"' not in triage
+    village = Client()
+    village.force_login(make_user("coord", "coordinator", "371522100201"))
+    mine = village.get("/cases/inbox/").content.decode().split('data-testid="section-triage"')[1]
+    assert f'data-lead="{lead.pk}"' in mine.split("</section>")[0]
