@@ -93,7 +93,13 @@ def new(request: HttpRequest) -> HttpResponse:
 def campaign(request: HttpRequest, campaign_id: int) -> HttpResponse:
     try:
         actor = Actor.from_request(request, "campaign progress")
-        if request.method == "POST" and request.POST.get("action") == "close":
+        asking = request.method == "POST" and request.POST.get("action") == "close"
+        if asking and request.POST.get("confirmed") != "1":
+            asking = False  # asked first, on the page below: what closing does
+            confirm_close = True
+        else:
+            confirm_close = False
+        if asking:
             try:
                 services.close(actor, campaign_id)
             except services.CampaignRejected as error:
@@ -116,6 +122,7 @@ def campaign(request: HttpRequest, campaign_id: int) -> HttpResponse:
             "can_close": Cap.DECLARE_CAMPAIGN in user.caps
             and summary.campaign.status == Campaign.Status.OPEN
             and all(services.in_scope(actor, c) for c in summary.campaign.region_codes),
+            "confirm_close": confirm_close,
         },
     )
 

@@ -187,10 +187,19 @@ def case(request: HttpRequest, case_id: int) -> HttpResponse:
         return redirect("cases:case", case_id=found.pk)
     refused: dict[str, Any] = {}
     status = 200
+    confirm: dict[str, str] = {}
     if request.method == "POST":
         action = request.POST.get("action", "")[:20]
         version = request.POST.get("version", "")
         data = request.POST.copy()
+        consequence = _consequence(action, data)
+        if consequence and data.get("confirmed") != "1":
+            # An act that closes the case or silences a warning is asked again, saying what will happen,
+            # with everything typed kept; only the second, confirmed submit records it.
+            refused[action] = ACTIONS[action].form(data, ctx=StepContext(actor, found, _today()))
+            confirm = {"action": action, "message": consequence}
+            context = _case_context(actor, found, sources, refused)
+            return render(request, "cases/case.html", {**context, "confirm": confirm})
         try:
             workflow.act(
                 actor,
@@ -216,6 +225,17 @@ def case(request: HttpRequest, case_id: int) -> HttpResponse:
                 _attach_photos(request, actor, found.pk)
             return redirect("cases:case", case_id=found.pk)
     return render(request, "cases/case.html", _case_context(actor, found, sources, refused), status=status)
+
+
+def _consequence(action: str, data: Any) -> str:
+    """What an irreversible or silencing step will do, said before it is recorded; "" for other steps."""
+    if action == "decline":
+        return "本人自愿放弃：个案将结案，到回访日期再上门回访；本人情况变化时可随时再申请。确认记录吗？"
+    if action == "verify" and str(data.get("hardship", "")).lower() in ("no", "否", "false", "0"):
+        return (
+            "未发现困难：个案将结案，引发本个案的预警记为不属实，180 天内同样的情况不再预警。确认记录吗？"
+        )
+    return ""
 
 
 def _today() -> Any:

@@ -495,3 +495,18 @@ def test_two_people_recording_at_once_exactly_one_wins(county, make_user) -> Non
     assert "不能重复记录" in next(o for o in outcomes if o != "won")
     assert Lead.objects.filter(household_id="H001").count() == 1
     assert AuditEntry.objects.filter(action="record_visit").count() == 1
+
+
+def test_closing_a_campaign_is_asked_again_first(county_admin) -> None:  # type: ignore[no-untyped-def]
+    from django.test import Client
+
+    campaign = _declare(county_admin)
+    admin = Client()
+    admin.force_login(county_admin.user)
+    asked = admin.post(f"/campaigns/{campaign.pk}/", {"action": "close"})
+    assert asked.status_code == 200 and "结束后不能重新打开" in asked.content.decode()
+    campaign.refresh_from_db()
+    assert campaign.status == Campaign.Status.OPEN
+    assert admin.post(f"/campaigns/{campaign.pk}/", {"action": "close", "confirmed": "1"}).status_code == 302
+    campaign.refresh_from_db()
+    assert campaign.status == Campaign.Status.CLOSED

@@ -118,6 +118,12 @@ class Desk:
         with self.page.expect_navigation() as sent:
             self.page.click(f"{form} button[type=submit]")
         assert sent.value is not None
+        if self.page.locator(f"{form} [data-testid=confirm]").count():
+            # a step that closes the case is asked again, saying what will happen, with the input kept
+            self.page.screenshot(path=testing.ARTIFACTS / f"confirm-{action}.png", full_page=True)
+            with self.page.expect_navigation() as sent:
+                self.page.click(f"{form} [data-testid=confirm-{action}]")
+            assert sent.value is not None
         return sent.value.status
 
     def step(self, action: str, **fields: str | list[str]) -> None:

@@ -164,6 +164,12 @@ def test_verification_on_a_phone_then_a_respected_refusal(live_server, case_id, 
     page.fill(f"{decline} input[name=follow_up_on]", (today + dt.timedelta(days=30)).isoformat())
     with page.expect_navigation():
         page.click(f"{decline} button[type=submit]")
+    # closing the case is asked again, on the phone too, with what was typed kept
+    assert "个案将结案" in page.inner_text(f"{decline} [data-testid=confirm]")
+    assert page.input_value(f"{decline} input[name=reason]") == "老人表示暂不需要，子女会接济"
+    page.screenshot(path=testing.ARTIFACTS / "cases-decline-confirm-phone.png", full_page=True)
+    with page.expect_navigation():
+        page.click(f"{decline} [data-testid=confirm-decline]")
     assert "已结案" in page.inner_text("[data-testid=stage]")
     timeline = page.inner_text("[data-testid=timeline]")
     assert "子女会接济" in timeline and "热线来电" in timeline

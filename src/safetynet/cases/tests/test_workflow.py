@@ -351,3 +351,49 @@ def test_the_case_history_is_in_time_order_and_links_its_warning(screened_county
     times = re.findall(r"<td>(\d{4}-\d{2}-\d{2} \d{2}:\d{2})</td>", timeline)
     assert len(times) >= 3 and times == sorted(times)  # the later call after the visit, not before it
     assert timeline.index("核实属实") < timeline.index("邻居又来电") and "李建华" in timeline
+
+
+@pytest.mark.parametrize(
+    ("action", "fields", "says"),
+    [
+        ("decline", {"reason": "本人不愿申请，儿子每月寄钱", "follow_up_on": LATER}, "个案将结案"),
+        (
+            "verify",
+            {"visited_on": TODAY.isoformat(), "hardship": "no", "situation": "家中有稳定收入，子女赡养良好",
+             "monthly_income": "3000", "monthly_expense": "500", "wants_help": "no"},  # fmt: skip
+            "180 天内同样的情况不再预警",
+        ),
+    ],
+)
+def test_a_step_that_closes_the_case_is_asked_again_first(county, make_user, action, fields, says) -> None:  # type: ignore[no-untyped-def]
+    """本人自愿放弃 and 未发现困难 close the case (and silence its warning): the first submit only says so,
+    keeping what was typed; the confirmed one records it."""
+    from django.test import Client
+
+    from safetynet.cases.services import open_case_for
+
+    case, _ = open_case_for("H001", "371522100201")
+    town = Client()
+    town.force_login(make_user("town", "township", "371522100000"))
+    if action == "decline":  # declining comes after a founded visit
+        visit = {"visited_on": TODAY.isoformat(), "hardship": True, "situation": "核实", "monthly_income": "600",
+                 "monthly_expense": "0", "wants_help": False}  # fmt: skip
+        workflow.act(Actor(case_user(town), "test"), case.pk, case.version, "verify", visit)
+        case.refresh_from_db()
+    sent = {"action": action, "version": case.version, **fields}
+    asked = town.post(f"/cases/{case.pk}/", sent)
+    body = asked.content.decode()
+    assert asked.status_code == 200 and says in body and 'name="confirmed" value="1"' in body
+    assert next(iter(fields.values())) in body  # the input is kept for the confirming submit
+    case.refresh_from_db()
+    assert case.status == "open" and not case.steps.filter(action=action).exists()
+    done = town.post(f"/cases/{case.pk}/", {**sent, "confirmed": "1"})
+    assert done.status_code == 302
+    case.refresh_from_db()
+    assert case.steps.filter(action=action).exists() and case.status == "closed"
+
+
+def case_user(client):  # type: ignore[no-untyped-def]
+    from safetynet.access.models import User
+
+    return User.objects.get(pk=client.session["_auth_user_id"])

@@ -71,6 +71,11 @@ def verify(page, hardship: str, situation: str) -> None:  # type: ignore[no-unty
     page.select_option(f"{form} select[name=wants_help]", "yes" if hardship == "yes" else "no")
     with page.expect_navigation():
         page.click(f"{form} button[type=submit]")
+    if hardship == "no":  # no hardship closes the case and silences the warning: asked again first
+        assert "180 天内同样的情况不再预警" in page.inner_text(f"{form} [data-testid=confirm]")
+        assert page.input_value(f"{form} textarea[name=situation]") == situation  # what was typed is kept
+        with page.expect_navigation():
+            page.click(f"{form} [data-testid=confirm-verify]")
     assert "已记录" in page.inner_text("[data-testid=message]")
 
 
