@@ -39,6 +39,7 @@ WORKING = (S.VERIFIED, S.INFORMED, S.APPLYING, S.REVIEWED, S.HELPING)
 DEFAULT_DEADLINES = {
     "verify_urgent": 1,  # a red warning or an urgent report is verified within one working day
     "verify": 5,
+    "inform_and_apply": 5,  # after a founded visit: tell the policies and help apply, so nobody waits unowned
     "dibao_decision": 30,
     "dibao_extension": 15,
     "grant_first_paperwork": 5,
@@ -219,7 +220,9 @@ class Verify(Action):
 
     def apply(self, ctx: StepContext, facts: dict[str, Any]) -> None:
         if facts["hardship"]:
-            ctx.case.stage, ctx.case.due_on, ctx.case.due_estimated = S.VERIFIED, None, False
+            # the next owner (inform, then help apply) has a deadline too: a hand-off never reads "期限 —"
+            ctx.case.stage = S.VERIFIED
+            ctx.case.due_on, ctx.case.due_estimated = due(ctx.today, ctx.county, "inform_and_apply")
         else:
             close(ctx.case, "unfounded")
 

@@ -22,6 +22,7 @@ from safetynet.cases.models import CountySettings, DeadlinePolicy
 STEP_LABELS = {
     "verify_urgent": "红色预警、紧急线索的实地核实",
     "verify": "其他线索的实地核实",
+    "inform_and_apply": "核实有困难后告知政策、协助申请",
     "dibao_decision": "低保审批决定",
     "dibao_extension": "低保审批延期",
     "grant_first_paperwork": "先行救助补齐手续",

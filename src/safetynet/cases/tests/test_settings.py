@@ -17,6 +17,7 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
 DAYS = {
     "verify_urgent": "1",
     "verify": "3",
+    "inform_and_apply": "4",
     "dibao_decision": "20",
     "dibao_extension": "10",
     "grant_first_paperwork": "5",

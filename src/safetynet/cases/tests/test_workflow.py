@@ -214,7 +214,9 @@ def test_an_emergency_is_paid_first_and_documented_within_five_working_days(coun
     case = workflow.act(
         colleague, case.pk, case.version, "complete_paperwork", {"reason": "申请书、收入证明已补齐"}
     )
-    assert case.paperwork_due is None and workflow.overdue(town, today=late) == []
+    assert case.paperwork_due is None and workflow.overdue(town, today=TODAY) == []
+    # the paperwork is done; what is due now is informing and helping to apply, 5 working days on
+    assert case.due_on == workdays.add_working_days(TODAY, 5)[0]
 
 
 @pytest.mark.django_db
