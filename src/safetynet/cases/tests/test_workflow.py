@@ -256,19 +256,10 @@ def test_the_cases_list_shows_its_true_total_and_pages_through_it(county, make_u
 
     from safetynet.cases import workflow as flow
     from safetynet.cases.models import Case
-    from safetynet.registry.models import Household
 
     monkeypatch.setattr(flow, "CASE_PAGE", 3)
     today = dt.date.today()
-    head = Household.objects.get(pk="H001").head_id_number
-    for i in range(7):  # one open case per household: seven households of 东王村 (王建国 heads them all here)
-        household = Household.objects.create(
-            household_id=f"H10{i}",
-            region_code="371522100201",
-            address="",
-            area_type="rural",
-            head_id_number=head,
-        )
+    for i, household in enumerate(_village_households(7)):
         Case.objects.create(
             household_id=household.pk, region_code=household.region_code,
             stage=Case.Stage.NEW if i < 5 else Case.Stage.VERIFIED, due_on=today + dt.timedelta(days=i - 2),
@@ -296,18 +287,9 @@ def test_an_inbox_section_cut_short_says_so_and_links_to_the_whole_list(
     from safetynet.cases import inbox
     from safetynet.cases.models import Case
     from safetynet.leads.models import Channel, Lead
-    from safetynet.registry.models import Household
 
     monkeypatch.setattr(inbox, "SECTION_LIMIT", 2)
-    head = Household.objects.get(pk="H001").head_id_number
-    for i in range(3):
-        household = Household.objects.create(
-            household_id=f"H20{i}",
-            region_code="371522100201",
-            address="",
-            area_type="rural",
-            head_id_number=head,
-        )
+    for household in _village_households(3):
         Case.objects.create(household_id=household.pk, region_code=household.region_code)
     for i in range(3):  # three leads nobody could place yet, in the township
         Lead.objects.create(channel=Channel.HOTLINE, summary=f"求助{i}", region_code="371522100000")
@@ -399,3 +381,16 @@ def case_user(client):  # type: ignore[no-untyped-def]
     from safetynet.access.models import User
 
     return User.objects.get(pk=client.session["_auth_user_id"])
+
+
+def _village_households(n: int) -> list:  # type: ignore[type-arg]
+    """n more households of 东王村, each headed (here) by 王建国: one open case per household is allowed."""
+    from safetynet.registry.models import Household
+
+    head = Household.objects.get(pk="H001").head_id_number
+    return [
+        Household.objects.create(
+            household_id=f"HX{i:02d}", region_code="371522100201", address="", area_type="rural", head_id_number=head
+        )
+        for i in range(n)
+    ]
