@@ -106,13 +106,23 @@ def _landed(source: str, batch_id: int) -> list[dict[str, object]]:
 
 
 @pytest.mark.parametrize("source", sorted(FEEDS))
-@pytest.mark.parametrize("form", ["gb18030 csv", "utf-8 jsonl"])
+@pytest.mark.parametrize("form", ["gb18030 csv", "utf-8 jsonl", "xlsx"])
 def test_every_feed_lands_rare_text_unchanged(tmp_path: Path, source: str, form: str) -> None:
     spec = FEEDS[source]
     rows = _feed_rows(spec)
     if form == "gb18030 csv":
         path = tmp_path / f"{source}.csv"
         testing.write_csv(path, spec.names, [list(r.values()) for r in rows], encoding="gb18030")
+    elif form == "xlsx":  # an Excel export, with a merged title above the header as bureaus make them
+        path = tmp_path / f"{source}.xlsx"
+        book = openpyxl.Workbook()
+        sheet = book.active
+        sheet.append([f"{spec.department}导出明细"])
+        sheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(spec.names))
+        sheet.append(spec.names)
+        for row in rows:
+            sheet.append(list(row.values()))
+        book.save(path)
     else:
         path = tmp_path / f"{source}.jsonl"
         path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
@@ -260,6 +270,10 @@ def test_a_form_a_page_search_by_text_and_by_reading(county, make_user) -> None:
     )
     lead = Lead.objects.get()
     assert lead.details["name"] == "王𠮷" and "𪜀" in lead.summary
+    by_api = hotline.post(
+        "/api/leads", {"channel": "hotline", "summary": "张𰻞老人独居", "name": "张𰻞"}, content_type="application/json"
+    )
+    assert by_api.status_code == 201 and Lead.objects.get(pk=by_api.json()["lead_id"]).details["name"] == "张𰻞"
     staff = Client()
     staff.force_login(make_user("town", "township", "371522100000"))
     assert "王𠮷" in staff.get(f"/leads/{lead.pk}/").content.decode()
