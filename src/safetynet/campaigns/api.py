@@ -34,7 +34,7 @@ class CountsOut(Schema):
     no_hardship: int
     hardship: int
     unreachable: int
-    percent: int
+    percent: float  # visited share, one decimal
     late: bool
 
 

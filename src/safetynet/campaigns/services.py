@@ -19,6 +19,7 @@ households every page calls low income, elderly or covered:
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -329,8 +330,9 @@ class Counts:
         return self.total - self.pending
 
     @property
-    def percent(self) -> int:
-        return int(100 * self.visited / self.total) if self.total else 0
+    def percent(self) -> float:
+        """Visited share to one decimal, rounded down: 2 of 257 is 0.7 %, never a misleading 0 or 100."""
+        return math.floor(1000 * self.visited / self.total) / 10 if self.total else 0.0
 
 
 @dataclass

@@ -111,7 +111,7 @@ def campaign(request: HttpRequest, campaign_id: int) -> HttpResponse:
     except PermissionDenied:
         return _forbidden(request)
     if summary is None:
-        return render(request, "forbidden.html", status=404)
+        return render(request, "not_found.html", status=404)
     user = actor.user
     return render(
         request,
@@ -165,7 +165,7 @@ def tasks(request: HttpRequest, campaign_id: int) -> HttpResponse:
     except PermissionDenied:
         return _forbidden(request)
     if found is None or summary is None:
-        return render(request, "forbidden.html", status=404)
+        return render(request, "not_found.html", status=404)
     pending = [t for t in found if t.status == VisitTask.Status.PENDING]
     done = [t for t in found if t.status != VisitTask.Status.PENDING]
     return render(

@@ -178,7 +178,7 @@ def case(request: HttpRequest, case_id: int) -> HttpResponse:
         actor = Actor.from_request(request, "case")
         found = workflow.get_case(actor, case_id)
         if found is None:
-            return render(request, "forbidden.html", status=404)
+            return render(request, "not_found.html", status=404)
         sources = leads.case_leads(actor, found.pk)
     except PermissionDenied:
         return _forbidden(request)
@@ -324,7 +324,7 @@ def photo(request: HttpRequest, case_id: int, photo_id: int) -> HttpResponse:
     except encryption.CannotOpen as error:  # changed or moved on disk: said, never shown as another's
         return render(request, "policies/problem.html", {"message": f"照片无法打开：{error}"}, status=409)
     if found is None:
-        return render(request, "forbidden.html", status=404)
+        return render(request, "not_found.html", status=404)
     response = HttpResponse(found.content, content_type=found.content_type)
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "private, no-store"
@@ -342,12 +342,12 @@ def letter(request: HttpRequest, case_id: int) -> HttpResponse:
         actor = Actor.from_request(request, "notification letter")
         found = workflow.get_case(actor, case_id)
         if found is None:
-            return render(request, "forbidden.html", status=404)
+            return render(request, "not_found.html", status=404)
         pdf = policies.letter_pdf(actor, found.household_id, found.pk, codes)
     except PermissionDenied:
         return _forbidden(request)
     except policies.NotFound:
-        return render(request, "forbidden.html", status=404)
+        return render(request, "not_found.html", status=404)
     except policies.PolicyRejected as error:
         return render(request, "policies/problem.html", {"message": str(error)}, status=422)
     response = HttpResponse(pdf, content_type="application/pdf")

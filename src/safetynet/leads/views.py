@@ -88,7 +88,7 @@ def lead(request: HttpRequest, lead_id: int) -> HttpResponse:
         actor = Actor.from_request(request, "lead")
         found = services.get_lead(actor, lead_id)
         if found is None:
-            return render(request, "forbidden.html", status=404)
+            return render(request, "not_found.html", status=404)
         sources = services.case_leads(actor, found.case_id) if found.case_id else [found]
     except PermissionDenied:
         return _forbidden(request)

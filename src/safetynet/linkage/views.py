@@ -64,7 +64,7 @@ def review(request: HttpRequest, review_id: int) -> HttpResponse:
     except PermissionDenied:
         return _forbidden(request)
     if found is None:
-        return render(request, "forbidden.html", status=404)
+        return render(request, "not_found.html", status=404)
     if request.method == "POST":
         choice = request.POST.get("choice", "")
         version = request.POST.get("version", "")

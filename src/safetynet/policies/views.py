@@ -62,7 +62,7 @@ def edit(request: HttpRequest, policy_id: int | None = None) -> HttpResponse:
     if policy_id is not None:
         policy = services.get_policy(actor, policy_id)
         if policy is None:
-            return render(request, "forbidden.html", status=404)
+            return render(request, "not_found.html", status=404)
     if request.method == "POST":
         post = request.POST
         rows = list(zip(post.getlist("fact"), post.getlist("op"), post.getlist("value"), strict=False))
@@ -96,7 +96,7 @@ def edit(request: HttpRequest, policy_id: int | None = None) -> HttpResponse:
         except PermissionDenied:
             return _forbidden(request)
         except services.NotFound:
-            return render(request, "forbidden.html", status=404)
+            return render(request, "not_found.html", status=404)
         except (conditions.ConditionError, services.PolicyRejected, services.Conflict) as error:
             errors.append(str(error))
         else:

@@ -445,7 +445,11 @@ def test_progress_by_village(county_admin, make_user) -> None:  # type: ignore[n
         XILI: ("燕店镇 西李村", 1, 1, 0, 1, 0, 100),
         NANZHANG: ("观城镇 南张村", 1, 0, 0, 0, 1, 0),
     }
-    assert (summary.counts.total, summary.counts.visited, summary.counts.percent) == (3, 2, 66)
+    assert (summary.counts.total, summary.counts.visited, summary.counts.percent) == (
+        3,
+        2,
+        66.6,
+    )  # one decimal, down
     assert not summary.overdue and not any(v.late for v in summary.villages)
     township = services.progress(_actor(make_user, "guancheng", "township", GUANCHENG), campaign.pk)
     assert township is not None and [v.region_code for v in township.villages] == [NANZHANG]
@@ -510,3 +514,10 @@ def test_closing_a_campaign_is_asked_again_first(county_admin) -> None:  # type:
     assert admin.post(f"/campaigns/{campaign.pk}/", {"action": "close", "confirmed": "1"}).status_code == 302
     campaign.refresh_from_db()
     assert campaign.status == Campaign.Status.CLOSED
+
+
+def test_progress_is_shown_to_one_decimal_rounded_down() -> None:
+    assert services.Counts(total=257, pending=255).percent == 0.7  # 2 of 257: not "0 %"
+    assert services.Counts(total=3, pending=1).percent == 66.6
+    assert services.Counts(total=1000, pending=1).percent == 99.9  # never 100 % while one is left
+    assert services.Counts(total=0, pending=0).percent == 0.0

@@ -97,7 +97,7 @@ def test_declare_visit_on_a_phone_and_see_progress(live_server, prepared, desk, 
 
     desk.goto(progress_url)
     row = desk.inner_text("[data-village='371522100201']")
-    assert "东王村" in row and "100%" in row
-    assert "0%" in desk.inner_text("[data-village='371522100202']")
-    assert "1 / 2（50%）" in desk.inner_text("[data-testid=total]")
+    assert "东王村" in row and "100.0%" in row
+    assert "0.0%" in desk.inner_text("[data-village='371522100202']")
+    assert "1 / 2（50.0%）" in desk.inner_text("[data-testid=total]")
     desk.screenshot(path=testing.ARTIFACTS / "campaigns-progress.png", full_page=True)

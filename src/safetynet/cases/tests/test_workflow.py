@@ -394,3 +394,13 @@ def _village_households(n: int) -> list:  # type: ignore[type-arg]
         )
         for i in range(n)
     ]
+
+
+def test_a_mistyped_case_number_is_not_found_not_forbidden(county, make_user) -> None:  # type: ignore[no-untyped-def]
+    from django.test import Client
+
+    town = Client()
+    town.force_login(make_user("town", "township", "371522100000"))
+    missing = town.get("/cases/999999/")
+    body = missing.content.decode()
+    assert missing.status_code == 404 and "您的辖区内没有这条记录" in body and "无权" not in body
