@@ -16,8 +16,9 @@ from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods
 
-from safetynet.access import services
+from safetynet.access import audit_labels, services
 from safetynet.access.models import AuditEntry, User
+from safetynet.access.permissions import LABELS as CAP_LABELS
 from safetynet.access.roles import Role
 from safetynet.tabular import excel_safe
 
@@ -73,6 +74,14 @@ def audit(request: HttpRequest) -> HttpResponse:
     if request.GET.get("format") == "csv":
         return _audit_csv(entries[:AUDIT_EXPORT_LIMIT])
     page = Paginator(entries, AUDIT_PAGE).get_page(request.GET.get("page"))
+    roles = dict(Role.choices)
+    for e in page.object_list:  # the codes stay in the CSV; the page says them in words
+        e.action_label = audit_labels.action(e.action)  # type: ignore[attr-defined]
+        e.object_label = audit_labels.object_type(e.object_type)  # type: ignore[attr-defined]
+        e.purpose_label = audit_labels.purpose(e.purpose)  # type: ignore[attr-defined]
+        e.role_label = roles.get(e.role, e.role)  # type: ignore[attr-defined]
+        if e.object_type == "capability":  # a refusal names what was refused in words
+            e.object_id = CAP_LABELS.get(e.object_id, e.object_id)
     query = request.GET.copy()
     query.pop("page", None)
     return render(

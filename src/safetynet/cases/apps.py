@@ -10,3 +10,8 @@ class CasesConfig(AppConfig):
         from safetynet.cases.services import land_lead
 
         events.lead_matched.connect(land_lead, dispatch_uid="cases_land_lead")
+        # the audit trail records case steps as case_<step>: it shows them by the steps' own labels
+        from safetynet.access import audit_labels
+        from safetynet.cases.actions import ACTIONS
+
+        audit_labels.ACTIONS.update({f"case_{name}": f"个案：{a.label}" for name, a in ACTIONS.items()})

@@ -95,8 +95,38 @@ def lead(request: HttpRequest, lead_id: int) -> HttpResponse:
     place = regions.names([found.region_code]).get(found.region_code, found.region_code)
     # the service has masked ID numbers and phones in the report for a reader without whole identifiers
     return render(
-        request, "leads/lead.html", {"lead": found, "place": place, "sources": sources, "details": found.details}
+        request,
+        "leads/lead.html",
+        {"lead": found, "place": place, "sources": sources, "details": _shown(found)},
     )
+
+
+DETAIL_LABELS = {
+    "name": "姓名", "id_number": "身份证号码", "phone": "电话", "birth_date": "出生日期", "age": "年龄",
+    "gender": "性别", "region_code": "区划代码", "address_text": "地址", "rule_id": "预警规则",
+    "level": "预警等级", "caller_name": "来电人", "ticket": "工单号",
+}  # fmt: skip
+GENDERS = {"M": "男", "F": "女", "男": "男", "女": "女"}
+
+
+def _shown(lead: Lead) -> list[tuple[str, str]]:
+    """A lead's details as a person reads them: Chinese labels, a rule's title, a level's word."""
+    from safetynet.screening import services as screening
+    from safetynet.screening.packs import LEVEL_LABELS
+
+    titles = {r.id: r.title for r in screening.load(screening.active_pack()).rules}
+    shown = []
+    for key, value in lead.details.items():
+        if value in ("", None):
+            continue
+        if key == "rule_id":
+            value = titles.get(value, value)
+        elif key == "level":
+            value = LEVEL_LABELS.get(value, value)
+        elif key == "gender":
+            value = GENDERS.get(value, value)
+        shown.append((DETAIL_LABELS.get(key, key), value))
+    return shown
 
 
 @login_required

@@ -37,6 +37,7 @@ from safetynet.screening.features import (
 )
 
 LEVELS = ("red", "orange", "yellow")
+LEVEL_LABELS = {"red": "红色", "orange": "橙色", "yellow": "黄色"}  # as the notice names them
 LEVEL_RANK = {"yellow": 1, "orange": 2, "red": 3}
 NUMBER = "number"
 NUMERIC = {INT, MONEY, RATIO, NUMBER}

@@ -166,3 +166,29 @@ def test_an_archive_copies_sealed_runs_verifies_alone_and_finds_a_changed_copy(d
     files[0].unlink()
     result = CliRunner().invoke(app, ["audit", "verify", "--archive", str(folder)])
     assert result.exit_code == 1 and "broken=2" in result.output
+
+
+def test_the_trail_reads_in_words_not_codes(screened_county, make_user) -> None:  # type: ignore[no-untyped-def]
+    """Who, did what, to what, why: in Chinese on the page (the codes stay in the CSV and on hover)."""
+    import html
+    import re
+
+    coordinator = Client()
+    coordinator.force_login(make_user("coord", "coordinator", "371522100201"))
+    from safetynet.leads.models import Lead
+
+    lead = Lead.objects.order_by("id").first()
+    coordinator.get(f"/leads/{lead.pk}/")
+    coordinator.get("/cases/inbox/")
+    coordinator.get("/audit/")  # refused: a denial, also in words
+    auditor = Client()
+    auditor.force_login(make_user("aud", "auditor", "371522000000"))
+    table = auditor.get("/audit/").content.decode().split('data-testid="audit"')[1].split("</table>")[0]
+    cells = []
+    for row in re.findall(r"(?s)<tr>(.*?)</tr>", table):
+        tds = re.findall(r"(?s)<td[^>]*>(.*?)</td>", row)
+        cells += tds[1:5]  # user (role), action, object, purpose; the detail column is free text
+    text = html.unescape(re.sub(r"<[^>]+>", " ", " ".join(cells)))
+    codes = set(re.findall(r"(?<![A-Za-z0-9_.@:-])[a-z_]{4,}(?![A-Za-z0-9_])", text)) - {"coord", "aud"}
+    assert not codes, codes
+    assert "查阅" in text and "拒绝访问" in text and "村（社区）协理员" in text and "待办" in text

@@ -183,3 +183,17 @@ def test_a_lead_handed_to_a_village_leaves_the_townships_triage(county, make_use
     village.force_login(make_user("coord", "coordinator", "371522100201"))
     mine = village.get("/cases/inbox/").content.decode().split('data-testid="section-triage"')[1]
     assert f'data-lead="{lead.pk}"' in mine.split("</section>")[0]
+
+
+def test_a_warnings_lead_reads_in_words(screened_county, make_user) -> None:  # type: ignore[no-untyped-def]
+    """Its details name the rule by its title and the level by its colour, not `rule_id` and `red`."""
+    import re
+
+    lead = Lead.objects.filter(channel="warning").order_by("id").first()
+    assert lead is not None
+    town = Client()
+    town.force_login(make_user("town", "township", "371522100000"))
+    details = town.get(f"/leads/{lead.pk}/").content.decode().split('data-testid="lead"')[1].split("</dl>")[0]
+    shown = re.sub(r"<[^>]+>", " ", details)
+    assert "预警规则" in shown and "预警等级" in shown and "红色" in shown
+    assert not re.findall(r"(?<![A-Za-z0-9/_.-])[a-z_]{4,}(?![A-Za-z0-9_])", shown), shown
