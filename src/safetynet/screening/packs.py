@@ -463,6 +463,52 @@ def _comparable(left: str, right: str, node: exp.Expr) -> None:
 # -- compiling ----------------------------------------------------------------------------------------
 
 
+VALUE_WORDS = {"none": "不能自理", "partial": "部分自理", "full": "完全自理"}  # coded values rules compare
+COMPARISONS = {exp.EQ: "=", exp.NEQ: "≠", exp.GT: ">", exp.GTE: "≥", exp.LT: "<", exp.LTE: "≤"}
+ARITHMETIC = {exp.Add: "+", exp.Sub: "−", exp.Mul: "×", exp.Div: "÷"}
+
+
+def in_words(text: str, params: dict[str, float]) -> str:
+    """A rule's condition as a person reads it: features by their Chinese labels, parameters by their
+    values, 且 / 或 / 非 for and / or / not (`p.minor and h.able_adults = 0` → 「未成年人」，且「家中 18 至 59 岁
+    无重度残疾的成年人数」= 0). The condition itself stays what runs; this is only how a page shows it."""
+
+    def words(node: exp.Expr) -> str:  # noqa: C901 - one case per form
+        if isinstance(node, exp.Paren):
+            return f"（{words(node.this)}）"
+        if isinstance(node, exp.And):
+            return f"{words(node.left)}，且{words(node.right)}"
+        if isinstance(node, exp.Or):
+            return f"{words(node.left)}，或{words(node.right)}"
+        if isinstance(node, exp.Not):
+            return f"非{words(node.this)}"
+        if isinstance(node, exp.Column):
+            name = f"{node.table}.{node.name}" if node.table else node.name
+            found = feature(name)
+            if found is not None:
+                return f"「{found.label}」"
+            return f"{params[node.name]:g}" if node.name in params else name
+        if isinstance(node, exp.Boolean):
+            return "是" if node.this else "否"
+        if isinstance(node, exp.Literal):
+            return VALUE_WORDS.get(node.this, node.this) if node.is_string else node.this
+        if isinstance(node, exp.Neg):
+            return f"−{words(node.this)}"
+        if isinstance(node, exp.In):
+            return f"{words(node.this)}为{'、'.join(words(e) for e in node.expressions)}之一"
+        if isinstance(node, exp.Is):
+            return f"{words(node.this)}为空" if isinstance(node.expression, exp.Null) else node.sql()
+        for kind, sign in (*COMPARISONS.items(), *ARITHMETIC.items()):
+            if isinstance(node, kind):
+                return f"{words(node.left)} {sign} {words(node.right)}"
+        return node.sql(dialect="duckdb")
+
+    try:
+        return words(parse_expression(text))
+    except PackError:
+        return text
+
+
 def to_sql(text: str, params: dict[str, float]) -> str:
     """The validated expression as DuckDB SQL, parameters replaced by literals."""
     tree = parse_expression(text)

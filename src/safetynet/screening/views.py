@@ -12,11 +12,12 @@ from django.views.decorators.http import require_POST
 
 from safetynet.access.permissions import Cap
 from safetynet.access.services import Actor
+from safetynet.lake.sources import FEEDS
 from safetynet.regions import services as regions
 from safetynet.screening import explain, services
 from safetynet.screening.features import HOUSEHOLD_FEATURES, PERSON_FEATURES, STAGE_TWO_FEATURES
 from safetynet.screening.models import RiskWarning, RulePack, Run
-from safetynet.screening.packs import LEVELS, PackError, feature
+from safetynet.screening.packs import LEVELS, PackError, feature, in_words
 
 
 def _forbidden(request: HttpRequest) -> HttpResponse:
@@ -189,6 +190,8 @@ def warning(request: HttpRequest, warning_id: int) -> HttpResponse:
         {
             "w": found,
             "rule": rule,
+            "condition": in_words(rule.condition, rule.params) if rule else "",
+            "sources": {s: spec.department for s, spec in FEEDS.items()} | {"registry": "低收入人口登记库"},
             "values": values,
             "household_warnings": household,
             "household_level": services.household_level(w.level for w in household),

@@ -250,3 +250,21 @@ def test_the_list_shows_its_true_total_pages_through_all_of_it_red_first_with_na
     assert "王建国" in listing and "东王村" in listing and head.id_number not in listing
     person = Person.objects.get(id_number=first.id_number)
     assert person.name in listing and mask_id_number(person.id_number) in listing
+
+
+def test_a_warning_says_its_condition_and_sources_in_words(screened_county, make_user) -> None:  # type: ignore[no-untyped-def]
+    """`p.minor and h.able_adults = 0` reads as the features' Chinese labels; evidence names departments."""
+    client = login(make_user, "county", "371522000000")
+    page = client.get(f"/screening/warnings/{warning_of('H001').pk}/").content.decode()
+    condition = re.sub(r"<[^>]+>", " ", page.split('data-testid="condition"')[1].split("</p>")[0])
+    assert "「未成年」，且" in condition and "= 0" in condition
+    assert not re.findall(r"[a-z_]{4,}", condition.split(">", 1)[1]), condition  # the code only on hover
+    assert "低收入人口登记库" in page
+
+
+def test_conditions_in_words_cover_the_whole_default_pack() -> None:
+    from safetynet.screening.packs import default_pack, in_words
+
+    for rule in default_pack().rules:
+        shown = in_words(rule.condition, rule.params)
+        assert not re.findall(r"(?<![A-Za-z])[a-z_]{3,}", shown), (rule.id, shown)
