@@ -525,15 +525,22 @@ def warning_page(actor: Actor, filters: WarningFilters, number: int = 1) -> Page
         f"{json.dumps(filters.__dict__, ensure_ascii=False)}"[:500],
     )  # fmt: skip
     found = list(page.object_list)
+    _name_people(found)
+    for w in found:
+        _mask(scope, w)
+    page.object_list = found
+    return page
+
+
+def _name_people(found: list[RiskWarning]) -> None:
+    """Give each warning `person_name`, `head_name` and `place` (its village): people, not codes. Before
+    masking, which hides the number the names are found by."""
     heads, names = registry.names_of([w.household_id for w in found], [w.id_number for w in found])
     places = regions.names([w.region_code for w in found])
     for w in found:
         w.person_name = names.get(w.id_number, "")  # type: ignore[attr-defined]
         w.head_name = heads.get(w.household_id, "")  # type: ignore[attr-defined]
         w.place = places.get(w.region_code, w.region_code)  # type: ignore[attr-defined]
-        _mask(scope, w)
-    page.object_list = found
-    return page
 
 
 def warnings(actor: Actor, filters: WarningFilters, limit: int = 200) -> list[RiskWarning]:
@@ -574,6 +581,7 @@ def get_warning(actor: Actor, warning_id: int) -> RiskWarning | None:
     )
     if warning is not None:
         scope.audit_read("warning", str(warning.pk), region_code=warning.region_code)
+        _name_people([warning])
         _mask(scope, warning)
     return warning
 

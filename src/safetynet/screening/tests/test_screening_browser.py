@@ -92,7 +92,7 @@ def test_county_admin_reviews_a_warning_and_tunes_the_rules(live_server, screene
     page.wait_for_selector("[data-testid=explanation]")
     warning_url = page.url
     assert "未成年人" in page.inner_text("[data-testid=explanation]")
-    assert "registry" in page.inner_text("[data-testid=evidence]")
+    assert "低收入人口登记库" in page.inner_text("[data-testid=evidence]")  # the source in words
     assert "待核实" in page.inner_text("[data-testid=status]")
     assert page.locator("[data-testid=outcome]").count() == 0  # no verdict by hand: the case's visit decides
     page.screenshot(path=testing.ARTIFACTS / "screening-warning.png", full_page=True)
