@@ -46,6 +46,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "safetynet.logs.RequestLogMiddleware",  # after sessions: it names the signed-in user
     "safetynet.middleware.ChineseFirstLocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -192,9 +193,30 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT.mkdir(exist_ok=True)
 WHITENOISE_USE_FINDERS = True  # serve app static files straight from the package: no collectstatic step
 
+# Structured logs (safetynet/logs.py): JSON lines on stderr and in DATA_DIR/logs/safetynet.log (10 MB × 10
+# files, owner-only); a line per request at INFO. SAFETYNET_LOG_LEVEL=WARNING keeps only problems.
+(DATA_DIR / "logs").mkdir(exist_ok=True, mode=0o700)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("SAFETYNET_LOG_LEVEL", "WARNING")},
+    "formatters": {"json": {"()": "safetynet.logs.JsonFormatter"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "json"},
+        "file": {
+            "class": "logging.handlers.RotatingFileHandler",
+            "filename": str(DATA_DIR / "logs" / "safetynet.log"),
+            "maxBytes": 10 << 20,
+            "backupCount": 10,
+            "encoding": "utf-8",
+            "formatter": "json",
+        },
+    },
+    "root": {"handlers": ["console", "file"], "level": os.environ.get("SAFETYNET_LOG_LEVEL", "WARNING")},
+    "loggers": {
+        "safetynet.requests": {
+            "level": os.environ.get("SAFETYNET_REQUEST_LOG_LEVEL", "INFO"),
+            "propagate": False,
+            "handlers": ["file"],
+        },
+    },
 }

@@ -1,0 +1,39 @@
+"""Logs are JSON lines with no identifier in clear: a request per line (user, status, duration), errors
+with their traceback, every ID number and phone masked however it reached the message."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+
+import pytest
+from django.test import Client
+
+from safetynet.registry.models import Person
+
+pytestmark = pytest.mark.django_db
+
+WHOLE_ID = re.compile(r"(?<![0-9])\d{17}[\dXx](?![0-9])")
+WHOLE_PHONE = re.compile(r"(?<![0-9])1[3-9]\d{9}(?![0-9])")
+
+
+def test_requests_and_errors_are_json_lines_without_identifiers(county, make_user, settings) -> None:  # type: ignore[no-untyped-def]
+    wang = Person.objects.get(name="王建国")
+    town = Client()
+    town.force_login(make_user("town", "township", "371522100000"))
+    town.get("/registry/search/", {"q": wang.id_number})  # a number in the query string
+    town.get("/registry/search/", {"q": wang.phone})
+    town.get("/registry/households/H001/")
+    logging.getLogger("safetynet").error("import failed for %s, call %s", wang.id_number, wang.phone)
+    for handler in logging.getLogger().handlers + logging.getLogger("safetynet.requests").handlers:
+        handler.flush()
+    lines = (settings.DATA_DIR / "logs" / "safetynet.log").read_text(encoding="utf-8").splitlines()
+    parsed = [json.loads(line) for line in lines]  # every line parses
+    requests = [p for p in parsed if p["logger"] == "safetynet.requests" and p.get("user") == "town"]
+    assert {r["path"] for r in requests} >= {"/registry/search/", "/registry/households/H001/"}
+    assert all(r["status"] == 200 and r["ms"] >= 0 and r["role"] == "township" for r in requests)
+    error = next(p for p in parsed if p["message"].startswith("import failed"))
+    assert error["level"] == "error"
+    text = "\n".join(lines)
+    assert not WHOLE_ID.search(text) and not WHOLE_PHONE.search(text)
