@@ -27,7 +27,8 @@ def test_requests_and_errors_are_json_lines_without_identifiers(county, make_use
     town.get("/registry/households/H001/")
     logging.getLogger("safetynet").error("import failed for %s, call %s", wang.id_number, wang.phone)
     for handler in logging.getLogger().handlers + logging.getLogger("safetynet.requests").handlers:
-        handler.flush()
+        if isinstance(handler, logging.FileHandler):  # stderr's stream may be pytest's, already closed
+            handler.flush()
     lines = (settings.DATA_DIR / "logs" / "safetynet.log").read_text(encoding="utf-8").splitlines()
     parsed = [json.loads(line) for line in lines]  # every line parses
     requests = [p for p in parsed if p["logger"] == "safetynet.requests" and p.get("user") == "town"]
