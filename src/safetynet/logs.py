@@ -19,6 +19,9 @@ from safetynet.access.masking import mask_in_text
 
 FIELDS = ("method", "path", "status", "ms", "user", "role", "command", "outcome")
 requests_log = logging.getLogger("safetynet.requests")
+# JSON leaves these raw with ensure_ascii=False, but line readers (Python's splitlines, many log shippers)
+# break a line at them: a hostile name holding U+2028 would cut its record in two.
+LINE_BREAKS_ESCAPED = {ord(c): f"\\u{ord(c):04x}" for c in "\x85\u2028\u2029"}
 
 
 class JsonFormatter(logging.Formatter):
@@ -37,7 +40,7 @@ class JsonFormatter(logging.Formatter):
                 line[name] = mask_in_text(value) if isinstance(value, str) else value
         if record.exc_info:
             line["error"] = mask_in_text(self.formatException(record.exc_info))
-        return json.dumps(line, ensure_ascii=False)
+        return json.dumps(line, ensure_ascii=False).translate(LINE_BREAKS_ESCAPED)
 
 
 class RequestLogMiddleware:

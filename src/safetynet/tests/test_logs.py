@@ -26,6 +26,8 @@ def test_requests_and_errors_are_json_lines_without_identifiers(county, make_use
     town.get("/registry/search/", {"q": wang.phone})
     town.get("/registry/households/H001/")
     logging.getLogger("safetynet").error("import failed for %s, call %s", wang.id_number, wang.phone)
+    # a hostile name with the characters line readers split on must still be one line
+    logging.getLogger("safetynet").warning("name %s rejected", "王\u2028建\u2029国\x85\x0b\x1c")
     for handler in logging.getLogger().handlers + logging.getLogger("safetynet.requests").handlers:
         if isinstance(handler, logging.FileHandler):  # stderr's stream may be pytest's, already closed
             handler.flush()
@@ -36,5 +38,7 @@ def test_requests_and_errors_are_json_lines_without_identifiers(county, make_use
     assert all(r["status"] == 200 and r["ms"] >= 0 and r["role"] == "township" for r in requests)
     error = next(p for p in parsed if p["message"].startswith("import failed"))
     assert error["level"] == "error"
+    hostile = next(p for p in parsed if p["message"].startswith("name "))
+    assert hostile["message"] == "name 王\u2028建\u2029国\x85\x0b\x1c rejected"
     text = "\n".join(lines)
     assert not WHOLE_ID.search(text) and not WHOLE_PHONE.search(text)
