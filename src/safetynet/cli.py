@@ -37,6 +37,8 @@ cases_app = typer.Typer(help="Cases: deadlines and their escalation.", no_args_i
 app.add_typer(cases_app, name="cases")
 audit_app = typer.Typer(help="The audit trail: seal it, verify it.", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
+keys_app = typer.Typer(help="Encryption keys: rotate them.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
 console = Console()
 err = Console(stderr=True)
 
@@ -624,6 +626,32 @@ def audit_verify(
     console.print(f"seals={sealed} broken={len(broken)}")
     if broken:
         raise typer.Exit(1)
+
+
+@keys_app.command("rotate")
+def keys_rotate() -> None:
+    """Re-encrypt the embedded database and every kept photo under new keys (run yearly, or at once when a
+    key may have leaked). Safe to run again if interrupted; the old photo key stays as file_key.previous
+    until the next rotation, so a photo saved meanwhile still opens."""
+    setup()
+    from django.conf import settings
+    from django.db import connections
+
+    from safetynet import sqlcipher
+    from safetynet.access import encryption
+    from safetynet.access.services import record_as
+    from safetynet.cases.models import Photo
+
+    database = settings.DATABASES["default"]
+    rotated = []
+    if database["ENGINE"] == "safetynet.sqlcipher":
+        connections.close_all()  # the re-key needs the file to itself for a moment
+        sqlcipher.rotate_key(Path(database["NAME"]))
+        rotated.append("database")
+    photos = encryption.rotate(settings.DATA_DIR, Photo.objects.values_list("path", flat=True).iterator())
+    rotated.append(f"photos={photos}")
+    record_as("cli", "system", "rotate_keys", "keys", detail=" ".join(rotated), purpose="key rotation")
+    console.print(f"rotated {' '.join(rotated)}")
 
 
 def recover_stale_work() -> None:

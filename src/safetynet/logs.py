@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import sys
 import time
 from collections.abc import Callable
 from typing import Any
@@ -41,6 +42,22 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info:
             line["error"] = mask_in_text(self.formatException(record.exc_info))
         return json.dumps(line, ensure_ascii=False).translate(LINE_BREAKS_ESCAPED)
+
+
+class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever `sys.stderr` is at the time, not the one there when logging was configured (a
+    test runner or a daemoniser swaps it, and a closed stream would turn every line into an error)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+
+    @property  # type: ignore[override]
+    def stream(self):  # type: ignore[no-untyped-def]
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value) -> None:  # type: ignore[no-untyped-def]
+        pass
 
 
 class RequestLogMiddleware:

@@ -83,6 +83,10 @@ TEMPLATES = [
 # Reused connections are checked before each request, so a PostgreSQL restart costs no one a 500.
 DATABASES = {"default": dj_database_url.parse(conf.database_url(), conn_max_age=60, conn_health_checks=True)}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The embedded database is encrypted at rest (SQLCipher, see `safetynet.sqlcipher`). "off" exists only
+    # to measure what encryption costs (benchmarks/encryption.py); a bureau keeps the default.
+    if os.environ.get("SAFETYNET_DATABASE_ENCRYPTION", "on") != "off":
+        DATABASES["default"]["ENGINE"] = "safetynet.sqlcipher"
     # The embedded default under ordinary use (dozens of staff at once): readers never wait for a writer
     # (WAL), a write takes the lock when its transaction begins instead of failing half-way (IMMEDIATE),
     # and a writer waits its turn for up to 30 s instead of answering "database is locked".
@@ -201,7 +205,7 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {"json": {"()": "safetynet.logs.JsonFormatter"}},
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "json"},
+        "console": {"class": "safetynet.logs.StderrHandler", "formatter": "json"},
         "file": {
             "class": "logging.handlers.RotatingFileHandler",
             "filename": str(DATA_DIR / "logs" / "safetynet.log"),

@@ -35,6 +35,7 @@ ACTIONS: dict[str, str] = {
     "push": "部门推送数据",
     "issue_token": "签发部门令牌",
     "revoke_token": "吊销部门令牌",
+    "rotate_keys": "轮换加密密钥",
     "linkage_known": "核查是否在册（社会组织）",
     "linkage_review": "身份匹配复核",
     "linkage_thresholds": "修改身份匹配阈值",
@@ -51,6 +52,7 @@ OBJECTS: dict[str, str] = {
     "cases": "个案列表",
     "county": "县",
     "department_token": "部门令牌",
+    "keys": "加密密钥",
     "household": "家庭",
     "inbox": "待办",
     "lead": "线索",
@@ -78,6 +80,7 @@ OBJECTS: dict[str, str] = {
 # Why a page or route read what it read (Actor.purpose); "api …" is the same purpose through the API.
 PURPOSES: dict[str, str] = {
     "audit review": "审计查阅",
+    "key rotation": "密钥轮换",
     "campaign progress": "排查进度",
     "campaign visits": "排查走访",
     "campaign tasks": "走访任务",

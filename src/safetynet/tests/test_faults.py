@@ -14,7 +14,6 @@ import json
 import os
 import signal
 import socket
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -30,7 +29,7 @@ from typing import Any
 
 import pytest
 
-from safetynet import testing
+from safetynet import sqlcipher, testing
 
 pytestmark = pytest.mark.slow
 BIN = Path(sys.executable).parent
@@ -235,7 +234,8 @@ def rows(env: dict[str, str], sql: str) -> list[tuple[Any, ...]]:
     """Rows of the server's database, SQLite or PostgreSQL."""
     url = env["SAFETYNET_DATABASE_URL"]
     if url.startswith("sqlite:///"):
-        with sqlite3.connect(url.removeprefix("sqlite:///"), timeout=30) as db:
+        path = Path(url.removeprefix("sqlite:///"))
+        with sqlcipher.connect(path, keys_dir=Path(env["SAFETYNET_DATA_DIR"]) / "keys", timeout=30) as db:
             return db.execute(sql).fetchall()
     import psycopg
 

@@ -11,7 +11,6 @@ import datetime as dt
 import os
 import resource
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -20,7 +19,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from safetynet import testing
+from safetynet import sqlcipher, testing
 
 SAFETYNET = str(Path(sys.executable).parent / "safetynet")
 
@@ -49,7 +48,7 @@ def write_claims(path: Path, n: int) -> None:
 
 
 def batches(data: Path) -> list[tuple[int, str, int]]:
-    with sqlite3.connect(data / "db.sqlite3") as db:
+    with sqlcipher.connect(data / "db.sqlite3", keys_dir=data / "keys") as db:
         return db.execute("SELECT id, status, accepted FROM lake_batch ORDER BY id").fetchall()
 
 

@@ -1,0 +1,138 @@
+"""The embedded database is encrypted at rest (SQLCipher) and its key, like the photos' key, can be rotated.
+
+The bytes on disk are scanned for what an attacker with a copy of the data folder would look for: whole ID
+numbers, mobile numbers and names. The key handling is tested on files of its own: a plain database left
+by an earlier version is converted on first open, a rotation keeps every row, and a rotation interrupted at
+its riskiest point is finished by the next connection instead of locking the bureau out."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.db import connection
+
+from safetynet import sqlcipher, testing
+
+WHOLE_ID = re.compile(rb"(?<![0-9])\d{17}[\dXx](?![0-9])")
+WHOLE_PHONE = re.compile(rb"(?<![0-9])1[3-9]\d{9}(?![0-9])")
+WANG = testing.make_id_number(dt.date(1958, 3, 14), 1, True)
+
+
+@pytest.fixture
+def keys(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    folder = tmp_path / "keys"
+    monkeypatch.setenv("SAFETYNET_KEYS_DIR", str(folder))
+    return folder
+
+
+def _db_bytes(path: Path) -> bytes:
+    return b"".join(Path(f"{path}{suffix}").read_bytes() for suffix in ("", "-wal") if Path(f"{path}{suffix}").exists())
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="the embedded database; PostgreSQL is the bureau's")
+def test_the_database_file_holds_no_id_number_phone_or_name_in_clear(county) -> None:  # type: ignore[no-untyped-def]
+    from safetynet.registry.models import Person
+
+    assert connection.settings_dict["ENGINE"] == "safetynet.sqlcipher"
+    people = list(Person.objects.values_list("id_number", "phone", "name"))
+    assert len(people) == 5 and sum(bool(phone) for _, phone, _ in people) == 3
+    path = Path(connection.settings_dict["NAME"])
+    on_disk = _db_bytes(path)
+    assert len(on_disk) > 100_000 and not on_disk.startswith(sqlcipher.PLAIN_HEADER)
+    assert WHOLE_ID.findall(on_disk) == [] and WHOLE_PHONE.findall(on_disk) == []
+    assert not any(name.encode() in on_disk for _, _, name in people)
+    with pytest.raises(sqlite3.DatabaseError):  # a copy opened without the key is noise
+        sqlite3.connect(path).execute("SELECT count(*) FROM sqlite_master").fetchone()
+
+
+def _plain_database(path: Path) -> None:
+    with sqlite3.connect(path) as db:
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("CREATE TABLE person (id_number TEXT PRIMARY KEY, name TEXT, phone TEXT)")
+        db.executemany("INSERT INTO person VALUES (?, ?, ?)", [(WANG, "王建国", "13812345678")])
+
+
+def test_a_plain_database_from_an_earlier_version_is_encrypted_on_first_open(keys: Path, tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite3"
+    _plain_database(path)
+    assert WANG.encode() in _db_bytes(path)
+    with sqlcipher.connect(path) as db:
+        assert db.execute("SELECT id_number, name, phone FROM person").fetchall() == [(WANG, "王建国", "13812345678")]
+    on_disk = _db_bytes(path)
+    assert WANG.encode() not in on_disk and "王建国".encode() not in on_disk and b"13812345678" not in on_disk
+    assert oct(path.stat().st_mode & 0o777) == "0o600"
+    assert not Path(f"{path}.encrypting").exists()
+
+
+def test_rotation_keeps_every_row_and_retires_the_old_key(keys: Path, tmp_path: Path) -> None:
+    path = tmp_path / "db.sqlite3"
+    _plain_database(path)
+    sqlcipher.connect(path).close()
+    old_secret = (keys / sqlcipher.KEY_NAME).read_text()
+    sqlcipher.rotate_key(path)
+    assert (keys / sqlcipher.KEY_NAME).read_text() != old_secret
+    assert not (keys / f"{sqlcipher.KEY_NAME}.next").exists()
+    with sqlcipher.connect(path) as db:
+        assert db.execute("SELECT name FROM person").fetchall() == [("王建国",)]
+    (keys / sqlcipher.KEY_NAME).write_text(old_secret)  # the old key no longer opens it
+    with pytest.raises(sqlcipher.WrongKey, match="无法用密钥目录中的 database_key 打开"):
+        sqlcipher.connect(path)
+
+
+def test_a_rotation_stopped_after_re_keying_is_finished_by_the_next_connection(keys: Path, tmp_path: Path) -> None:
+    path = tmp_path / "db.sqlite3"
+    _plain_database(path)
+    sqlcipher.connect(path).close()
+    # The crash point: the file is under the new key, the new secret still waits as `.next`.
+    (keys / f"{sqlcipher.KEY_NAME}.next").write_text("the-new-secret")
+    db = sqlcipher.connect(path, isolation_level=None)
+    db.execute("PRAGMA journal_mode=DELETE")
+    db.execute(f"PRAGMA rekey = \"x'{sqlcipher.derive('the-new-secret')}'\"")
+    db.close()
+    with sqlcipher.connect(path) as db:
+        assert db.execute("SELECT count(*) FROM person").fetchone() == (1,)
+    assert (keys / sqlcipher.KEY_NAME).read_text() == "the-new-secret"
+    assert not (keys / f"{sqlcipher.KEY_NAME}.next").exists()
+
+
+def test_photo_keys_rotate_and_a_photo_sealed_meanwhile_still_opens(keys: Path, tmp_path: Path) -> None:
+    from safetynet.access import encryption
+
+    root = tmp_path / "data"
+    (root / "photos").mkdir(parents=True)
+    places = ["photos/a.jpg", "photos/b.jpg"]
+    for place in places:
+        (root / place).write_bytes(encryption.seal(f"picture {place}".encode(), place))
+    during = encryption.seal(b"saved by another process during the rotation", "photos/c.jpg")
+    before = {p: (root / p).read_bytes() for p in places}
+    assert encryption.rotate(root, [*places, "photos/gone.jpg"]) == 2
+    for place in places:
+        assert (root / place).read_bytes()[4:8] != before[place][4:8]  # sealed under another key
+        assert encryption.unseal((root / place).read_bytes(), place) == f"picture {place}".encode()
+    assert encryption.unseal(during, "photos/c.jpg") == b"saved by another process during the rotation"
+    assert (keys / "file_key.previous").exists() and not (keys / "file_key.next").exists()
+    encryption.rotate(root, places)  # the next rotation retires the key before last
+    with pytest.raises(encryption.CannotOpen):
+        encryption.unseal(during, "photos/c.jpg")
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="rotates the embedded database's key")
+def test_keys_rotate_command_re_keys_the_database_and_audits_it(tmp_path: Path) -> None:
+    env = {**os.environ, "SAFETYNET_DATA_DIR": str(tmp_path), "SAFETYNET_DATABASE_URL": ""}
+    env.pop("SAFETYNET_KEYS_DIR", None)
+    safetynet = [sys.executable, "-m", "safetynet.cli"]
+    rotated = subprocess.run([*safetynet, "keys", "rotate"], env=env, capture_output=True, text=True, timeout=300)
+    assert rotated.returncode == 0, rotated.stderr
+    assert "rotated database photos=0" in rotated.stdout
+    verified = subprocess.run([*safetynet, "audit", "verify"], env=env, capture_output=True, text=True, timeout=300)
+    assert verified.returncode == 0 and "broken=0" in verified.stdout, verified.stdout + verified.stderr
+    with sqlcipher.connect(tmp_path / "safetynet.sqlite3", keys_dir=tmp_path / "keys") as db:
+        assert db.execute("SELECT action, purpose FROM access_auditentry").fetchall() == [("rotate_keys", "key rotation")]
