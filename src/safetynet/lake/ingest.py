@@ -33,7 +33,7 @@ from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 
 from safetynet import validation
-from safetynet.lake import readers, storage
+from safetynet.lake import pseudonyms, readers, storage
 from safetynet.lake.mapping import Mapping, load_mapping
 from safetynet.lake.models import Batch
 from safetynet.lake.sources import FeedSpec, feed
@@ -233,12 +233,22 @@ def lit(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def key_expr(key: tuple[str, ...]) -> str:
-    """One string per key; ID numbers compared upper-cased, empty and NULL alike."""
-    parts = [
-        f"upper(COALESCE({ident(k)}, ''))" if k == "id_number" else f"COALESCE({ident(k)}, '')" for k in key
-    ]
+def key_expr(key: tuple[str, ...], raw: bool = False) -> str:
+    """One string per key; ID numbers compared upper-cased, empty and NULL alike. Landed ID numbers are
+    pseudonyms; `raw` is for rows as the file holds them, whose ID numbers become pseudonyms here too."""
+    ids = f"{ID_PSEUDONYM}(upper(COALESCE({{}}, '')))" if raw else "upper(COALESCE({}, ''))"
+    parts = [ids.format(ident(k)) if k == "id_number" else f"COALESCE({ident(k)}, '')" for k in key]
     return " || '|' || ".join(parts)
+
+
+ID_PSEUDONYM, PHONE_PSEUDONYM = "sn_id_pseudonym", "sn_phone_pseudonym"
+
+
+def register_pseudonyms(db: duckdb.DuckDBPyConnection) -> None:
+    """The SQL functions that turn ID numbers and phones into the lake's pseudonyms (`pseudonyms`),
+    called by DuckDB on whole Arrow vectors: the values never leave DuckDB in clear to be written."""
+    for name, function in ((ID_PSEUDONYM, pseudonyms.id_numbers), (PHONE_PSEUDONYM, pseudonyms.phones)):
+        db.create_function(name, function, ["VARCHAR"], "VARCHAR", type="arrow")  # type: ignore[call-overload]
 
 
 def _typed(col: validation.Column, upper_ids: bool = True) -> str:
@@ -248,7 +258,8 @@ def _typed(col: validation.Column, upper_ids: bool = True) -> str:
     empty = f"NULLIF({c}, '')"
     yes, no = validation.sql_list(validation.TRUE_VALUES), validation.sql_list(validation.FALSE_VALUES)
     return {
-        "id_number": f"upper({empty})" if upper_ids else empty,
+        "id_number": f"{ID_PSEUDONYM}({f'upper({empty})' if upper_ids else empty})",
+        "phone": f"{PHONE_PSEUDONYM}({empty})",
         "date": ident(f"_{col.name}_value"),  # `validation.date_facts`: NULL for '' as for any non-date
         "timestamp": f"try_cast({c} AS TIMESTAMPTZ)",
         "money": f"try_cast({empty} AS DECIMAL(14, 2))",
@@ -256,6 +267,16 @@ def _typed(col: validation.Column, upper_ids: bool = True) -> str:
         "bool": f"CASE WHEN {c} = '' THEN NULL WHEN {c} IN ({yes}) THEN true WHEN {c} IN ({no}) THEN false "
         f"ELSE lower({c}) IN ({yes}) END",  # lower() only for spellings like 'TRUE' or 'Yes'
     }.get(col.kind, empty) + f" AS {c}"
+
+
+def _extra(c: str) -> str:
+    """A column the spec does not know lands as text, but a value that is a whole ID number or phone lands
+    as its pseudonym: an extra column must not carry what the named ones may not."""
+    return (
+        f"CASE WHEN regexp_full_match({c}, '[0-9]{{17}}[0-9Xx]') THEN {ID_PSEUDONYM}({c}) "
+        f"WHEN regexp_full_match({c}, '(\\+?86[ -]?)?1[3-9][0-9]([ -]?[0-9]){{8}}') THEN {PHONE_PSEUDONYM}({c}) "
+        f"ELSE NULLIF({c}, '') END"
+    )
 
 
 def _shared(col: validation.Column) -> str | None:
@@ -309,7 +330,7 @@ class _Plan:
             ", ".join(
                 ["_record"]
                 + [once(_typed(c, upper_ids)) for c in spec.columns]
-                + [f"NULLIF({ident(e)}, '') AS {ident(e)}" for e in extras]
+                + [f"{_extra(ident(e))} AS {ident(e)}" for e in extras]
             )
             for upper_ids in (True, False)
         )
@@ -321,7 +342,7 @@ class _Plan:
             f"{raw} AS raw FROM {rows} WHERE {any_bad}) ORDER BY record"
         )
         id_columns = tuple(c.name for c in spec.columns if c.kind == "id_number")
-        key = key_expr(spec.key) if spec.key else "NULL"
+        key = key_expr(spec.key, raw=True) if spec.key else "NULL"
         return cls(rows, typed, typed_upper_free, id_columns, any_bad, conditions, key, details)
 
     def any_bad_for(self, batch: pa.Table) -> str:
@@ -594,17 +615,20 @@ class FeedIngest:
         )
         stop = threading.Event()
         results: list[tuple[int, int] | BaseException | None] = [None] * len(streams)
+        register_pseudonyms(db)
         try:
             with (
                 fs.open(f"{quarantine_dir}/part-0.parquet", "wb") as qf,
-                pq.ParquetWriter(qf, QUARANTINE_SCHEMA) as qw,
+                pq.ParquetWriter(qf, QUARANTINE_SCHEMA) as quarantine_file,
             ):
+                qw = pseudonyms.SealingWriter(quarantine_file)
                 # the first stream's rejects go straight to the quarantine file, the others' to files of
                 # their own, appended after it in stream order: the quarantine lists rows in file order
-                writers = [qw] + [
+                spills = [
                     pq.ParquetWriter(f"{spill.name}/quarantine-{i}.parquet", QUARANTINE_SCHEMA)
                     for i in range(1, len(streams))
                 ]
+                writers = [qw] + [pseudonyms.SealingWriter(w) for w in spills]
 
                 def run(i: int, rows: Iterator[pa.RecordBatch]) -> None:
                     ready = grouped(
@@ -644,11 +668,11 @@ class FeedIngest:
                     for thread in threads:
                         thread.join()
                     raise
-                for i, writer in enumerate(writers[1:], start=1):
+                for i, writer in enumerate(spills, start=1):
                     writer.close()
                     if not isinstance(results[i], BaseException):
                         for part in pq.ParquetFile(f"{spill.name}/quarantine-{i}.parquet").iter_batches():
-                            qw.write_batch(part)
+                            qw.write_sealed_batch(part)
                 failed = [r for r in results if isinstance(r, BaseException)]
                 if failed:
                     raise next((e for e in failed if not isinstance(e, readers.FastPathFailed)), failed[0])
@@ -700,7 +724,7 @@ class FeedIngest:
         data_dir: str,
         target: str,
         keys_dir: str | None,
-        qw: pq.ParquetWriter,
+        qw: pseudonyms.SealingWriter,
         stop: threading.Event,
     ) -> tuple[int, int]:
         """One stream's batches: check, type and write each; returns (accepted, rejected) before repeats."""
@@ -752,7 +776,7 @@ class FeedIngest:
             f"ORDER BY record"
         ).to_arrow_table()
 
-    def _move_to_quarantine(self, fs, data_dir: str, repeated: pa.Table, qw: pq.ParquetWriter) -> int:  # type: ignore[no-untyped-def]
+    def _move_to_quarantine(self, fs, data_dir: str, repeated: pa.Table, qw: pseudonyms.SealingWriter) -> int:  # type: ignore[no-untyped-def]
         """Rewrite the staged data without the repeated rows, and quarantine them (only on repeats).
 
         Both go a slice at a time, so memory stays bounded even when most of a large file repeats an
@@ -779,7 +803,7 @@ class FeedIngest:
         for start in range(0, len(records), MOVE_ROWS):
             chunk = records.slice(start, MOVE_ROWS)
             found = landed.to_table(filter=pc.field("_record").isin(chunk), use_threads=False)
-            by_record = {r["_record"]: r for r in found.to_pylist()}
+            by_record = {r["_record"]: r for r in pseudonyms.revealed(found).to_pylist()}
             moved += len(by_record)
             rows = [
                 {

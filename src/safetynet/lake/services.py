@@ -23,7 +23,7 @@ from safetynet.access.masking import mask_id_number, mask_phone
 from safetynet.access.models import User
 from safetynet.access.permissions import Cap, require
 from safetynet.access.services import Actor, record, record_as
-from safetynet.lake import storage
+from safetynet.lake import pseudonyms, storage
 from safetynet.lake.ingest import FeedIngest, IngestResult
 from safetynet.lake.models import Batch, DepartmentToken, RegistrySnapshot
 from safetynet.lake.readers import Scan
@@ -92,7 +92,21 @@ def read_quarantine(batch: Batch, limit: int | None = QUARANTINE_PAGE) -> list[Q
     table = pq.read_table(path, filesystem=fs)
     if limit is not None:
         table = table.slice(0, limit)
-    return [QuarantineRow(r["line"], r["column"], r["reason"], r["raw"] or "") for r in table.to_pylist()]
+    return [
+        QuarantineRow(
+            r["line"],
+            r["column"],
+            pseudonyms.open_text(r["reason"]) or "",
+            pseudonyms.open_text(r["raw"]) or "",
+        )
+        for r in table.to_pylist()
+    ]
+
+
+def landed(source: str, batch_id: int) -> pa.Table:
+    """A batch's accepted rows as landed, their ID numbers and phones back from the lake's pseudonyms."""
+    fs, root = storage.filesystem()
+    return pseudonyms.revealed(pq.read_table(storage.batch_dir(root, source, batch_id), filesystem=fs))
 
 
 def quarantine_for(
@@ -325,10 +339,20 @@ def department_quarantine(
 # -- registry snapshot ------------------------------------------------------------------------------
 
 
-def _arrow_column(values: list, arrow_type: pa.DataType) -> pa.Array:  # type: ignore[type-arg]
+# Registry columns that hold ID numbers or phones: they reach the lake as its pseudonyms, like the feeds'.
+PSEUDONYMISED = {
+    "id_number": pseudonyms.id_numbers,
+    "head_id_number": pseudonyms.id_numbers,
+    "phone": pseudonyms.phones,
+}
+
+
+def _arrow_column(values: list, arrow_type: pa.DataType, name: str = "") -> pa.Array:  # type: ignore[type-arg]
     """One column of database values as `arrow_type`; SQLite hands back decimals as int or float."""
     if pa.types.is_decimal(arrow_type):
         values = [None if v is None else Decimal(str(v)) for v in values]
+    if name in PSEUDONYMISED:
+        return PSEUDONYMISED[name](pa.array(values, pa.string()))
     return pa.array(values, arrow_type)
 
 
@@ -363,7 +387,10 @@ def snapshot_registry(tables: SnapshotTables, version_sql: str = "") -> Registry
             counts[name] = 0
             with fs.open(f"{staging}/{name}.parquet", "wb") as f, pq.ParquetWriter(f, schema) as writer:
                 while rows := cursor.fetchmany(100_000):
-                    chunk = [_arrow_column([r[i] for r in rows], t) for i, t in enumerate(schema.types)]
+                    chunk = [
+                        _arrow_column([r[i] for r in rows], t, n)
+                        for i, (n, t) in enumerate(zip(schema.names, schema.types, strict=True))
+                    ]
                     writer.write_table(pa.Table.from_arrays(chunk, schema=schema))
                     counts[name] += len(rows)
     fs.makedirs(f"{root}/registry", exist_ok=True)

@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from django.db import transaction
 
-from safetynet.lake import storage
+from safetynet.lake import pseudonyms, storage
 from safetynet.lake.models import Batch
 from safetynet.linkage.models import Decision, Recovery, ResolvedBatch
 from safetynet.linkage.services import FIELDS, DecisionKind, Linker, Result, active_model, queue_reviews
@@ -143,6 +143,19 @@ def _hotline_raws(calls: list[dict[str, str]]) -> list[dict[str, str]]:
     ]
 
 
+def _hotline_calls(fs, root: str, batch_id: int) -> list[dict[str, str]]:  # type: ignore[no-untyped-def]
+    """A landed hotline batch's calls, with ID numbers and phones back from the lake's pseudonyms."""
+    table = pq.read_table(
+        storage.batch_dir(root, "hotline", batch_id), filesystem=fs, columns=HOTLINE_COLUMNS
+    )
+    calls = table.to_pylist()
+    ids = pseudonyms.reveal_ids([c["id_number"] for c in calls])
+    phones = pseudonyms.reveal_phones([c["caller_phone"] for c in calls])
+    for call, id_number, phone in zip(calls, ids, phones, strict=True):
+        call.update(id_number=id_number, caller_phone=phone)
+    return calls
+
+
 def resolved_folders() -> tuple[list[tuple[int, str]], str]:
     """The resolved hotline batches as screening input: [(hotline batch id, folder)], and their base."""
     _, root = storage.filesystem()
@@ -169,10 +182,7 @@ def resolve_hotline() -> int:
         current = ResolvedBatch.objects.filter(batch=batch).first()
         if current is not None and current.model_id == model.pk and current.decisions_upto == upto:
             continue
-        table = pq.read_table(
-            storage.batch_dir(root, "hotline", batch.pk), filesystem=fs, columns=HOTLINE_COLUMNS
-        )
-        calls = table.to_pylist()
+        calls = _hotline_calls(fs, root, batch.pk)
         raws = _hotline_raws(calls)
         results = Linker(model=model).link_many(raws)
         rows = [
@@ -186,8 +196,10 @@ def resolve_hotline() -> int:
         ]
         folder = f"{root}/{RESOLVED_SOURCE}/batch={batch.pk}"
         fs.makedirs(folder, exist_ok=True)
+        resolved = pa.Table.from_pylist(rows, schema=RESOLVED_SCHEMA)
+        resolved = resolved.set_column(1, "id_number", pseudonyms.id_numbers(resolved.column("id_number")))
         with fs.open(f"{folder}/part-0.parquet", "wb") as f:
-            pq.write_table(pa.Table.from_pylist(rows, schema=RESOLVED_SCHEMA), f)
+            pq.write_table(resolved, f)
         queue_reviews(
             "hotline",
             (
@@ -386,13 +398,7 @@ def hotline_records() -> list[dict[str, str]]:
     for batch_id in Batch.objects.filter(
         source="hotline", status=Batch.Status.DONE, accepted__gt=0
     ).values_list("id", flat=True):
-        raws.extend(
-            _hotline_raws(
-                pq.read_table(
-                    storage.batch_dir(root, "hotline", batch_id), filesystem=fs, columns=HOTLINE_COLUMNS
-                ).to_pylist()
-            )
-        )
+        raws.extend(_hotline_raws(_hotline_calls(fs, root, batch_id)))
     if not raws:
         raise ValueError("数据湖中还没有热线记录可供训练，请指定训练记录文件")
     return raws

@@ -9,6 +9,7 @@ import re
 from decimal import Decimal
 from typing import Any
 
+from safetynet.lake import pseudonyms
 from safetynet.screening.features import BOOL, DATE, INT, MONEY, RATIO, REFS
 from safetynet.screening.packs import PLACEHOLDER, Rule, feature
 
@@ -100,6 +101,17 @@ def render(rule: Rule, values: dict[str, Any], windows: dict[str, int], titles: 
 
 def _number(value: float) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def revealed_refs(refs: list[str]) -> list[str]:
+    """`source:batch:key` references whose key is a lake pseudonym (a registry death is referred to by the
+    person's ID number) with the ID number again, so evidence and fingerprints never depend on the key."""
+    keys = [ref.rsplit(":", 1)[-1] for ref in refs]
+    shown = pseudonyms.reveal_ids(keys)
+    return [
+        ref if key == plain else ref[: -len(key)] + plain
+        for ref, key, plain in zip(refs, keys, shown, strict=True)
+    ]
 
 
 def evidence(refs: list[str], snapshot_id: int | None, household_id: str) -> list[dict[str, Any]]:

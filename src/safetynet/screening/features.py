@@ -329,11 +329,10 @@ STEPS: list[tuple[str, str]] = [
         # A call is resolved to a person by its ID number, else by the linkage app's match (name, phone,
         # place, a mistyped ID), else by a phone number only one registered person has.
         "f_calls",
+        # Phones reach the lake normalised (digits, no 86) and pseudonymised, the registry's the same way.
         "WITH calls AS ("
-        "  SELECT call_id, id_number, batch, CASE WHEN LENGTH(digits) = 13 AND SUBSTR(digits, 1, 2) = '86'"
-        "   THEN SUBSTR(digits, 3) ELSE digits END AS phone FROM ("
-        "   SELECT call_id, id_number, batch, REGEXP_REPLACE(caller_phone, '[^0-9]', '', 'g') AS digits"
-        "   FROM feed_hotline WHERE CAST(called_at AS DATE) BETWEEN :hotline_since AND :as_of) c"
+        "  SELECT call_id, id_number, batch, caller_phone AS phone FROM feed_hotline"
+        "  WHERE CAST(called_at AS DATE) BETWEEN :hotline_since AND :as_of"
         "), phones AS ("
         # Only the callers' numbers are counted: a semi-join instead of grouping every registered phone.
         "  SELECT phone, MIN(id_number) AS id_number FROM reg_persons"

@@ -23,12 +23,14 @@ from django.utils import timezone
 from safetynet.access.permissions import Cap, require
 from safetynet.access.services import Actor, PersonalDataScope, record
 from safetynet.events import CaseEvent
+from safetynet.lake import pseudonyms
 from safetynet.lake import services as lake
 from safetynet.linkage import batch as linkage
 from safetynet.regions import services as regions
 from safetynet.registry import services as registry
 from safetynet.screening import explain
 from safetynet.screening.engines import ENGINES, get_engine
+from safetynet.screening.features import REFS
 from safetynet.screening.models import RiskWarning, RulePack, Run
 from safetynet.screening.packs import (
     LEVEL_RANK,
@@ -269,8 +271,15 @@ def _require_screening(actor: Actor) -> None:
 def _hits(rule, rows, pack: Pack, snapshot_id: int, titles: dict[str, str]) -> Iterable[Hit]:  # type: ignore[no-untyped-def]
     used = sorted(rule.features_used())
     weight = Decimal(str(rule.weight))
-    for row in rows.to_pylist():
+    rows = rows.to_pylist()
+    # The lake holds pseudonyms: a warning names the person by their ID number again.
+    for row, id_number in zip(rows, pseudonyms.reveal_ids([r["id_number"] for r in rows]), strict=True):
+        row["id_number"] = id_number
+    for row in rows:
         values = {name: explain.json_value(feature(name).kind, row[value_column(name)]) for name in used}  # type: ignore[union-attr]
+        for name in used:
+            if feature(name).kind == REFS and values[name]:  # type: ignore[union-attr]
+                values[name] = explain.revealed_refs(values[name])
         refs = [ref for name in rule.evidence for ref in (values.get(name) or [])]
         level = row["level"]
         yield Hit(

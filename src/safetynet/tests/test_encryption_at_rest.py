@@ -136,3 +136,31 @@ def test_keys_rotate_command_re_keys_the_database_and_audits_it(tmp_path: Path) 
     assert verified.returncode == 0 and "broken=0" in verified.stdout, verified.stdout + verified.stderr
     with sqlcipher.connect(tmp_path / "safetynet.sqlite3", keys_dir=tmp_path / "keys") as db:
         assert db.execute("SELECT action, purpose FROM access_auditentry").fetchall() == [("rotate_keys", "key rotation")]
+
+
+def test_after_the_demo_no_file_of_the_service_holds_a_persons_id_number_or_phone(tmp_path: Path) -> None:
+    """The acceptance scan: the demo county's people, by the ID numbers and phones in the files the
+    departments sent, are nowhere in the database, the lake (feeds, quarantine, registry snapshots) or the
+    photo folder; yet the warnings name them by their real ID number."""
+    env = {**os.environ, "SAFETYNET_DATA_DIR": str(tmp_path), "SAFETYNET_DATABASE_URL": ""}
+    env.pop("SAFETYNET_KEYS_DIR", None)
+    demo = subprocess.run(
+        [sys.executable, "-m", "safetynet.cli", "demo", "--persons", "600", "--no-serve"],
+        env=env, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert demo.returncode == 0, demo.stderr[-2000:]
+    [county] = tmp_path.glob("demo-county-*")
+    sent = b"".join(p.read_bytes() for p in county.glob("*.csv"))
+    people = set(WHOLE_ID.findall(sent))
+    phones = set(WHOLE_PHONE.findall(sent))
+    assert len(people) > 600 and len(phones) > 100
+    kept = [p for p in tmp_path.rglob("*") if p.is_file() and county not in p.parents]
+    scanned = [p for p in kept if p.name.startswith("safetynet.sqlite3") or {"lake", "photos"} & set(p.parts)]
+    assert any("_quarantine" in p.parts for p in scanned) and any("registry" in p.parts for p in scanned)
+    for path in scanned:
+        on_disk = path.read_bytes()
+        found = (set(WHOLE_ID.findall(on_disk)) & people) | (set(WHOLE_PHONE.findall(on_disk)) & phones)
+        assert not found, f"{path.relative_to(tmp_path)} holds {sorted(found)[:3]}"
+    with sqlcipher.connect(tmp_path / "safetynet.sqlite3", keys_dir=tmp_path / "keys") as db:
+        named = {row[0].encode() for row in db.execute("SELECT id_number FROM screening_riskwarning")}
+    assert len(named) > 20 and named <= people

@@ -15,14 +15,12 @@ import random
 from pathlib import Path
 
 import openpyxl
-import pyarrow.parquet as pq
 import pytest
 from django.test import Client
 from pypdf import PdfReader
 
 from safetynet import testing
 from safetynet.lake import services as lake
-from safetynet.lake import storage
 from safetynet.lake.sources import FEEDS, FeedSpec
 from safetynet.tabular import FileRejected, detect_encoding
 
@@ -101,8 +99,7 @@ def _feed_rows(spec: FeedSpec, rows: int = 3) -> list[dict[str, str]]:
 
 
 def _landed(source: str, batch_id: int) -> list[dict[str, object]]:
-    fs, root = storage.filesystem()
-    return pq.read_table(storage.batch_dir(root, source, batch_id), filesystem=fs).to_pylist()
+    return lake.landed(source, batch_id).to_pylist()
 
 
 @pytest.mark.parametrize("source", sorted(FEEDS))

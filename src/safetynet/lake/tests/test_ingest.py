@@ -12,7 +12,7 @@ import pytest
 from openpyxl import Workbook
 
 from safetynet import testing
-from safetynet.lake import services, storage
+from safetynet.lake import pseudonyms, services, storage
 from safetynet.lake.mapping import builtin_mapping
 from safetynet.lake.models import Batch
 from safetynet.lake.sources import FEEDS
@@ -66,14 +66,17 @@ def write(path: Path, rows: list[list[str]], header: list[str] = HEADER, encodin
 
 
 def landed(batch_id: int, source: str = "medical_claims"):  # type: ignore[no-untyped-def]
-    fs, root = storage.filesystem()
-    return pq.read_table(storage.batch_dir(root, source, batch_id), filesystem=fs)
+    return services.landed(source, batch_id)
 
 
 def quarantined(batch_id: int, source: str = "medical_claims") -> list[dict]:
     fs, root = storage.filesystem()
     path = f"{storage.batch_dir(root, source, batch_id, quarantine=True)}/part-0.parquet"
-    return pq.read_table(path, filesystem=fs).to_pylist() if fs.exists(path) else []
+    rows = pq.read_table(path, filesystem=fs).to_pylist() if fs.exists(path) else []
+    return [
+        {**r, "reason": pseudonyms.open_text(r["reason"]), "raw": pseudonyms.open_text(r["raw"])}
+        for r in rows
+    ]
 
 
 def test_every_demo_feed_lands_and_reingest_is_a_no_op(tmp_path: Path) -> None:

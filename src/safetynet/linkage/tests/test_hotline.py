@@ -121,12 +121,11 @@ def test_feed_rows_quarantined_for_a_mistyped_id_land_again_under_the_person(
     assert recovered.accepted == 1 and recovered.rejected == 0
     assert list(Recovery.objects.values_list("line", "id_number")) == [(2, liu)]
     assert recovered.pk in run.input_batches["medical_claims"]
-    import pyarrow.parquet as pq
 
     from safetynet.lake import storage
 
     fs, root = storage.filesystem()
-    table = pq.read_table(storage.batch_dir(root, "medical_claims", recovered.pk), filesystem=fs).to_pylist()
+    table = lake.landed("medical_claims", recovered.pk).to_pylist()
     assert [(r["claim_id"], r["id_number"], r["recovered_from"]) for r in table] == [
         ("YB1", liu, f"{landed.batch_id}:2")
     ]

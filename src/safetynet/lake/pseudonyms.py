@@ -1,0 +1,288 @@
+"""ID numbers and phones in the lake are pseudonyms: deterministic, keyed, reversible by the service alone.
+
+The lake is read by engines that join on these columns (DuckDB here, Spark in a province), so its values
+must stay equal where the people are equal, yet a copy of the lake's files must not hold a whole ID
+number or phone. Each value is packed into one 16-byte block (an 18-character ID number is a 60-bit
+integer; a phone's digits, up to 19, fit in 64 bits with their count) beside a fixed tag, and that block is
+encrypted with AES-256 under the `lake_key` secret. One block under one key is a keyed permutation: equal
+inputs give equal pseudonyms, different inputs never collide, nothing about the value shows without the
+key, and the service turns a pseudonym back into the value when a warning, a department's own rejected
+rows or the linkage app needs it. (A keyed hash would do for joins alone, but could not be turned back.)
+
+A pseudonym is a letter and 32 hex digits: `I…` for an ID number, `P…` for a phone. The work is done on
+whole Arrow arrays with numpy and one AES call per array: tens of millions of values a second.
+
+Phones are normalised first (digits only; a leading 86 country code on a 13-digit number dropped), the
+way the screening compared them, so equal phones written differently stay equal.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+from functools import cache
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from safetynet import conf
+
+ID_TAG = b"snID v1"  # 9 bytes of ID number + 7 of tag
+PHONE_TAG = b"snPHv1"  # 10 bytes of phone + 6 of tag
+HEX = np.frombuffer(b"0123456789ABCDEF", dtype=np.uint8)
+TOKEN_LENGTH = 33
+PHONE_DIGITS_MAX = 20
+FILLER = "?"  # pads a phone to 20 digits; ord("?") - 48 = 15, the half byte no digit uses
+NIBBLE_TEXT = np.frombuffer(b"0123456789X?????", dtype=np.uint8)
+
+
+class BadPseudonym(ValueError):
+    """Not a pseudonym this service made (another key, or altered)."""
+
+
+@cache
+def _key(secret: str) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"safetynet lake pseudonyms v1").derive(
+        secret.encode()
+    )
+
+
+def _current() -> bytes:
+    return _key(conf.secret("lake_key"))
+
+
+def _aes(blocks: np.ndarray, decrypt: bool = False) -> np.ndarray:
+    # Each value is one whole block, encrypted alone on purpose: deterministic is what joins need, and with
+    # no second block there is no pattern across blocks for ECB to show.
+    cipher = Cipher(algorithms.AES(_current()), modes.ECB())  # noqa: S305
+    op = cipher.decryptor() if decrypt else cipher.encryptor()
+    out = op.update(blocks.tobytes()) + op.finalize()
+    return np.frombuffer(out, dtype=np.uint8).reshape(-1, 16)
+
+
+def _as_tokens(letter: str, blocks: np.ndarray) -> pa.Array:
+    n = len(blocks)
+    text = np.empty((n, TOKEN_LENGTH), dtype=np.uint8)
+    text[:, 0] = ord(letter)
+    text[:, 1::2] = HEX[blocks >> 4]
+    text[:, 2::2] = HEX[blocks & 15]
+    offsets = np.arange(0, (n + 1) * TOKEN_LENGTH, TOKEN_LENGTH, dtype=np.int32)
+    return pa.Array.from_buffers(pa.string(), n, [None, pa.py_buffer(offsets), pa.py_buffer(text.tobytes())])
+
+
+def _fixed(values: pa.Array, width: int) -> np.ndarray:
+    """Strings all `width` bytes long as an (n, width) byte matrix."""
+    fixed = values.cast(pa.binary()).cast(pa.binary(width))
+    data = np.frombuffer(fixed.buffers()[1], dtype=np.uint8)
+    return data[fixed.offset * width : (fixed.offset + len(fixed)) * width].reshape(-1, width)
+
+
+def _blocks(text: np.ndarray, tag: bytes) -> np.ndarray:
+    """Rows of digits ('0'–'9', 'X' as 10, FILLER as 15), two a byte, then the tag."""
+    nibbles = text - np.uint8(48)
+    nibbles[text == ord("X")] = 10
+    packed = (nibbles[:, 0::2] << 4) | nibbles[:, 1::2]
+    blocks = np.empty((len(text), 16), dtype=np.uint8)
+    blocks[:, : packed.shape[1]] = packed
+    blocks[:, packed.shape[1] :] = np.frombuffer(tag, dtype=np.uint8)
+    return blocks
+
+
+def _unpacked(blocks: np.ndarray, width: int) -> list[str]:
+    packed = blocks[:, : width // 2]
+    nibbles = np.empty((len(blocks), width), dtype=np.uint8)
+    nibbles[:, 0::2] = packed >> 4
+    nibbles[:, 1::2] = packed & 15
+    return [row.tobytes().decode().replace(FILLER, "") for row in NIBBLE_TEXT[nibbles]]
+
+
+def _fallback(letter: str, value: str) -> str:
+    """A value no block can hold (malformed, too long): a keyed hash, one way, still equal for equals."""
+    digest = hmac.new(_current(), f"{letter}:{value}".encode(), hashlib.sha256).hexdigest().upper()
+    return "H" + digest[: TOKEN_LENGTH - 1]
+
+
+def _replace(values: pa.Array, mask: pa.Array, tokens: pa.Array) -> pa.Array:
+    return pc.replace_with_mask(values, mask, tokens) if len(tokens) < len(values) else tokens
+
+
+def id_numbers(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """Pseudonyms for ID numbers (upper-cased first); NULL and '' stay as they are."""
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    values = pc.utf8_upper(values.cast(pa.string()))
+    shaped = pc.fill_null(pc.match_substring_regex(values, r"^[0-9]{17}[0-9X]$"), False)
+    out = values
+    if pc.any(shaped).as_py():
+        blocks = _blocks(_fixed(values.filter(shaped), 18), ID_TAG)
+        out = _replace(values, shaped, _as_tokens("I", _aes(blocks)))
+    odd = pc.and_(pc.invert(shaped), pc.fill_null(pc.greater(pc.utf8_length(values), 0), False))
+    if pc.any(odd).as_py():
+        hashed = pa.array([_fallback("I", v) for v in values.filter(odd).to_pylist()], pa.string())
+        out = pc.replace_with_mask(out, odd, hashed)
+    return out
+
+
+def normalised_phones(values: pa.Array) -> pa.Array:
+    """Digits only; a 13-digit number starting 86 loses its country code."""
+    digits = pc.replace_substring_regex(values.cast(pa.string()), r"[^0-9]", "")
+    national = pc.and_(pc.equal(pc.utf8_length(digits), 13), pc.starts_with(digits, "86"))
+    return pc.if_else(pc.fill_null(national, False), pc.utf8_slice_codeunits(digits, 2), digits)
+
+
+def phones(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """Pseudonyms for phones, normalised first; NULL stays NULL and a phone without digits becomes NULL."""
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    digits = normalised_phones(values)
+    lengths = pc.utf8_length(digits)
+    digits = pc.if_else(pc.fill_null(pc.equal(lengths, 0), False), pa.scalar(None, pa.string()), digits)
+    fits = pc.fill_null(pc.less_equal(lengths, PHONE_DIGITS_MAX), False)
+    fits = pc.and_(fits, pc.is_valid(digits))
+    out = digits
+    if pc.any(fits).as_py():
+        padded = pc.utf8_lpad(digits.filter(fits), PHONE_DIGITS_MAX, FILLER)
+        blocks = _blocks(_fixed(padded, PHONE_DIGITS_MAX), PHONE_TAG)
+        out = _replace(digits, fits, _as_tokens("P", _aes(blocks)))
+    long = pc.and_(pc.invert(fits), pc.is_valid(digits))
+    if pc.any(long).as_py():
+        hashed = pa.array([_fallback("P", v) for v in digits.filter(long).to_pylist()], pa.string())
+        out = pc.replace_with_mask(out, long, hashed)
+    return out
+
+
+def _decrypted(tokens: list[str]) -> np.ndarray:
+    try:
+        raw = bytes.fromhex("".join(t[1:] for t in tokens))
+    except ValueError:
+        raise BadPseudonym("不是本系统生成的化名") from None
+    return _aes(np.frombuffer(raw, dtype=np.uint8).reshape(-1, 16), decrypt=True)
+
+
+def reveal_ids(tokens: list[str]) -> list[str]:
+    """ID numbers back from their pseudonyms (anything else is returned as it is)."""
+    at = [i for i, t in enumerate(tokens) if is_id_token(t)]
+    out = list(tokens)
+    if not at:
+        return out
+    blocks = _decrypted([tokens[i] for i in at])
+    if (blocks[:, 9:] != np.frombuffer(ID_TAG, dtype=np.uint8)).any():
+        raise BadPseudonym("化名由另一把密钥生成，无法还原")
+    for i, value in zip(at, _unpacked(blocks, 18), strict=True):
+        out[i] = value
+    return out
+
+
+def reveal_phones(tokens: list[str]) -> list[str]:
+    """Phones (normalised digits) back from their pseudonyms (anything else is returned as it is)."""
+    at = [i for i, t in enumerate(tokens) if is_phone_token(t)]
+    out = list(tokens)
+    if not at:
+        return out
+    blocks = _decrypted([tokens[i] for i in at])
+    if (blocks[:, 10:] != np.frombuffer(PHONE_TAG, dtype=np.uint8)).any():
+        raise BadPseudonym("化名由另一把密钥生成，无法还原")
+    for i, value in zip(at, _unpacked(blocks, PHONE_DIGITS_MAX), strict=True):
+        out[i] = value
+    return out
+
+
+def revealed(table: pa.Table) -> pa.Table:
+    """Landed rows with their ID numbers and phones as the department sent them (phones normalised), in
+    the spec's columns and in extra ones alike."""
+    for i, name in enumerate(table.column_names):
+        if pa.types.is_string(table.schema.field(i).type):
+            values = reveal_phones(reveal_ids(table.column(i).to_pylist()))
+            table = table.set_column(i, name, pa.array(values, pa.string()))
+    return table
+
+
+def is_id_token(value: object) -> bool:
+    return isinstance(value, str) and len(value) == TOKEN_LENGTH and value[0] == "I"
+
+
+def is_phone_token(value: object) -> bool:
+    return isinstance(value, str) and len(value) == TOKEN_LENGTH and value[0] == "P"
+
+
+def id_number(value: str) -> str:
+    """One ID number's pseudonym (for a look-up by a single person)."""
+    return id_numbers(pa.array([value], pa.string()))[0].as_py()  # type: ignore[no-any-return]
+
+
+def phone(value: str) -> str | None:
+    return phones(pa.array([value], pa.string()))[0].as_py()  # type: ignore[no-any-return]
+
+
+# -- quarantine: rejected rows kept as sent, sealed --------------------------------------------------------
+# A rejected row is kept as the department sent it, so it can be corrected and sent again: its text may hold
+# any ID number or phone, well-formed or not, so it is encrypted whole (AES-256-GCM, random nonce) rather
+# than pseudonymised. Only the service opens it, for the department that sent it and the data admins.
+
+SEALED = "S1:"
+
+
+@cache
+def _text_key(secret: str) -> AESGCM:
+    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"safetynet quarantine v1").derive(
+        secret.encode()
+    )
+    return AESGCM(key)
+
+
+def seal_texts(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """Each text encrypted on its own (NULL stays NULL)."""
+    aead = _text_key(conf.secret("lake_key"))
+    out: list[str | None] = []
+    for value in values.to_pylist():
+        if value is None:
+            out.append(None)
+            continue
+        nonce = os.urandom(12)
+        out.append(SEALED + base64.b64encode(nonce + aead.encrypt(nonce, value.encode(), None)).decode())
+    return pa.array(out, pa.string())
+
+
+def open_text(value: str | None) -> str | None:
+    """A sealed text opened (text written before sealing existed is returned as it is)."""
+    if value is None or not value.startswith(SEALED):
+        return value
+    blob = base64.b64decode(value[len(SEALED) :])
+    try:
+        return _text_key(conf.secret("lake_key")).decrypt(blob[:12], blob[12:], None).decode()
+    except Exception as exc:  # InvalidTag: changed, or sealed under another key
+        raise BadPseudonym("隔离记录无法解密（密钥不符或内容被改动）") from exc
+
+
+SEALED_COLUMNS = ("reason", "raw")
+
+
+def sealed(table: pa.Table) -> pa.Table:
+    """A quarantine table with its free-text columns sealed."""
+    for name in SEALED_COLUMNS:
+        if name in table.column_names:
+            i = table.column_names.index(name)
+            table = table.set_column(i, name, seal_texts(table.column(name)))
+    return table
+
+
+class SealingWriter:
+    """A Parquet writer for quarantine files: seals `reason` and `raw` of every table written."""
+
+    def __init__(self, writer: pq.ParquetWriter):
+        self.writer = writer
+
+    def write_table(self, table: pa.Table) -> None:
+        self.writer.write_table(sealed(table))
+
+    def write_sealed_batch(self, batch: pa.RecordBatch) -> None:
+        """A batch read back from another sealed file: written as it is."""
+        self.writer.write_batch(batch)
