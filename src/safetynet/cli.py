@@ -630,9 +630,9 @@ def audit_verify(
 
 @keys_app.command("rotate")
 def keys_rotate() -> None:
-    """Re-encrypt the embedded database and every kept photo under new keys (run yearly, or at once when a
-    key may have leaked). Safe to run again if interrupted; the old photo key stays as file_key.previous
-    until the next rotation, so a photo saved meanwhile still opens."""
+    """Re-encrypt the embedded database, every kept photo and every file of the lake under new keys (run
+    yearly, or at once when a key may have leaked), with the service stopped. Safe to run again if
+    interrupted; the old photo key stays as file_key.previous until the next rotation."""
     setup()
     from django.conf import settings
     from django.db import connections
@@ -641,6 +641,7 @@ def keys_rotate() -> None:
     from safetynet.access import encryption
     from safetynet.access.services import record_as
     from safetynet.cases.models import Photo
+    from safetynet.lake import pseudonyms, storage
 
     database = settings.DATABASES["default"]
     rotated = []
@@ -650,6 +651,7 @@ def keys_rotate() -> None:
         rotated.append("database")
     photos = encryption.rotate(settings.DATA_DIR, Photo.objects.values_list("path", flat=True).iterator())
     rotated.append(f"photos={photos}")
+    rotated.append(f"lake_files={pseudonyms.rotate(*storage.filesystem())}")
     record_as("cli", "system", "rotate_keys", "keys", detail=" ".join(rotated), purpose="key rotation")
     console.print(f"rotated {' '.join(rotated)}")
 

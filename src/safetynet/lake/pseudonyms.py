@@ -22,6 +22,7 @@ import base64
 import hashlib
 import hmac
 import os
+import secrets
 from functools import cache
 
 import numpy as np
@@ -59,10 +60,10 @@ def _current() -> bytes:
     return _key(conf.secret("lake_key"))
 
 
-def _aes(blocks: np.ndarray, decrypt: bool = False) -> np.ndarray:
+def _aes(blocks: np.ndarray, decrypt: bool = False, key: bytes | None = None) -> np.ndarray:
     # Each value is one whole block, encrypted alone on purpose: deterministic is what joins need, and with
     # no second block there is no pattern across blocks for ECB to show.
-    cipher = Cipher(algorithms.AES(_current()), modes.ECB())  # noqa: S305
+    cipher = Cipher(algorithms.AES(key or _current()), modes.ECB())  # noqa: S305
     op = cipher.decryptor() if decrypt else cipher.encryptor()
     out = op.update(blocks.tobytes()) + op.finalize()
     return np.frombuffer(out, dtype=np.uint8).reshape(-1, 16)
@@ -159,12 +160,16 @@ def phones(values: pa.Array | pa.ChunkedArray) -> pa.Array:
     return out
 
 
-def _decrypted(tokens: list[str]) -> np.ndarray:
+def _block_bytes(tokens: list[str]) -> np.ndarray:
     try:
         raw = bytes.fromhex("".join(t[1:] for t in tokens))
     except ValueError:
         raise BadPseudonym("不是本系统生成的化名") from None
-    return _aes(np.frombuffer(raw, dtype=np.uint8).reshape(-1, 16), decrypt=True)
+    return np.frombuffer(raw, dtype=np.uint8).reshape(-1, 16)
+
+
+def _decrypted(tokens: list[str]) -> np.ndarray:
+    return _aes(_block_bytes(tokens), decrypt=True)
 
 
 def reveal_ids(tokens: list[str]) -> list[str]:
@@ -286,3 +291,86 @@ class SealingWriter:
     def write_sealed_batch(self, batch: pa.RecordBatch) -> None:
         """A batch read back from another sealed file: written as it is."""
         self.writer.write_batch(batch)
+
+
+# -- rotation ---------------------------------------------------------------------------------------------
+
+TAGS = {"I": (9, ID_TAG), "P": (10, PHONE_TAG)}
+
+
+def _under(blocks: np.ndarray, letter: str) -> np.ndarray:
+    """Which decrypted blocks carry their tag: those sealed under the key they were decrypted with."""
+    start, tag = TAGS[letter]
+    return (blocks[:, start:] == np.frombuffer(tag, dtype=np.uint8)).all(axis=1)  # type: ignore[no-any-return]
+
+
+def _rekeyed(values: list[str | None], old: bytes, new: bytes) -> list[str | None]:
+    """A column's pseudonyms moved from `old` to `new` (those already under `new` are kept, so a rotation
+    can run again after a crash); other values are left as they are."""
+    out = list(values)
+    for letter in TAGS:
+        at = [i for i, v in enumerate(values) if isinstance(v, str) and len(v) == TOKEN_LENGTH and v[0] == letter]
+        if not at:
+            continue
+        sealed = _block_bytes([values[i] for i in at])  # type: ignore[misc]
+        done = _under(_aes(sealed, decrypt=True, key=new), letter)
+        plain = _aes(sealed[~done], decrypt=True, key=old)
+        if not _under(plain, letter).all():
+            raise BadPseudonym("湖中有化名既不属于旧密钥也不属于新密钥，未轮换")
+        moved = iter(_as_tokens(letter, _aes(plain, key=new)).to_pylist())
+        for i, already in zip(at, done.tolist(), strict=True):
+            if not already:
+                out[i] = next(moved)
+    return out
+
+
+def _reseal(value: str | None, old: AESGCM, new: AESGCM) -> str | None:
+    if value is None or not value.startswith(SEALED):
+        return value
+    blob = base64.b64decode(value[len(SEALED) :])
+    for aead in (new, old):
+        try:
+            text = aead.decrypt(blob[:12], blob[12:], None)
+        except Exception:  # noqa: S112 - InvalidTag: try the other key
+            continue
+        if aead is new:
+            return value
+        nonce = os.urandom(12)
+        return SEALED + base64.b64encode(nonce + new.encrypt(nonce, text, None)).decode()
+    raise BadPseudonym("隔离记录既不属于旧密钥也不属于新密钥，未轮换")
+
+
+def rotate(fs, root: str) -> int:  # type: ignore[no-untyped-def]
+    """Move every Parquet file of the lake to a new lake key: pseudonyms re-encrypted, quarantined text
+    sealed again, each file replaced whole. The new key waits as `lake_key.next` until every file is
+    done, so running it again after a crash finishes the job. Run it with the service stopped: a batch
+    landing meanwhile would be under the old key. Returns how many files were rewritten."""
+    keys = conf.keys_dir()
+    conf.secret("lake_key")
+    pending = keys / "lake_key.next"
+    if not pending.exists():
+        fd = os.open(pending, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_urlsafe(50))
+    old_secret, new_secret = (keys / "lake_key").read_text().strip(), pending.read_text().strip()
+    old, new = _key(old_secret), _key(new_secret)
+    old_text, new_text = _text_key(old_secret), _text_key(new_secret)
+    rewritten = 0
+    for path in sorted(fs.glob(f"{root}/**/*.parquet")):
+        table = pq.read_table(path, filesystem=fs)
+        columns = []
+        for i, name in enumerate(table.column_names):
+            column = table.column(i)
+            if pa.types.is_string(column.type):
+                values = column.to_pylist()
+                if name in SEALED_COLUMNS:
+                    values = [_reseal(v, old_text, new_text) for v in values]
+                column = pa.array(_rekeyed(values, old, new), pa.string())
+            columns.append(column)
+        temporary = f"{path}.rotating"
+        with fs.open(temporary, "wb") as f:
+            pq.write_table(pa.Table.from_arrays(columns, schema=table.schema), f)
+        fs.mv(temporary, path)  # a file is always whole, under one key or the other
+        rewritten += 1
+    os.replace(pending, keys / "lake_key")
+    return rewritten

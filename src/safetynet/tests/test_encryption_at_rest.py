@@ -131,7 +131,7 @@ def test_keys_rotate_command_re_keys_the_database_and_audits_it(tmp_path: Path) 
     safetynet = [sys.executable, "-m", "safetynet.cli"]
     rotated = subprocess.run([*safetynet, "keys", "rotate"], env=env, capture_output=True, text=True, timeout=300)
     assert rotated.returncode == 0, rotated.stderr
-    assert "rotated database photos=0" in rotated.stdout
+    assert "rotated database photos=0 lake_files=0" in rotated.stdout
     verified = subprocess.run([*safetynet, "audit", "verify"], env=env, capture_output=True, text=True, timeout=300)
     assert verified.returncode == 0 and "broken=0" in verified.stdout, verified.stdout + verified.stderr
     with sqlcipher.connect(tmp_path / "safetynet.sqlite3", keys_dir=tmp_path / "keys") as db:
@@ -164,3 +164,46 @@ def test_after_the_demo_no_file_of_the_service_holds_a_persons_id_number_or_phon
     with sqlcipher.connect(tmp_path / "safetynet.sqlite3", keys_dir=tmp_path / "keys") as db:
         named = {row[0].encode() for row in db.execute("SELECT id_number FROM screening_riskwarning")}
     assert len(named) > 20 and named <= people
+
+
+@pytest.mark.django_db
+def test_lake_key_rotation_re_encrypts_every_pseudonym_and_quarantined_row(
+    keys: Path, tmp_path: Path, settings, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    import pyarrow.parquet as pq
+
+    from safetynet.lake import pseudonyms, services, storage
+    from safetynet.lake.models import Batch
+
+    settings.SAFETYNET_LAKE_URL = str(tmp_path / "lake")
+    calls = testing.write_csv(
+        tmp_path / "hotline.csv",
+        ["call_id", "called_at", "caller_name", "caller_phone", "id_number", "region_text", "summary"],
+        [["R1", "2026-05-01T09:00:00+08:00", "王建国", "+86-138-1234-5678", WANG, "北城街道", "求助"],
+         ["R2", "2026-05-01T10:00:00+08:00", "李四", "13900001111", "110105195803140039", "北城街道", "求助"]],
+    )  # fmt: skip
+    result = services.ingest("hotline", calls)
+    batch = Batch.objects.get(pk=result.batch_id)
+    assert (result.accepted, result.rejected) == (1, 1), services.read_quarantine(batch)  # R2: check digit
+    fs, root = storage.filesystem()
+    files = sorted(fs.glob(f"{root}/**/*.parquet"))
+    before = {f: pq.read_table(f).to_pylist() for f in files}
+
+    def row() -> tuple[object, object]:
+        landed = services.landed("hotline", batch.pk).to_pylist()[0]
+        return landed["id_number"], landed["caller_phone"]
+
+    assert row() == (WANG, "13812345678")
+    quarantined = services.read_quarantine(batch)
+    assert "110105195803140039" in quarantined[0].raw
+    # a crash after the files moved but before the key did: the second run finds them done and finishes
+    real_replace = os.replace
+    monkeypatch.setattr(os, "replace", lambda *a: (_ for _ in ()).throw(OSError("power cut")))
+    with pytest.raises(OSError):
+        pseudonyms.rotate(fs, root)
+    monkeypatch.setattr(os, "replace", real_replace)
+    assert pseudonyms.rotate(fs, root) == len(files)
+    after = {f: pq.read_table(f).to_pylist() for f in files}
+    assert after != before and not (keys / "lake_key.next").exists()
+    assert row() == (WANG, "13812345678")  # the same person under the new key
+    assert services.read_quarantine(batch) == quarantined
