@@ -144,11 +144,17 @@ def utf8_copy(source: Path, target: Path) -> Path:
     return target
 
 
+ID_COLUMNS, PHONE_COLUMNS = ("id_number", "head_id_number"), ("phone", "caller_phone")
+
+
 def typed_column(name: str, sql_type: str) -> str:
-    """A CSV column (read as text) as the lake stores it: empty is NULL, ID numbers upper-cased."""
+    """A CSV column (read as text) as the lake stores it: empty is NULL, ID numbers and phones as the
+    lake's pseudonyms (`safetynet.lake.pseudonyms`, as ingest and the registry snapshot write them)."""
     value = f"NULLIF(TRIM({name}), '')"
-    if name == "id_number":
-        return f"upper({value}) AS {name}"
+    if name in ID_COLUMNS:
+        return f"sn_id_pseudonym({value}) AS {name}"
+    if name in PHONE_COLUMNS:
+        return f"sn_phone_pseudonym({value}) AS {name}"
     if sql_type == "VARCHAR":
         return f"{value} AS {name}"
     if sql_type == "BOOLEAN":
@@ -193,7 +199,7 @@ def build_lake(out: Path, persons: int, claims_per_person: int, memory_limit: st
     from safetynet.lake.sources import FEEDS
     from safetynet.screening.inputs import FEED_INPUTS, REGISTRY_INPUTS
 
-    lake = out / f"lake-{persons}-{claims_per_person}"
+    lake = out / f"lake-v2-{persons}-{claims_per_person}"  # v2: ID numbers and phones as pseudonyms
     if (lake / "manifest.json").exists():
         return lake
     county = county_dir(out, persons)
@@ -205,6 +211,11 @@ def build_lake(out: Path, persons: int, claims_per_person: int, memory_limit: st
     con = duckdb.connect(
         config={"threads": threads, "memory_limit": memory_limit, "temp_directory": str(scratch / "spill")}
     )
+    os.environ.setdefault("SAFETYNET_DATA_DIR", str(out / "data"))  # its keys folder holds the lake key
+    from safetynet.lake import pseudonyms
+
+    for name, function in (("sn_id_pseudonym", pseudonyms.id_numbers), ("sn_phone_pseudonym", pseudonyms.phones)):
+        con.create_function(name, function, ["VARCHAR"], "VARCHAR", type="arrow")  # type: ignore[arg-type]
 
     # Registry: the columns the engine reads typed as it reads them, the rest of the file as text.
     for table in REGISTRY_INPUTS:
@@ -235,7 +246,7 @@ def build_lake(out: Path, persons: int, claims_per_person: int, memory_limit: st
         checks = []
         if id_column is not None:
             optional = "" if id_column.required else "id_number IS NULL OR "
-            checks.append(f"({optional}length(id_number) = 18)")
+            checks.append(f"({optional}starts_with(id_number, 'I'))")  # a pseudonym: 18 characters
         checks += [f"({c} IS NULL OR {c} >= 0)" for c, t in columns if t.startswith("DECIMAL")]
         convert_csv(
             con,
@@ -628,8 +639,8 @@ def pandas_warnings(lake: Path, threads: int) -> Any:
     # Hotline calls in the last 90 days: by ID number, else by a phone only one registered person has.
     calls = read(lake / "hotline", ["id_number", "caller_phone", "called_at"])
     calls = calls[yes(calls.called_at.dt.date.between(d["hotline_since"], as_of))]
-    digits = calls.caller_phone.str.replace(r"[^0-9]", "", regex=True)
-    digits = digits.where(~yes((digits.str.len() == 13) & digits.str.startswith("86")), digits.str.slice(2))
+    # the lake's phones are normalised (digits, no 86) before they become pseudonyms: compared as they are
+    digits = calls.caller_phone
     phones = everyone[everyone.phone.notna()].groupby("phone").id_number.agg(["size", "min"])
     unique_phone = phones.loc[phones["size"] == 1, "min"]
     caller = calls.id_number.fillna(digits.map(unique_phone))

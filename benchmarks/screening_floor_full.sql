@@ -243,12 +243,12 @@ unique_phones AS (
 calls AS (
     SELECT p.household_id, COUNT(*) AS calls, LIST('hotline:' || c.batch || ':' || c.call_id) AS refs
     FROM (
-        SELECT id_number, call_id, batch, regexp_replace(caller_phone, '[^0-9]', '', 'g') AS digits
+        -- phones are normalised (digits, no 86) in the lake before they become pseudonyms
+        SELECT id_number, call_id, batch, caller_phone AS phone
         FROM read_parquet(:hotline, hive_partitioning = true)
         WHERE CAST(called_at AS DATE) BETWEEN :hotline_since AND :as_of
     ) c
-    LEFT JOIN unique_phones ph ON ph.phone = CASE
-        WHEN length(c.digits) = 13 AND starts_with(c.digits, '86') THEN substr(c.digits, 3) ELSE c.digits END
+    LEFT JOIN unique_phones ph ON ph.phone = c.phone
     JOIN registry_persons p ON p.id_number = COALESCE(c.id_number, ph.id_number)
     GROUP BY p.household_id
 ),
