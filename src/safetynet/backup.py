@@ -1,0 +1,220 @@
+"""Backup and restore of a whole service as one folder: the database, the lake, the photos and the keys.
+
+A backup is consistent while the service runs: the embedded database is copied with SQLite's online
+backup API in one step (one read transaction: writers carry on, the copy is a single moment), PostgreSQL
+with `pg_dump` (one snapshot). The lake and the photos are copied after the database, and their files are
+only ever added whole (a batch appears by a rename), so every batch and photo the copied database knows is
+in the copy. The copy of the database stays encrypted under the same key, so the keys travel with it: keep
+backups as carefully as the service itself (or move `keys/` elsewhere and bring it back to restore).
+
+`manifest.json` lists every file with its SHA-256 and the counts that matter (households, warnings, cases,
+audit entries); `restore` checks every file before it touches anything and refuses to overwrite a service
+that already holds data.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, connections
+
+from safetynet import conf, sqlcipher
+
+FORMAT = 1
+DATABASE_FILE = {"sqlite": "database.sqlite3", "postgresql": "database.pgdump"}
+COUNTED = {  # what a restore must bring back, by table
+    "households": "registry_household",
+    "persons": "registry_person",
+    "warnings": "screening_riskwarning",
+    "cases": "cases_case",
+    "leads": "leads_lead",
+    "audit_entries": "access_auditentry",
+    "lake_batches": "lake_batch",
+}
+
+
+class BackupError(Exception):
+    """A backup or restore that cannot go ahead; the message says why, in words a clerk can act on."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    folder: Path
+    counts: dict[str, int]
+    files: int
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while block := f.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def counts() -> dict[str, int]:
+    with connection.cursor() as cursor:
+        found = {}
+        for name, table in COUNTED.items():
+            cursor.execute(f"SELECT COUNT(*) FROM {table}")  # noqa: S608 - table names from code
+            found[name] = cursor.fetchone()[0]
+    return found
+
+
+def _pg_env() -> tuple[list[str], dict[str, str]]:
+    """The connection arguments and environment of the pg_ tools for the configured database."""
+    db = settings.DATABASES["default"]
+    args = ["--dbname", str(db["NAME"]), "--host", str(db.get("HOST") or "127.0.0.1")]
+    args += ["--port", str(db.get("PORT") or 5432), "--username", str(db.get("USER") or "postgres")]
+    env = {**os.environ, "PGPASSWORD": str(db.get("PASSWORD") or "")}
+    return args, env
+
+
+def _copy_tree(source: Path, target: Path, skip: tuple[str, ...] = ()) -> int:
+    copied = 0
+    for path in sorted(source.rglob("*")) if source.exists() else []:
+        relative = path.relative_to(source)
+        if not path.is_file() or any(part in skip for part in relative.parts) or path.name.endswith(".rotating"):
+            continue
+        (target / relative).parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        shutil.copy2(path, target / relative)
+        os.chmod(target / relative, 0o600)
+        copied += 1
+    return copied
+
+
+def _lake_folder() -> Path:
+    from safetynet.lake import storage
+
+    fs, root = storage.filesystem()
+    protocol = fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]
+    if protocol not in ("file", "local"):
+        raise BackupError(f"数据湖在 {storage.lake_url()}：远程存储请用其自身的备份（快照、版本）")
+    return Path(root)
+
+
+def backup(target: Path) -> Outcome:
+    """Write a backup of this service into `target` (a new or empty folder)."""
+    if target.exists() and any(target.iterdir()):
+        raise BackupError(f"备份目录 {target} 不是空的：请指定新的目录")
+    target.mkdir(parents=True, exist_ok=True, mode=0o700)
+    vendor = connection.vendor
+    if vendor not in DATABASE_FILE:
+        raise BackupError(f"不支持的数据库 {vendor}")
+    database = target / DATABASE_FILE[vendor]
+    before = counts()
+    if vendor == "sqlite":
+        connection.ensure_connection()
+        source = connection.connection
+        encrypted = settings.DATABASES["default"]["ENGINE"] == "safetynet.sqlcipher"
+        if encrypted:
+            copy = sqlcipher.connect(database)  # keyed alike: the copy stays encrypted
+        else:
+            import sqlite3
+
+            copy = sqlite3.connect(database)
+        try:
+            source.backup(copy)  # all pages in one step: one read transaction, one moment
+        finally:
+            copy.close()
+    else:
+        args, env = _pg_env()
+        done = subprocess.run(
+            ["pg_dump", "--format=custom", "--no-owner", "--file", str(database), *args],
+            env=env, capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        if done.returncode != 0:
+            raise BackupError(f"pg_dump 失败：{done.stderr.strip()[-500:]}")
+    os.chmod(database, 0o600)
+    files = 1
+    files += _copy_tree(_lake_folder(), target / "lake", skip=("_staging",))
+    files += _copy_tree(settings.DATA_DIR / "photos", target / "photos")
+    files += _copy_tree(conf.keys_dir(), target / "keys", skip=())
+    manifest = {
+        "format": FORMAT,
+        "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "database": vendor,
+        "encrypted_database": vendor == "sqlite" and settings.DATABASES["default"]["ENGINE"] == "safetynet.sqlcipher",
+        "counts": before,
+        "files": {
+            str(p.relative_to(target)): _sha256(p) for p in sorted(target.rglob("*")) if p.is_file()
+        },
+    }
+    (target / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2))
+    os.chmod(target / "manifest.json", 0o600)
+    return Outcome(target, before, files)
+
+
+def _holds_data() -> bool:
+    try:
+        found = counts()
+    except Exception:  # noqa: BLE001 - no tables yet: nothing to lose
+        return False
+    return any(found[name] for name in ("households", "audit_entries", "lake_batches"))
+
+
+def read_manifest(source: Path) -> dict[str, Any]:
+    """The backup's manifest, after every file it lists was found whole (SHA-256)."""
+    path = source / "manifest.json"
+    if not path.exists():
+        raise BackupError(f"{source} 不是 safetynet 备份（没有 manifest.json）")
+    manifest: dict[str, Any] = json.loads(path.read_text())
+    if manifest.get("format") != FORMAT:
+        raise BackupError(f"备份格式 {manifest.get('format')} 不受支持（本版本为 {FORMAT}）")
+    for name, digest in manifest["files"].items():
+        file = source / name
+        if not file.is_file():
+            raise BackupError(f"备份不完整：缺少 {name}")
+        if _sha256(file) != digest:
+            raise BackupError(f"备份已损坏：{name} 与清单不符")
+    return manifest
+
+
+def restore(source: Path, force: bool = False) -> Outcome:
+    """Bring a backup back into this (empty) service: keys, database, lake, photos; then migrate."""
+    manifest = read_manifest(source)
+    vendor = connection.vendor
+    if manifest["database"] != vendor:
+        raise BackupError(f"备份来自 {manifest['database']} 数据库，本服务使用 {vendor}：请配置同类数据库后再恢复")
+    if _holds_data() and not force:
+        raise BackupError("本服务已有数据（家庭、审计记录或数据批次）：恢复会覆盖它们。确认无误请加 --force")
+    keys = conf.keys_dir()
+    connections.close_all()
+    _copy_tree(source / "keys", keys)
+    if vendor == "sqlite":
+        database = Path(settings.DATABASES["default"]["NAME"])
+        for suffix in ("-wal", "-shm", "-journal"):
+            Path(f"{database}{suffix}").unlink(missing_ok=True)
+        shutil.copy2(source / DATABASE_FILE[vendor], database)
+        os.chmod(database, 0o600)
+    else:
+        args, env = _pg_env()
+        done = subprocess.run(
+            ["pg_restore", "--clean", "--if-exists", "--no-owner", "--single-transaction", *args,
+             str(source / DATABASE_FILE[vendor])],
+            env=env, capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        if done.returncode != 0:
+            raise BackupError(f"pg_restore 失败：{done.stderr.strip()[-500:]}")
+    lake = _lake_folder()
+    shutil.rmtree(lake, ignore_errors=True)
+    _copy_tree(source / "lake", lake)
+    shutil.rmtree(settings.DATA_DIR / "photos", ignore_errors=True)
+    _copy_tree(source / "photos", settings.DATA_DIR / "photos")
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0, interactive=False)  # a backup from an earlier version
+    restored = counts()
+    missing = {k: (v, restored.get(k)) for k, v in manifest["counts"].items() if restored.get(k) != v}
+    if missing:
+        raise BackupError(f"恢复后的数量与备份不符：{missing}")
+    return Outcome(source, restored, len(manifest["files"]))
