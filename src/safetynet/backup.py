@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, connections
+from django.db import connection, connections, transaction
 
 from safetynet import conf, sqlcipher
 
@@ -61,12 +61,15 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def counts() -> dict[str, int]:
-    with connection.cursor() as cursor:
-        found = {}
-        for name, table in COUNTED.items():
-            cursor.execute(f"SELECT COUNT(*) FROM {table}")  # noqa: S608 - table names from code
-            found[name] = cursor.fetchone()[0]
+def counts(cursor: Any = None) -> dict[str, int]:
+    """The rows that matter, counted on `cursor` (a backup's own copy or snapshot), else the database."""
+    if cursor is None:
+        with connection.cursor() as own:
+            return counts(own)
+    found = {}
+    for name, table in COUNTED.items():
+        cursor.execute(f"SELECT COUNT(*) FROM {table}")  # noqa: S608 - table names from code
+        found[name] = cursor.fetchone()[0]
     return found
 
 
@@ -111,7 +114,6 @@ def backup(target: Path) -> Outcome:
     if vendor not in DATABASE_FILE:
         raise BackupError(f"不支持的数据库 {vendor}")
     database = target / DATABASE_FILE[vendor]
-    before = counts()
     if vendor == "sqlite":
         connection.ensure_connection()
         source = connection.connection
@@ -124,14 +126,21 @@ def backup(target: Path) -> Outcome:
             copy = sqlite3.connect(database)
         try:
             source.backup(copy)  # all pages in one step: one read transaction, one moment
+            before = counts(copy.cursor())  # counted in the copy: writes since then are not in it
         finally:
             copy.close()
     else:
-        args, env = _pg_env()
-        done = subprocess.run(
-            ["pg_dump", "--format=custom", "--no-owner", "--file", str(database), *args],
-            env=env, capture_output=True, text=True, check=False,
-        )  # fmt: skip
+        # pg_dump reads the snapshot this transaction exported, so the counts are those of the dump.
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            cursor.execute("SELECT pg_export_snapshot()")
+            snapshot = cursor.fetchone()[0]
+            before = counts(cursor)
+            args, env = _pg_env()
+            done = subprocess.run(
+                ["pg_dump", "--format=custom", "--no-owner", "--snapshot", snapshot, "--file", str(database), *args],
+                env=env, capture_output=True, text=True, check=False,
+            )  # fmt: skip
         if done.returncode != 0:
             raise BackupError(f"pg_dump 失败：{done.stderr.strip()[-500:]}")
     os.chmod(database, 0o600)

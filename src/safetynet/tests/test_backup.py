@@ -22,6 +22,20 @@ WARNINGS = "SELECT household_id, rule_id, level, id_number FROM screening_riskwa
 AUDIT = "SELECT id, username, action, object_type, object_id, detail FROM access_auditentry ORDER BY id"
 
 
+# Another process of the running service, writing to the audit trail while the backup is taken.
+WRITER = """
+import os, sys, django
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "safetynet.settings")
+django.setup()
+from safetynet.access.services import record_as
+n = 0
+while not os.path.exists(sys.argv[1]):
+    record_as("writer", "system", "read", "household", str(n))
+    n += 1
+print(n)
+"""
+
+
 def run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([*SAFETYNET, *args], env=env, capture_output=True, text=True, timeout=900)
 
@@ -68,7 +82,13 @@ def back_up_and_restore(tmp_path: Path, first: str, second: str) -> None:
     source = service(original, first)
     demo = run(source, "demo", "--persons", "300", "--no-serve")
     assert demo.returncode == 0, demo.stderr[-2000:]
+    stop = tmp_path / "stop"
+    writer = subprocess.Popen([sys.executable, "-c", WRITER, str(stop)], env=source, stdout=subprocess.PIPE, text=True)
+    while len(rows(source, "SELECT id FROM access_auditentry WHERE username = 'writer' LIMIT 20")) < 20:
+        pass
     made = run(source, "backup", str(folder))
+    stop.touch()
+    written = int(writer.communicate(timeout=60)[0])
     assert made.returncode == 0, made.stderr[-2000:]
     assert "households=" in made.stdout and (folder / "manifest.json").exists()
     assert {oct(p.stat().st_mode & 0o777) for p in folder.rglob("*") if p.is_file()} == {"0o600"}
@@ -77,9 +97,12 @@ def back_up_and_restore(tmp_path: Path, first: str, second: str) -> None:
     back = run(target, "restore", str(folder))
     assert back.returncode == 0, back.stderr[-2000:]
     assert rows(target, WARNINGS) == rows(source, WARNINGS) and len(rows(source, WARNINGS)) > 10
-    trail = rows(source, AUDIT)
-    assert rows(target, AUDIT)[: len(trail) - 1] == trail[:-1]  # the last, the backup's own entry, came after
-    assert rows(target, "SELECT action FROM access_auditentry ORDER BY id DESC LIMIT 1") == [("restore",)]
+    # The copy is one moment of the trail: a prefix of what the service holds now, without the writes and
+    # the backup's own entry that came after it; the restore's entry last.
+    trail, copied = rows(source, AUDIT), rows(target, AUDIT)
+    assert copied[-1][2] == "restore" and copied[:-1] == trail[: len(copied) - 1]
+    assert 20 <= sum(r[1] == "writer" for r in copied) < written
+    assert ("backup",) not in {(r[2],) for r in copied}
     assert lake_files(restored) == lake_files(original)
     verified = run(target, "audit", "verify")
     assert verified.returncode == 0 and "broken=0" in verified.stdout, verified.stdout + verified.stderr
