@@ -63,6 +63,14 @@ def setup(database: str, out: Path) -> None:
 
     django.setup()
     call_command("migrate", verbosity=0, interactive=False)
+    lift_rate_limits()
+
+
+def lift_rate_limits() -> None:
+    """One benchmark account asks thousands of times: the anti-fishing limits would stop it after 60."""
+    from django.conf import settings
+
+    settings.SAFETYNET_RATE_LIMITS = {"search": 10**9, "lookup": 10**9}
 
 
 def load_registry(county: Path) -> dict[str, float]:
