@@ -21,6 +21,31 @@ def pytest_configure() -> None:
     connections.settings["default"]["CONN_MAX_AGE"] = 0
 
 
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """After the whole suite, the service's own log file: every line JSON, none holding a whole ID number or
+    mobile number (whatever the tests threw at the server). A failure fails the run, naming only lines."""
+    import json
+    import re
+
+    from django.conf import settings
+
+    whole = re.compile(r"(?<![0-9])(\d{17}[\dXx]|1[3-9]\d{9})(?![0-9])")
+    bad = []
+    for log in sorted((Path(settings.DATA_DIR) / "logs").glob("safetynet.log*")):
+        for number, line in enumerate(log.read_text(encoding="utf-8").split("\n"), 1):
+            if not line:
+                continue
+            try:
+                json.loads(line)
+            except ValueError:
+                bad.append(f"{log.name}:{number} is not JSON")
+            if whole.search(line):
+                bad.append(f"{log.name}:{number} holds a whole ID number or phone")
+    if bad:
+        session.config.get_terminal_writer().line("log scan failed: " + "; ".join(bad[:20]), red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
 @pytest.fixture
 def clock():  # type: ignore[no-untyped-def]
     """The clock at testing.FROZEN_NOW, ticking from there: for tests that compute dates (deadlines in
