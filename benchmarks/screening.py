@@ -220,6 +220,11 @@ def build_lake(out: Path, persons: int, claims_per_person: int, memory_limit: st
     # Registry: the columns the engine reads typed as it reads them, the rest of the file as text.
     for table in REGISTRY_INPUTS:
         types = dict(table.columns)
+        if f"{table.source}.csv" not in REGISTRY_COLUMNS:  # kept by the service, not imported (visits)
+            target = lake / "registry/snapshot=1" / f"{table.source}.parquet"
+            empty = ", ".join(f"CAST(NULL AS {t}) AS {c}" for c, t in table.columns)
+            con.execute(f"COPY (SELECT {empty} WHERE FALSE) TO {sql_text(str(target))} (FORMAT parquet)")
+            continue
         columns = [(c, types.get(c, "VARCHAR")) for c in REGISTRY_COLUMNS[f"{table.source}.csv"]]
         extra = (
             ", CAST(NULL AS DATE) AS death_date"

@@ -24,6 +24,7 @@ import hmac
 import os
 import secrets
 from functools import cache
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
@@ -57,7 +58,19 @@ def _key(secret: str) -> bytes:
 
 
 def _current() -> bytes:
-    return _key(conf.secret("lake_key"))
+    # Called for every vector of every ingest: the key file is read again only when it changed.
+    path = conf.keys_dir() / "lake_key"
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        conf.secret("lake_key")
+        stat = path.stat()
+    return _key_from_file(str(path), stat.st_mtime_ns, stat.st_size)
+
+
+@cache
+def _key_from_file(path: str, _mtime: int, _size: int) -> bytes:
+    return _key(Path(path).read_text().strip())
 
 
 def _aes(blocks: np.ndarray, decrypt: bool = False, key: bytes | None = None) -> np.ndarray:
@@ -73,8 +86,7 @@ def _as_tokens(letter: str, blocks: np.ndarray) -> pa.Array:
     n = len(blocks)
     text = np.empty((n, TOKEN_LENGTH), dtype=np.uint8)
     text[:, 0] = ord(letter)
-    text[:, 1::2] = HEX[blocks >> 4]
-    text[:, 2::2] = HEX[blocks & 15]
+    text[:, 1:] = np.frombuffer(blocks.tobytes().hex().upper().encode(), dtype=np.uint8).reshape(n, 32)
     offsets = np.arange(0, (n + 1) * TOKEN_LENGTH, TOKEN_LENGTH, dtype=np.int32)
     return pa.Array.from_buffers(pa.string(), n, [None, pa.py_buffer(offsets), pa.py_buffer(text.tobytes())])
 
@@ -115,11 +127,30 @@ def _replace(values: pa.Array, mask: pa.Array, tokens: pa.Array) -> pa.Array:
     return pc.replace_with_mask(values, mask, tokens) if len(tokens) < len(values) else tokens
 
 
+def _all_ids(values: pa.Array) -> np.ndarray | None:
+    """The (n, 18) bytes of a vector that holds only well-formed ID numbers, else None. The common case
+    (ingest calls this on validated rows, 2,048 at a time) costs a few numpy operations, no Arrow kernels."""
+    if values.null_count or not len(values):
+        return None
+    offsets = np.frombuffer(values.buffers()[1], dtype=np.int32)[values.offset : values.offset + len(values) + 1]
+    if offsets[-1] - offsets[0] != 18 * len(values) or (np.diff(offsets) != 18).any():
+        return None
+    data = np.frombuffer(values.buffers()[2], dtype=np.uint8)[offsets[0] : offsets[-1]].reshape(-1, 18).copy()
+    data[:, 17][data[:, 17] == ord("x")] = ord("X")
+    digits = (data >= 48) & (data <= 57)
+    if not (digits[:, :17].all() and (digits[:, 17] | (data[:, 17] == ord("X"))).all()):
+        return None
+    return data
+
+
 def id_numbers(values: pa.Array | pa.ChunkedArray) -> pa.Array:
     """Pseudonyms for ID numbers (upper-cased first); NULL and '' stay as they are."""
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks()
-    values = pc.utf8_upper(values.cast(pa.string()))
+    values = values.cast(pa.string())
+    if (whole := _all_ids(values)) is not None:
+        return _as_tokens("I", _aes(_blocks(whole, ID_TAG)))
+    values = pc.utf8_upper(values)
     shaped = pc.fill_null(pc.match_substring_regex(values, r"^[0-9]{17}[0-9X]$"), False)
     out = values
     if pc.any(shaped).as_py():
