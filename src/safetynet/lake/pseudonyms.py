@@ -39,6 +39,7 @@ from safetynet import conf
 
 ID_TAG = b"snID v1"  # 9 bytes of ID number + 7 of tag
 PHONE_TAG = b"snPHv1"  # 10 bytes of phone + 6 of tag
+TAGS = {"I": (9, ID_TAG), "P": (10, PHONE_TAG)}  # where each kind's tag starts in its block
 HEX = np.frombuffer(b"0123456789ABCDEF", dtype=np.uint8)
 TOKEN_LENGTH = 33
 PHONE_DIGITS_MAX = 20
@@ -203,32 +204,33 @@ def _decrypted(tokens: list[str]) -> np.ndarray:
     return _aes(_block_bytes(tokens), decrypt=True)
 
 
-def reveal_ids(tokens: list[str]) -> list[str]:
-    """ID numbers back from their pseudonyms (anything else is returned as it is)."""
-    at = [i for i, t in enumerate(tokens) if is_id_token(t)]
+def _reveal(tokens: list[str], letter: str, width: int) -> list[str]:
+    at = [i for i, t in enumerate(tokens) if isinstance(t, str) and len(t) == TOKEN_LENGTH and t[0] == letter]
     out = list(tokens)
     if not at:
         return out
     blocks = _decrypted([tokens[i] for i in at])
-    if (blocks[:, 9:] != np.frombuffer(ID_TAG, dtype=np.uint8)).any():
+    if not _under(blocks, letter).all():
         raise BadPseudonym("化名由另一把密钥生成，无法还原")
-    for i, value in zip(at, _unpacked(blocks, 18), strict=True):
+    for i, value in zip(at, _unpacked(blocks, width), strict=True):
         out[i] = value
     return out
+
+
+def reveal_ids(tokens: list[str]) -> list[str]:
+    """ID numbers back from their pseudonyms (anything else is returned as it is)."""
+    return _reveal(tokens, "I", 18)
 
 
 def reveal_phones(tokens: list[str]) -> list[str]:
     """Phones (normalised digits) back from their pseudonyms (anything else is returned as it is)."""
-    at = [i for i, t in enumerate(tokens) if is_phone_token(t)]
-    out = list(tokens)
-    if not at:
-        return out
-    blocks = _decrypted([tokens[i] for i in at])
-    if (blocks[:, 10:] != np.frombuffer(PHONE_TAG, dtype=np.uint8)).any():
-        raise BadPseudonym("化名由另一把密钥生成，无法还原")
-    for i, value in zip(at, _unpacked(blocks, PHONE_DIGITS_MAX), strict=True):
-        out[i] = value
-    return out
+    return _reveal(tokens, "P", PHONE_DIGITS_MAX)
+
+
+def _under(blocks: np.ndarray, letter: str) -> np.ndarray:
+    """Which decrypted blocks carry their tag: those sealed under the key they were decrypted with."""
+    start, tag = TAGS[letter]
+    return (blocks[:, start:] == np.frombuffer(tag, dtype=np.uint8)).all(axis=1)  # type: ignore[no-any-return]
 
 
 def revealed(table: pa.Table) -> pa.Table:
@@ -241,21 +243,12 @@ def revealed(table: pa.Table) -> pa.Table:
     return table
 
 
-def is_id_token(value: object) -> bool:
-    return isinstance(value, str) and len(value) == TOKEN_LENGTH and value[0] == "I"
 
 
-def is_phone_token(value: object) -> bool:
-    return isinstance(value, str) and len(value) == TOKEN_LENGTH and value[0] == "P"
 
 
-def id_number(value: str) -> str:
-    """One ID number's pseudonym (for a look-up by a single person)."""
-    return id_numbers(pa.array([value], pa.string()))[0].as_py()  # type: ignore[no-any-return]
 
 
-def phone(value: str) -> str | None:
-    return phones(pa.array([value], pa.string()))[0].as_py()  # type: ignore[no-any-return]
 
 
 # -- quarantine: rejected rows kept as sent, sealed --------------------------------------------------------
@@ -325,15 +318,6 @@ class SealingWriter:
 
 
 # -- rotation ---------------------------------------------------------------------------------------------
-
-TAGS = {"I": (9, ID_TAG), "P": (10, PHONE_TAG)}
-
-
-def _under(blocks: np.ndarray, letter: str) -> np.ndarray:
-    """Which decrypted blocks carry their tag: those sealed under the key they were decrypted with."""
-    start, tag = TAGS[letter]
-    return (blocks[:, start:] == np.frombuffer(tag, dtype=np.uint8)).all(axis=1)  # type: ignore[no-any-return]
-
 
 def _rekeyed(values: list[str | None], old: bytes, new: bytes) -> list[str | None]:
     """A column's pseudonyms moved from `old` to `new` (those already under `new` are kept, so a rotation
