@@ -243,14 +243,6 @@ def revealed(table: pa.Table) -> pa.Table:
     return table
 
 
-
-
-
-
-
-
-
-
 # -- quarantine: rejected rows kept as sent, sealed --------------------------------------------------------
 # A rejected row is kept as the department sent it, so it can be corrected and sent again: its text may hold
 # any ID number or phone, well-formed or not, so it is encrypted whole (AES-256-GCM, random nonce) rather
