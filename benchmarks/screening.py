@@ -612,8 +612,8 @@ def pandas_warnings(lake: Path, threads: int) -> Any:
         lake / "disasters", ["id_number", "region_code", "occurred_on", "loss_level", "house_damaged"]
     )
     disasters = disasters[yes(disasters.occurred_on.between(d["disaster_since"], as_of))]
-    worst = yes(disasters.loss_level.isin(["severe", "total"]) | disasters.house_damaged)
-    disasters["severity"] = np.where(worst, 2, np.where(yes(disasters.loss_level == "moderate"), 1, 0))
+    worst = yes(disasters.loss_level.isin(["severe", "total"]))
+    disasters["severity"] = np.where(worst, 2, np.where(yes(disasters.house_damaged), 1, 0))
     disasters = disasters[disasters.severity > 0]
     hits = [
         disasters.merge(everyone[["id_number", "household_id"]], on="id_number")[["household_id", "severity"]]
@@ -683,8 +683,11 @@ def pandas_warnings(lake: Path, threads: int) -> Any:
         "student_dropout": (h.dropped_out & low, "yellow"),
         "dangerous_housing": (h.dangerous_house & low & ~h.housing_assistance, "yellow"),
     }
-    any_hardship = np.logical_or.reduce([yes(mask) for mask, _ in fired.values()])
-    fired["rejected_then_hardship"] = (h.rejected & any_hardship, "orange")
+    hardship_rules = np.sum([yes(mask) for mask, _ in fired.values()], axis=0)
+    fired["rejected_then_hardship"] = (
+        h.rejected & (hardship_rules >= 1),
+        np.where(hardship_rules >= 3, "red", "orange"),
+    )
     fired["repeat_hotline"] = (h.calls >= 2, "yellow")
     frames = []
     for rule_id, (mask, level) in fired.items():

@@ -111,8 +111,9 @@ monitoring AS (
 disasters AS (
     SELECT id_number, region_code, severity, 'disasters:' || batch || ':' || event_id || '#' || _record AS ref
     FROM (
-        SELECT *, CASE WHEN loss_level IN ('severe', 'total') OR COALESCE(house_damaged, FALSE) THEN 2
-                       WHEN loss_level = 'moderate' THEN 1 ELSE 0 END AS severity
+        -- red for a severe or total loss; orange for a lighter loss that damaged the house
+        SELECT *, CASE WHEN loss_level IN ('severe', 'total') THEN 2
+                       WHEN COALESCE(house_damaged, FALSE) THEN 1 ELSE 0 END AS severity
         FROM read_parquet(:disasters, hive_partitioning = true)
         WHERE occurred_on BETWEEN :disaster_since AND :as_of
     )
@@ -305,11 +306,11 @@ hardship AS (
 -- Only households where some rule fires go on.
 rules AS MATERIALIZED (
     SELECT * EXCLUDE (calls),
-           CASE WHEN application_refs IS NOT NULL AND COALESCE(medical_burden, serious_illness,
-                    breadwinner_death, severe_disability, elderly_alone, unemployment_dependents,
-                    disaster_loss, relapse_risk, child_without_guardian, tekun_candidate, student_dropout,
-                    dangerous_housing) IS NOT NULL
-                THEN 'orange' END AS rejected_then_hardship,
+           -- red when three or more hardship rules fire beside the rejection
+           CASE WHEN application_refs IS NULL THEN NULL
+                WHEN len(list_filter([medical_burden, serious_illness, breadwinner_death, severe_disability, elderly_alone, unemployment_dependents, disaster_loss, relapse_risk, child_without_guardian, tekun_candidate, student_dropout, dangerous_housing], lambda x: x IS NOT NULL)) >= 3 THEN 'red'
+                WHEN len(list_filter([medical_burden, serious_illness, breadwinner_death, severe_disability, elderly_alone, unemployment_dependents, disaster_loss, relapse_risk, child_without_guardian, tekun_candidate, student_dropout, dangerous_housing], lambda x: x IS NOT NULL)) >= 1 THEN 'orange'
+           END AS rejected_then_hardship,
            CASE WHEN calls >= 2 THEN 'yellow' END AS repeat_hotline
     FROM hardship
     WHERE COALESCE(medical_burden, serious_illness, breadwinner_death, severe_disability, elderly_alone,
