@@ -18,7 +18,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
@@ -234,32 +234,53 @@ def lit(text: str) -> str:
 
 
 def key_expr(key: tuple[str, ...], raw: bool = False) -> str:
-    """One string per key; ID numbers compared upper-cased, empty and NULL alike. Landed ID numbers are
-    pseudonyms; `raw` is for rows as the file holds them, whose ID numbers become pseudonyms here too."""
-    ids = f"{ID_PSEUDONYM}(upper(COALESCE({{}}, '')))" if raw else "upper(COALESCE({}, ''))"
-    parts = [ids.format(ident(k)) if k == "id_number" else f"COALESCE({ident(k)}, '')" for k in key]
+    """One string per key; ID numbers compared as their pseudonyms, empty and NULL alike. Landed ID numbers
+    are pseudonyms; `raw` is for rows as the file holds them, beside their pseudonyms (`with_pseudonyms`)."""
+    ids = "COALESCE({}, '')" if raw else "upper(COALESCE({}, ''))"
+    parts = [
+        ids.format(ident(pseudonym_of(k) if raw else k)) if k == "id_number" else f"COALESCE({ident(k)}, '')"
+        for k in key
+    ]
     return " || '|' || ".join(parts)
+
+
+PSEUDONYMS = {"id_number": pseudonyms.id_numbers, "phone": pseudonyms.phones}  # by column kind
+
+
+def pseudonym_of(name: str) -> str:
+    return f"_{name}_pseudonym"
+
+
+def with_pseudonyms(batch: pa.RecordBatch, columns: Iterable[validation.Column]) -> pa.RecordBatch:
+    """The lake's pseudonym of each ID number and phone column, beside it: computed here, over the whole
+    batch in the reading thread (while DuckDB checks and writes the batch before), and landed in place of
+    the value. A row that fails its checks never lands, so its pseudonym is simply not used."""
+    arrays, names = list(batch.columns), list(batch.schema.names)
+    for col in columns:
+        if (make := PSEUDONYMS.get(col.kind)) is not None:
+            arrays.append(make(batch.column(col.name)))
+            names.append(pseudonym_of(col.name))
+    return pa.RecordBatch.from_arrays(arrays, names=names)
 
 
 ID_PSEUDONYM, PHONE_PSEUDONYM = "sn_id_pseudonym", "sn_phone_pseudonym"
 
 
 def register_pseudonyms(db: duckdb.DuckDBPyConnection) -> None:
-    """The SQL functions that turn ID numbers and phones into the lake's pseudonyms (`pseudonyms`),
-    called by DuckDB on whole Arrow vectors: the values never leave DuckDB in clear to be written."""
+    """The SQL functions that turn ID numbers and phones into the lake's pseudonyms (`pseudonyms`), called
+    by DuckDB on Arrow vectors: for extra columns (`_extra`); the spec's columns come with theirs."""
     for name, function in ((ID_PSEUDONYM, pseudonyms.id_numbers), (PHONE_PSEUDONYM, pseudonyms.phones)):
         db.create_function(name, function, ["VARCHAR"], "VARCHAR", type="arrow")  # type: ignore[call-overload]
 
 
-def _typed(col: validation.Column, upper_ids: bool = True) -> str:
-    """A column's value as it lands. ID numbers land upper-cased; `upper_ids=False` is for batches whose
-    ID numbers hold no lowercase x, the one letter a landed ID may carry (upper() is 2 % of an ingest)."""
+def _typed(col: validation.Column) -> str:
+    """A column's value as it lands. ID numbers and phones land as their pseudonyms."""
     c = ident(col.name)
     empty = f"NULLIF({c}, '')"
     yes, no = validation.sql_list(validation.TRUE_VALUES), validation.sql_list(validation.FALSE_VALUES)
     return {
-        "id_number": f"{ID_PSEUDONYM}({f'upper({empty})' if upper_ids else empty})",
-        "phone": f"{PHONE_PSEUDONYM}({empty})",
+        "id_number": f"NULLIF({ident(pseudonym_of(col.name))}, '')",
+        "phone": ident(pseudonym_of(col.name)),
         "date": ident(f"_{col.name}_value"),  # `validation.date_facts`: NULL for '' as for any non-date
         "timestamp": f"try_cast({c} AS TIMESTAMPTZ)",
         "money": f"try_cast({empty} AS DECIMAL(14, 2))",
@@ -295,8 +316,6 @@ class _Plan:
 
     rows: str  # `_in` with the shared expressions of `_shared` computed once, as a subquery
     typed: str  # _record and every column, typed, in Parquet order
-    typed_upper_free: str  # the same, for a batch without a lowercase x among its ID numbers
-    id_columns: tuple[str, ...]
     any_bad: str  # true when any check fails
     conditions: tuple[tuple[str, validation.Unless | None], ...]  # each check's part of `any_bad`
     key: str  # the duplicate key, one string
@@ -319,6 +338,7 @@ class _Plan:
             return sql
 
         facts = [name for c in spec.columns for name in validation.fact_names(c)]
+        facts += [pseudonym_of(c.name) for c in spec.columns if c.kind in PSEUDONYMS]
         rows = (
             f"(SELECT {', '.join(ident(n) for n in ['_line', '_record', *columns, *facts])}"
             + "".join(f", {expression} AS {name}" for expression, name in shared.items())
@@ -326,13 +346,10 @@ class _Plan:
         )
         conditions = tuple((f"COALESCE({once(c.condition)}, false)", c.unless) for _, c in checks)
         any_bad = " OR ".join(sql for sql, _ in conditions) or "false"
-        typed, typed_upper_free = (
-            ", ".join(
-                ["_record"]
-                + [once(_typed(c, upper_ids)) for c in spec.columns]
-                + [f"{_extra(ident(e))} AS {ident(e)}" for e in extras]
-            )
-            for upper_ids in (True, False)
+        typed = ", ".join(
+            ["_record"]
+            + [once(_typed(c)) for c in spec.columns]
+            + [f"{_extra(ident(e))} AS {ident(e)}" for e in extras]
         )
         errors = once(_errors_list(checks))
         raw = f"to_json(map([{', '.join(lit(n) for n in columns)}], [{', '.join(ident(n) for n in columns)}]))::VARCHAR"
@@ -341,9 +358,8 @@ class _Plan:
             f"e.reason AS reason, raw FROM (SELECT _line, _record, unnest({errors}) AS e, "
             f"{raw} AS raw FROM {rows} WHERE {any_bad}) ORDER BY record"
         )
-        id_columns = tuple(c.name for c in spec.columns if c.kind == "id_number")
         key = key_expr(spec.key, raw=True) if spec.key else "NULL"
-        return cls(rows, typed, typed_upper_free, id_columns, any_bad, conditions, key, details)
+        return cls(rows, typed, any_bad, conditions, key, details)
 
     def any_bad_for(self, batch: pa.Table) -> str:
         """`any_bad` without the checks no row of this batch can fail: no empty value where one is
@@ -352,14 +368,6 @@ class _Plan:
         kept = [sql for sql, unless in self.conditions if unless is None or not unless.holds(batch)]
         return " OR ".join(kept) or "false"
 
-    def typed_for(self, batch: pa.Table) -> str:
-        """`typed`, or `typed_upper_free` when no byte of the batch's ID numbers is a lowercase x."""
-        for name in self.id_columns:
-            for chunk in batch.column(name).chunks:
-                data = chunk.buffers()[2]
-                if data is not None and (np.frombuffer(data, dtype=np.uint8) == ord("x")).any():
-                    return self.typed
-        return self.typed_upper_free
 
 
 def _errors_list(checks: list[tuple[str, validation.Check]]) -> str:
@@ -632,7 +640,7 @@ class FeedIngest:
 
                 def run(i: int, rows: Iterator[pa.RecordBatch]) -> None:
                     ready = grouped(
-                        validation.with_facts(self._complete(b, header), spec.columns)
+                        with_pseudonyms(validation.with_facts(self._complete(b, header), spec.columns), spec.columns)
                         for b in rows
                         if b.num_rows
                     )
@@ -681,7 +689,8 @@ class FeedIngest:
                 if spec.key and accepted:
                     db.execute(f"SET threads = {DUCKDB_THREADS}")
                     db.execute(
-                        f"CREATE VIEW _keys AS SELECT {plan.key} AS k, _record AS record, _record + 1 AS line "
+                        # landed rows hold the pseudonyms themselves: the landed form of the key
+                        f"CREATE VIEW _keys AS SELECT {key_expr(spec.key)} AS k, _record AS record, _record + 1 AS line "
                         f"FROM read_parquet({lit(data_dir + '/*.parquet')})"
                         if keys_landed
                         else f"CREATE VIEW _keys AS SELECT * FROM read_parquet({lit(keys_dir + '/*.parquet')})"
@@ -737,7 +746,7 @@ class FeedIngest:
             # DuckDB writes the Parquet itself: typed values never round-trip through Python.
             any_bad = plan.any_bad_for(arrow_batch)
             (good,) = db.execute(  # type: ignore[misc]
-                f"COPY (SELECT {plan.typed_for(arrow_batch)} FROM {plan.rows} WHERE NOT ({any_bad})) TO {lit(path)} "
+                f"COPY (SELECT {plan.typed} FROM {plan.rows} WHERE NOT ({any_bad})) TO {lit(path)} "
                 f"(FORMAT parquet, DICTIONARY_SIZE_LIMIT {DICTIONARY_ENTRIES})"
             ).fetchone()
             bad = arrow_batch.num_rows - good

@@ -365,3 +365,40 @@ def test_registry_snapshot_is_written_as_parquet(county) -> None:  # type: ignor
     assert duckdb.sql(
         f"SELECT count(*) FROM read_parquet('{snapshot.path}/households.parquet')"
     ).fetchall() == [(3,)]
+
+
+def test_a_key_holding_an_id_number_repeats_across_batches_whichever_path_read_it(tmp_path: Path) -> None:
+    """Disasters are keyed by event, ID number and place; ID numbers land as pseudonyms. A repeat of an
+    earlier batch is found whether the keys were read back from landed rows (a CSV) or computed from the
+    rows as sent (JSON Lines), and whatever the case of the check digit's X."""
+    header = ["event_id", "event_name", "id_number", "region_code", "occurred_on", "loss_level", "house_damaged"]
+    person = testing.make_id_number(dt.date(1980, 1, 1), 2, False)
+    with_x = next(
+        testing.make_id_number(dt.date(1980, 1, d), s, True) for d in range(1, 28) for s in range(1, 99)
+        if testing.make_id_number(dt.date(1980, 1, d), s, True).endswith("X")
+    )  # fmt: skip
+    first = services.ingest(
+        "disasters",
+        write(tmp_path / "a.csv", [["E1", "暴雨", person, "", "2026-07-01", "severe", "true"],
+                                   ["E1", "暴雨", with_x, "", "2026-07-01", "severe", "true"]], header),
+    )  # fmt: skip
+    assert (first.accepted, first.rejected) == (2, 0)
+    again = tmp_path / "b.jsonl"
+    again.write_text(
+        "\n".join(
+            json.dumps(dict(zip(header, row, strict=True)), ensure_ascii=False)
+            for row in [["E1", "暴雨", person, "", "2026-07-01", "severe", "true"],
+                        ["E1", "暴雨", with_x.lower(), "", "2026-07-01", "severe", "true"],
+                        ["E2", "冰雹", person, "", "2026-07-02", "total", "false"]]
+        ),  # fmt: skip
+        encoding="utf-8",
+    )
+    second = services.ingest("disasters", again)
+    assert (second.accepted, second.rejected) == (1, 2)
+    reasons = {r["reason"] for r in quarantined(second.batch_id, "disasters")}
+    assert reasons == {f"event_id、id_number、region_code 重复（已在批次 {first.batch_id} 中）"}
+    assert [r["id_number"] for r in landed(second.batch_id, "disasters").to_pylist()] == [person]
+    third = services.ingest(
+        "disasters", write(tmp_path / "c.csv", [["E2", "冰雹", person, "", "2026-07-02", "total", "false"]], header)
+    )
+    assert (third.accepted, third.rejected) == (0, 1)  # the JSON Lines batch's row, found from a CSV
