@@ -164,12 +164,14 @@ X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 # Behind a TLS-terminating proxy (SAFETYNET_HTTPS=1): the proxy says the request was HTTPS
-# (X-Forwarded-Proto), cookies are Secure, browsers are told to come back only over HTTPS (HSTS), and the
-# CSRF origin check accepts the site's own https:// origins.
+# (X-Forwarded-Proto), cookies are Secure, browsers are told to come back only over HTTPS (HSTS), a plain
+# HTTP request (one that went round the proxy) is only ever redirected to HTTPS, and the CSRF origin check
+# accepts the site's own https:// origins.
 HTTPS = os.environ.get("SAFETYNET_HTTPS", "") == "1"
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = HTTPS
 if HTTPS:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = True
     SECURE_HSTS_SECONDS = 31_536_000
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 CSRF_TRUSTED_ORIGINS = [
