@@ -4,6 +4,9 @@
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
 ACTIONS: dict[str, str] = {
     "read": "查阅",
     "login": "登录",
@@ -152,3 +155,51 @@ def purpose(text: str) -> str:
     if text.startswith("api "):
         return "接口：" + PURPOSES.get(text[4:], text[4:])
     return PURPOSES.get(text, text)
+
+
+# Words inside an entry's detail ("source=medical_claims rows=3", "status=open"): the keys the apps write,
+# and codes the apps add in their ready() (feeds, rules, levels, programs, policies), so the trail reads
+# in Chinese while the stored detail stays as written.
+WORDS: dict[str, Any] = {  # str, or a lazily translated label
+    "source": "数据源",
+    "rows": "行",
+    "rule_id": "规则",
+    "run_id": "比对批次",
+    "level": "等级",
+    "status": "状态",
+    "household": "家庭",
+    "region": "区划",
+    "policies": "政策",
+    "campaign": "排查",
+    "batch": "批次",
+    "department": "部门",
+    "null": "空",
+    "none": "无",
+    "true": "是",
+    "false": "否",
+    "open": "办理中",
+    "closed": "已办结",
+    "dry_run": "试运行",
+    "as_of": "比对日期",
+    "version": "版本",
+    "program": "救助类别",
+    "amount": "金额",
+    "reason": "原因",
+    "households": "户",
+    "persons": "人",
+    "warnings": "预警",
+    "cases": "个案",
+    "leads": "线索",
+    "audit_entries": "审计记录",
+    "lake_batches": "数据批次",
+    "database": "数据库",
+    "photos": "照片",
+    "lake_files": "数据湖文件",
+    "duckdb": "DuckDB",
+    "spark": "Spark",
+}
+WORD = re.compile(r"(?<![A-Za-z0-9_])[a-z][a-z_]{2,}(?![A-Za-z0-9_])")
+
+
+def detail(text: str) -> str:
+    return WORD.sub(lambda m: str(WORDS.get(m.group(0), m.group(0))), text)

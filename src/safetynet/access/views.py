@@ -79,6 +79,7 @@ def audit(request: HttpRequest) -> HttpResponse:
         e.action_label = audit_labels.action(e.action)  # type: ignore[attr-defined]
         e.object_label = audit_labels.object_type(e.object_type)  # type: ignore[attr-defined]
         e.purpose_label = audit_labels.purpose(e.purpose)  # type: ignore[attr-defined]
+        e.detail_label = audit_labels.detail(e.detail)  # type: ignore[attr-defined]
         e.role_label = roles.get(e.role, e.role)  # type: ignore[attr-defined]
         if e.object_type == "capability":  # a refusal names what was refused in words
             e.object_id = CAP_LABELS.get(e.object_id, e.object_id)

@@ -228,3 +228,26 @@ def feed(source: str) -> FeedSpec:
         return FEEDS[source]
     except KeyError:
         raise ValueError(f"未知的数据来源 {source}，应为 {'、'.join(FEEDS)} 之一") from None
+
+
+# What each feed is called on pages (a clerk reads "医疗费用结算", not medical_claims).
+FEED_TITLES = {
+    "medical_claims": "医疗费用结算",
+    "disability": "残疾人证",
+    "deaths": "死亡登记",
+    "pensions": "养老金发放",
+    "unemployment": "失业登记",
+    "students": "学籍",
+    "disasters": "灾情",
+    "relapse_monitoring": "防止返贫监测",
+    "housing_safety": "农房安全鉴定",
+    "hotline": "救助热线",
+    "businesses": "市场主体登记",
+    "vehicles": "机动车登记",
+    "linkage_hotline": "热线来电身份匹配",
+}
+
+
+def feed_title(source: str) -> str:
+    return FEED_TITLES.get(source, source)
+

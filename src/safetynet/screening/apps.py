@@ -10,3 +10,9 @@ class ScreeningConfig(AppConfig):
         from safetynet.screening.services import record_verification
 
         events.case_event.connect(record_verification, dispatch_uid="screening_verification")
+        # the audit trail names the default pack's rules and the levels in words where a detail has them
+        from safetynet.access import audit_labels
+        from safetynet.screening.packs import LEVEL_LABELS, default_pack_text, parse_pack
+
+        audit_labels.WORDS.update(LEVEL_LABELS)
+        audit_labels.WORDS.update({r.id: r.title for r in parse_pack(default_pack_text()).rules})

@@ -99,6 +99,22 @@ def render(rule: Rule, values: dict[str, Any], windows: dict[str, int], titles: 
     return _BEFORE_PUNCTUATION.sub(r"\1", _AFTER_PUNCTUATION.sub(r"\1", text))
 
 
+def template_in_words(rule: Rule, windows: dict[str, int]) -> str:
+    """The explanation as the rules page shows it before any household: each feature by its label in
+    「」, parameters and windows by their current values (no placeholder a clerk cannot read)."""
+
+    def fill(match: re.Match[str]) -> str:
+        name = match.group(1)
+        f = feature(name)
+        if f is not None:
+            return f"「{f.label}」"
+        if name in rule.params:
+            return _number(rule.params[name])
+        return str(windows.get(name, name))
+
+    return PLACEHOLDER.sub(fill, rule.explanation)
+
+
 def _number(value: float) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 

@@ -152,6 +152,22 @@ WINDOWS = {
 }
 
 
+# How the rules page names each window and each kind of feature value.
+WINDOW_LABELS = {
+    "medical_months": "医疗费用回看（月）",
+    "serious_illness_months": "大病结算回看（月）",
+    "death_days": "死亡登记回看（天）",
+    "unemployment_months": "失业登记回看（月）",
+    "disaster_days": "灾情回看（天）",
+    "dropout_months": "辍学回看（月）",
+    "housing_months": "危房鉴定回看（月）",
+    "rejection_months": "申请被驳回回看（月）",
+    "hotline_days": "热线来电回看（天）",
+    "verified_income_months": "核实收入有效期（月）",
+}
+KIND_LABELS = {BOOL: "是/否", INT: "整数", MONEY: "金额（元）", RATIO: "比例", TEXT: "文字", DATE: "日期", REFS: "证据记录"}
+
+
 def _ref(source: str, key: str, prefix: str = "") -> str:
     """A lake row as `source:batch:key`, for a feed whose rows have a key of their own."""
     return f"'{source}:' || CAST({prefix}batch AS VARCHAR) || ':' || {key}"

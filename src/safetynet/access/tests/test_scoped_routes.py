@@ -94,7 +94,7 @@ def queue_review_for(person: Person) -> None:
         raw = {"name": person.name, "id_number": person.id_number}
         result = Linker().link(raw)
         result.decision = "review"
-    queue_reviews("test", [(person.id_number, raw, result)])
+    queue_reviews("hotline", [(person.id_number, raw, result)])
 
 
 def declare_campaign(user) -> None:  # type: ignore[no-untyped-def]
