@@ -832,13 +832,19 @@ class FeedIngest:
         return moved
 
     def _complete(self, arrow_batch: pa.RecordBatch, header: list[str]) -> pa.RecordBatch:
-        """Add the spec's columns the file lacks, as empty strings, so every check can name them."""
+        """Drop the file's columns whose names start with "_" (the names of the service's own columns:
+        `_line`, the facts, the pseudonyms — a file must not supply any of them) and add the spec's columns
+        the file lacks, as empty strings, so every check can name them."""
+        names = arrow_batch.schema.names
+        assert names[:2] == ["_line", "_record"], names[:2]  # the reader's own, always first
+        kept = [0, 1] + [i for i, name in enumerate(names) if i >= 2 and not name.startswith("_")]
         missing = [n for n in self.spec.names if n not in header]
-        if not missing:
+        if not missing and len(kept) == len(names):
             return arrow_batch
         empty = pa.array([""] * arrow_batch.num_rows, pa.string())
         return pa.RecordBatch.from_arrays(
-            [*arrow_batch.columns, *([empty] * len(missing))], names=[*arrow_batch.schema.names, *missing]
+            [*(arrow_batch.column(i) for i in kept), *([empty] * len(missing))],
+            names=[*(names[i] for i in kept), *missing],
         )
 
     def _checks(self) -> list[tuple[str, validation.Check]]:

@@ -204,27 +204,39 @@ def _decrypted(tokens: list[str]) -> np.ndarray:
     return _aes(_block_bytes(tokens), decrypt=True)
 
 
-def _reveal(tokens: list[str], letter: str, width: int) -> list[str]:
-    at = [i for i, t in enumerate(tokens) if isinstance(t, str) and len(t) == TOKEN_LENGTH and t[0] == letter]
+HEX_DIGITS = frozenset("0123456789ABCDEF")
+
+
+def _shaped(value: object, letter: str) -> bool:
+    return (
+        isinstance(value, str) and len(value) == TOKEN_LENGTH and value[0] == letter and set(value[1:]) <= HEX_DIGITS
+    )
+
+
+def _reveal(tokens: list[str], letter: str, width: int, strict: bool) -> list[str]:
+    at = [i for i, t in enumerate(tokens) if _shaped(t, letter)]
     out = list(tokens)
     if not at:
         return out
     blocks = _decrypted([tokens[i] for i in at])
-    if not _under(blocks, letter).all():
+    under = _under(blocks, letter)
+    if strict and not under.all():
         raise BadPseudonym("化名由另一把密钥生成，无法还原")
-    for i, value in zip(at, _unpacked(blocks, width), strict=True):
-        out[i] = value
+    for i, value, ours in zip(at, _unpacked(blocks, width), under.tolist(), strict=True):
+        if ours:  # in a column of any text, a value that only looks like a pseudonym stays as it is
+            out[i] = value
     return out
 
 
-def reveal_ids(tokens: list[str]) -> list[str]:
-    """ID numbers back from their pseudonyms (anything else is returned as it is)."""
-    return _reveal(tokens, "I", 18)
+def reveal_ids(tokens: list[str], strict: bool = True) -> list[str]:
+    """ID numbers back from their pseudonyms (other values are returned as they are). `strict`: the column
+    holds pseudonyms, so one this key did not make is an error, not a value."""
+    return _reveal(tokens, "I", 18, strict)
 
 
-def reveal_phones(tokens: list[str]) -> list[str]:
-    """Phones (normalised digits) back from their pseudonyms (anything else is returned as it is)."""
-    return _reveal(tokens, "P", PHONE_DIGITS_MAX)
+def reveal_phones(tokens: list[str], strict: bool = True) -> list[str]:
+    """Phones (normalised digits) back from their pseudonyms (other values are returned as they are)."""
+    return _reveal(tokens, "P", PHONE_DIGITS_MAX, strict)
 
 
 def _under(blocks: np.ndarray, letter: str) -> np.ndarray:
@@ -238,7 +250,7 @@ def revealed(table: pa.Table) -> pa.Table:
     the spec's columns and in extra ones alike."""
     for i, name in enumerate(table.column_names):
         if pa.types.is_string(table.schema.field(i).type):
-            values = reveal_phones(reveal_ids(table.column(i).to_pylist()))
+            values = reveal_phones(reveal_ids(table.column(i).to_pylist(), strict=False), strict=False)
             table = table.set_column(i, name, pa.array(values, pa.string()))
     return table
 
@@ -316,17 +328,16 @@ def _rekeyed(values: list[str | None], old: bytes, new: bytes) -> list[str | Non
     can run again after a crash); other values are left as they are."""
     out = list(values)
     for letter in TAGS:
-        at = [i for i, v in enumerate(values) if isinstance(v, str) and len(v) == TOKEN_LENGTH and v[0] == letter]
+        at = [i for i, v in enumerate(values) if _shaped(v, letter)]
         if not at:
             continue
         sealed = _block_bytes([values[i] for i in at])  # type: ignore[misc]
         done = _under(_aes(sealed, decrypt=True, key=new), letter)
-        plain = _aes(sealed[~done], decrypt=True, key=old)
-        if not _under(plain, letter).all():
-            raise BadPseudonym("湖中有化名既不属于旧密钥也不属于新密钥，未轮换")
-        moved = iter(_as_tokens(letter, _aes(plain, key=new)).to_pylist())
-        for i, already in zip(at, done.tolist(), strict=True):
-            if not already:
+        plain = _aes(sealed, decrypt=True, key=old)
+        move = ~done & _under(plain, letter)  # neither key's: text that only looks like one, kept
+        moved = iter(_as_tokens(letter, _aes(plain[move], key=new)).to_pylist())
+        for i, flag in zip(at, move.tolist(), strict=True):
+            if flag:
                 out[i] = next(moved)
     return out
 

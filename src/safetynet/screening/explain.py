@@ -119,15 +119,18 @@ def _number(value: float) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
+REGISTRY_REF = "registry:0:"
+
+
 def revealed_refs(refs: list[str]) -> list[str]:
     """`source:batch:key` references whose key is a lake pseudonym (a registry death is referred to by the
     person's ID number) with the ID number again, so evidence and fingerprints never depend on the key."""
-    keys = [ref.rsplit(":", 1)[-1] for ref in refs]
-    shown = pseudonyms.reveal_ids(keys)
-    return [
-        ref if key == plain else ref[: -len(key)] + plain
-        for ref, key, plain in zip(refs, keys, shown, strict=True)
-    ]
+    at = [i for i, ref in enumerate(refs) if ref.startswith(REGISTRY_REF)]  # other keys are the feeds' own
+    shown = pseudonyms.reveal_ids([refs[i][len(REGISTRY_REF) :] for i in at], strict=False)  # or an application id
+    out = list(refs)
+    for i, id_number in zip(at, shown, strict=True):
+        out[i] = REGISTRY_REF + id_number
+    return out
 
 
 def evidence(refs: list[str], snapshot_id: int | None, household_id: str) -> list[dict[str, Any]]:

@@ -402,3 +402,35 @@ def test_a_key_holding_an_id_number_repeats_across_batches_whichever_path_read_i
         "disasters", write(tmp_path / "c.csv", [["E2", "冰雹", person, "", "2026-07-02", "total", "false"]], header)
     )
     assert (third.accepted, third.rejected) == (0, 1)  # the JSON Lines batch's row, found from a CSV
+
+
+def test_a_file_cannot_supply_the_services_own_columns(tmp_path: Path) -> None:
+    """Columns named like the service's own (the pseudonym of an ID number, a fact, the line) are dropped
+    from a department's file: the ID number that lands is the one checked, not one smuggled beside it."""
+    person = testing.make_id_number(dt.date(1980, 1, 1), 2, False)
+    other = testing.make_id_number(dt.date(1990, 5, 5), 3, True)
+    header = [*HEADER, "_id_number_pseudonym", "_id_number_shape_ok", "_line", "_record"]
+    rows = [["C1", person, "王建国", "2026-05-01", "false", "100", "60", "40", "J06.9", "false", other, "x", "9", "9"]]
+    result = services.ingest("medical_claims", write(tmp_path / "c.csv", rows, header))
+    assert (result.accepted, result.rejected) == (1, 0), quarantined(result.batch_id)
+    [row] = landed(result.batch_id).to_pylist()
+    assert row["id_number"] == person and not any(k.startswith("_id_number") for k in row)
+
+
+def test_a_value_that_only_looks_like_a_pseudonym_is_kept_as_it_is(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A department's own key may be 33 characters of a letter and hex digits, the shape of a pseudonym:
+    it lands, repeats are found, it is read back, and a key rotation leaves it alone."""
+    from safetynet.lake import pseudonyms
+
+    monkeypatch.setenv("SAFETYNET_KEYS_DIR", str(tmp_path / "keys"))  # the rotation is this test's own
+
+    claim = "P" + "0123456789ABCDEF" * 2
+    person = testing.make_id_number(dt.date(1980, 1, 1), 2, False)
+    row = [claim, person, "王建国", "2026-05-01", "false", "100", "60", "40", "J06.9", "false"]
+    result = services.ingest("medical_claims", write(tmp_path / "c.csv", [row, row]))
+    assert (result.accepted, result.rejected) == (1, 1)  # the repeat, moved to quarantine
+    assert [(r["claim_id"], r["id_number"]) for r in landed(result.batch_id).to_pylist()] == [(claim, person)]
+    assert json.loads(quarantined(result.batch_id)[0]["raw"])["claim_id"] == claim
+    fs, root = storage.filesystem()
+    pseudonyms.rotate(fs, root)
+    assert [(r["claim_id"], r["id_number"]) for r in landed(result.batch_id).to_pylist()] == [(claim, person)]
