@@ -214,8 +214,8 @@ def build_lake(out: Path, persons: int, claims_per_person: int, memory_limit: st
     os.environ.setdefault("SAFETYNET_DATA_DIR", str(out / "data"))  # its keys folder holds the lake key
     from safetynet.lake import pseudonyms
 
-    for name, function in (("sn_id_pseudonym", pseudonyms.id_numbers), ("sn_phone_pseudonym", pseudonyms.phones)):
-        con.create_function(name, function, ["VARCHAR"], "VARCHAR", type="arrow")  # type: ignore[arg-type]
+    for name, make in (("sn_id_pseudonym", pseudonyms.id_numbers), ("sn_phone_pseudonym", pseudonyms.phones)):
+        con.create_function(name, pseudonyms.of_one_argument(make), ["VARCHAR"], "VARCHAR", type="arrow")
 
     # Registry: the columns the engine reads typed as it reads them, the rest of the file as text.
     for table in REGISTRY_INPUTS:

@@ -86,7 +86,11 @@ def _copy_tree(source: Path, target: Path, skip: tuple[str, ...] = ()) -> int:
     copied = 0
     for path in sorted(source.rglob("*")) if source.exists() else []:
         relative = path.relative_to(source)
-        if not path.is_file() or any(part in skip for part in relative.parts) or path.name.endswith(".rotating"):
+        if (
+            not path.is_file()
+            or any(part in skip for part in relative.parts)
+            or path.name.endswith((".rotating", ".writing"))
+        ):
             continue
         (target / relative).parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         shutil.copy2(path, target / relative)
@@ -188,42 +192,91 @@ def read_manifest(source: Path) -> dict[str, Any]:
     return manifest
 
 
+def _database_files() -> list[Path]:
+    database = Path(settings.DATABASES["default"]["NAME"])
+    return [Path(f"{database}{suffix}") for suffix in ("", "-wal", "-shm", "-journal")]
+
+
+def _set_aside(aside: Path, vendor: str) -> None:
+    """What a restore replaces, moved (keys: copied) into `aside`, so a failed restore loses nothing."""
+    aside.mkdir(parents=True, mode=0o700)
+    _copy_tree(conf.keys_dir(), aside / "keys")
+    for name, path in (("lake", _lake_folder()), ("photos", settings.DATA_DIR / "photos")):
+        if path.exists():
+            shutil.move(path, aside / name)
+    if vendor == "sqlite":
+        for path in _database_files():
+            if path.exists():
+                shutil.move(path, aside / path.name)
+
+
+def _put_back(aside: Path, vendor: str) -> None:
+    """Undo a failed restore: the keys, lake, photos and database file as they were before it."""
+    connections.close_all()
+    keys = conf.keys_dir()
+    for path in keys.iterdir() if keys.exists() else []:
+        if not (aside / "keys" / path.name).exists():
+            path.unlink()
+    _copy_tree(aside / "keys", keys)
+    for name, path in (("lake", _lake_folder()), ("photos", settings.DATA_DIR / "photos")):
+        shutil.rmtree(path, ignore_errors=True)
+        if (aside / name).exists():
+            shutil.move(aside / name, path)
+    if vendor == "sqlite":
+        for path in _database_files():
+            path.unlink(missing_ok=True)
+            if (aside / path.name).exists():
+                shutil.move(aside / path.name, path)
+    shutil.rmtree(aside, ignore_errors=True)
+
+
 def restore(source: Path, force: bool = False) -> Outcome:
-    """Bring a backup back into this (empty) service: keys, database, lake, photos; then migrate."""
+    """Bring a backup back into this (empty) service: keys, database, lake, photos; then migrate. What it
+    replaces is set aside first (`DATA_DIR/before-restore-…`, kept after a success for the operator to
+    delete once checked) and put back if anything fails; on PostgreSQL the restore is one transaction."""
     manifest = read_manifest(source)
     vendor = connection.vendor
     if manifest["database"] != vendor:
         raise BackupError(f"备份来自 {manifest['database']} 数据库，本服务使用 {vendor}：请配置同类数据库后再恢复")
+    encrypted_here = vendor == "sqlite" and settings.DATABASES["default"]["ENGINE"] == "safetynet.sqlcipher"
+    if manifest.get("encrypted_database", False) != encrypted_here:
+        raise BackupError("备份的数据库加密设置与本服务不同（SAFETYNET_DATABASE_ENCRYPTION）：请改为一致后再恢复")
     if _holds_data() and not force:
         raise BackupError("本服务已有数据（家庭、审计记录或数据批次）：恢复会覆盖它们。确认无误请加 --force")
-    keys = conf.keys_dir()
     connections.close_all()
-    _copy_tree(source / "keys", keys)
-    if vendor == "sqlite":
-        database = Path(settings.DATABASES["default"]["NAME"])
-        for suffix in ("-wal", "-shm", "-journal"):
-            Path(f"{database}{suffix}").unlink(missing_ok=True)
-        shutil.copy2(source / DATABASE_FILE[vendor], database)
-        os.chmod(database, 0o600)
-    else:
-        args, env = _pg_env()
-        done = subprocess.run(
-            ["pg_restore", "--clean", "--if-exists", "--no-owner", "--single-transaction", *args,
-             str(source / DATABASE_FILE[vendor])],
-            env=env, capture_output=True, text=True, check=False,
-        )  # fmt: skip
-        if done.returncode != 0:
-            raise BackupError(f"pg_restore 失败：{done.stderr.strip()[-500:]}")
-    lake = _lake_folder()
-    shutil.rmtree(lake, ignore_errors=True)
-    _copy_tree(source / "lake", lake)
-    shutil.rmtree(settings.DATA_DIR / "photos", ignore_errors=True)
-    _copy_tree(source / "photos", settings.DATA_DIR / "photos")
-    from django.core.management import call_command
+    aside = settings.DATA_DIR / f"before-restore-{dt.datetime.now():%Y%m%d-%H%M%S}"
+    _set_aside(aside, vendor)
+    try:
+        _copy_tree(source / "keys", conf.keys_dir())
+        if vendor == "sqlite":
+            database = _database_files()[0]
+            shutil.copy2(source / DATABASE_FILE[vendor], database)
+            os.chmod(database, 0o600)
+        else:
+            args, env = _pg_env()
+            done = subprocess.run(
+                ["pg_restore", "--clean", "--if-exists", "--no-owner", "--single-transaction", *args,
+                 str(source / DATABASE_FILE[vendor])],
+                env=env, capture_output=True, text=True, check=False,
+            )  # fmt: skip
+            if done.returncode != 0:
+                raise BackupError(f"pg_restore 失败：{done.stderr.strip()[-500:]}")
+        _copy_tree(source / "lake", _lake_folder())
+        _copy_tree(source / "photos", settings.DATA_DIR / "photos")
+        from django.core.management import call_command
 
-    call_command("migrate", verbosity=0, interactive=False)  # a backup from an earlier version
-    restored = counts()
-    missing = {k: (v, restored.get(k)) for k, v in manifest["counts"].items() if restored.get(k) != v}
-    if missing:
-        raise BackupError(f"恢复后的数量与备份不符：{missing}")
+        call_command("migrate", verbosity=0, interactive=False)  # a backup from an earlier version
+        restored = counts()
+        missing = {k: (v, restored.get(k)) for k, v in manifest["counts"].items() if restored.get(k) != v}
+        if missing:
+            raise BackupError(f"恢复后的数量与备份不符：{missing}")
+    except BackupError as error:
+        _put_back(aside, vendor)
+        if vendor == "postgresql" and "pg_restore" not in str(error):
+            # PostgreSQL's restore was its own transaction, already committed: say so, plainly
+            raise BackupError(f"{error}。数据库已是备份的内容，其余已放回恢复前：请排除问题后用 --force 重新恢复") from None
+        raise
+    except BaseException:
+        _put_back(aside, vendor)
+        raise
     return Outcome(source, restored, len(manifest["files"]))

@@ -642,7 +642,14 @@ def keys_rotate() -> None:
     from safetynet.access.services import record_as
     from safetynet.cases.models import Photo
     from safetynet.lake import pseudonyms, storage
+    from safetynet.lake.models import Batch
+    from safetynet.screening.models import Run
 
+    recover_stale_work()  # what a killed process left "running" is not running
+    busy = Batch.objects.filter(status=Batch.Status.RUNNING).count() + Run.objects.filter(status=Run.Status.RUNNING).count()
+    if busy:  # a batch landing or a run reading the lake meanwhile would be under the other key
+        err.print(f"[red]有 {busy} 个数据导入或比对正在进行：请停止服务、等其结束后再轮换密钥[/red]")
+        raise typer.Exit(2)
     database = settings.DATABASES["default"]
     rotated = []
     if database["ENGINE"] == "safetynet.sqlcipher":

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 import secrets
+import shutil
 from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
@@ -103,6 +104,8 @@ def rotate(root: Path, places: Iterable[str]) -> int:
         temporary.write_bytes(sealed)
         os.replace(temporary, path)  # a file is always whole, under one key or the other
         done += 1
-    os.replace(keys / "file_key", keys / "file_key.previous")
+    # copied, not moved: there is a current key at every moment (a process asking for one in between
+    # would otherwise make a new, random one)
+    shutil.copy2(keys / "file_key", keys / "file_key.previous")
     os.replace(pending, keys / "file_key")
     return done

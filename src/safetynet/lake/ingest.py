@@ -269,8 +269,8 @@ ID_PSEUDONYM, PHONE_PSEUDONYM = "sn_id_pseudonym", "sn_phone_pseudonym"
 def register_pseudonyms(db: duckdb.DuckDBPyConnection) -> None:
     """The SQL functions that turn ID numbers and phones into the lake's pseudonyms (`pseudonyms`), called
     by DuckDB on Arrow vectors: for extra columns (`_extra`); the spec's columns come with theirs."""
-    for name, function in ((ID_PSEUDONYM, pseudonyms.id_numbers), (PHONE_PSEUDONYM, pseudonyms.phones)):
-        db.create_function(name, function, ["VARCHAR"], "VARCHAR", type="arrow")  # type: ignore[call-overload]
+    for name, make in ((ID_PSEUDONYM, pseudonyms.id_numbers), (PHONE_PSEUDONYM, pseudonyms.phones)):
+        db.create_function(name, pseudonyms.of_one_argument(make), ["VARCHAR"], "VARCHAR", type="arrow")  # type: ignore[call-overload]
 
 
 def _typed(col: validation.Column) -> str:

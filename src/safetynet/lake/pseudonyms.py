@@ -23,6 +23,7 @@ import hashlib
 import hmac
 import os
 import secrets
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 
@@ -118,9 +119,9 @@ def _unpacked(blocks: np.ndarray, width: int) -> list[str]:
     return [row.tobytes().decode().replace(FILLER, "") for row in NIBBLE_TEXT[nibbles]]
 
 
-def _fallback(letter: str, value: str) -> str:
+def _fallback(letter: str, value: str, key: bytes | None = None) -> str:
     """A value no block can hold (malformed, too long): a keyed hash, one way, still equal for equals."""
-    digest = hmac.new(_current(), f"{letter}:{value}".encode(), hashlib.sha256).hexdigest().upper()
+    digest = hmac.new(key or _current(), f"{letter}:{value}".encode(), hashlib.sha256).hexdigest().upper()
     return "H" + digest[: TOKEN_LENGTH - 1]
 
 
@@ -144,24 +145,34 @@ def _all_ids(values: pa.Array) -> np.ndarray | None:
     return data
 
 
-def id_numbers(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+def id_numbers(values: pa.Array | pa.ChunkedArray, key: bytes | None = None) -> pa.Array:
     """Pseudonyms for ID numbers (upper-cased first); NULL and '' stay as they are."""
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks()
     values = values.cast(pa.string())
     if (whole := _all_ids(values)) is not None:
-        return _as_tokens("I", _aes(_blocks(whole, ID_TAG)))
+        return _as_tokens("I", _aes(_blocks(whole, ID_TAG), key=key))
     values = pc.utf8_upper(values)
     shaped = pc.fill_null(pc.match_substring_regex(values, r"^[0-9]{17}[0-9X]$"), False)
     out = values
     if pc.any(shaped).as_py():
         blocks = _blocks(_fixed(values.filter(shaped), 18), ID_TAG)
-        out = _replace(values, shaped, _as_tokens("I", _aes(blocks)))
+        out = _replace(values, shaped, _as_tokens("I", _aes(blocks, key=key)))
     odd = pc.and_(pc.invert(shaped), pc.fill_null(pc.greater(pc.utf8_length(values), 0), False))
     if pc.any(odd).as_py():
-        hashed = pa.array([_fallback("I", v) for v in values.filter(odd).to_pylist()], pa.string())
+        hashed = pa.array([_fallback("I", v, key) for v in values.filter(odd).to_pylist()], pa.string())
         out = pc.replace_with_mask(out, odd, hashed)
     return out
+
+
+def of_one_argument(make: Callable[..., pa.Array]) -> Callable[[pa.Array], pa.Array]:
+    """`id_numbers` or `phones` as a SQL function takes them (DuckDB binds a Python function by its whole
+    signature, so the optional key may not show): always under the current key."""
+
+    def pseudonymise(values: pa.Array) -> pa.Array:
+        return make(values)
+
+    return pseudonymise
 
 
 def normalised_phones(values: pa.Array) -> pa.Array:
@@ -171,7 +182,7 @@ def normalised_phones(values: pa.Array) -> pa.Array:
     return pc.if_else(pc.fill_null(national, False), pc.utf8_slice_codeunits(digits, 2), digits)
 
 
-def phones(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+def phones(values: pa.Array | pa.ChunkedArray, key: bytes | None = None) -> pa.Array:
     """Pseudonyms for phones, normalised first; NULL stays NULL and a phone without digits becomes NULL."""
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks()
@@ -184,10 +195,10 @@ def phones(values: pa.Array | pa.ChunkedArray) -> pa.Array:
     if pc.any(fits).as_py():
         padded = pc.utf8_lpad(digits.filter(fits), PHONE_DIGITS_MAX, FILLER)
         blocks = _blocks(_fixed(padded, PHONE_DIGITS_MAX), PHONE_TAG)
-        out = _replace(digits, fits, _as_tokens("P", _aes(blocks)))
+        out = _replace(digits, fits, _as_tokens("P", _aes(blocks, key=key)))
     long = pc.and_(pc.invert(fits), pc.is_valid(digits))
     if pc.any(long).as_py():
-        hashed = pa.array([_fallback("P", v) for v in digits.filter(long).to_pylist()], pa.string())
+        hashed = pa.array([_fallback("P", v, key) for v in digits.filter(long).to_pylist()], pa.string())
         out = pc.replace_with_mask(out, long, hashed)
     return out
 
@@ -373,22 +384,44 @@ def rotate(fs, root: str) -> int:  # type: ignore[no-untyped-def]
     old_secret, new_secret = (keys / "lake_key").read_text().strip(), pending.read_text().strip()
     old, new = _key(old_secret), _key(new_secret)
     old_text, new_text = _text_key(old_secret), _text_key(new_secret)
-    rewritten = 0
-    for path in sorted(fs.glob(f"{root}/**/*.parquet")):
-        table = pq.read_table(path, filesystem=fs)
-        columns = []
-        for i, name in enumerate(table.column_names):
-            column = table.column(i)
-            if pa.types.is_string(column.type):
-                values = column.to_pylist()
-                if name in SEALED_COLUMNS:
-                    values = [_reseal(v, old_text, new_text) for v in values]
-                column = pa.array(_rekeyed(values, old, new), pa.string())
-            columns.append(column)
-        temporary = f"{path}.rotating"
-        with fs.open(temporary, "wb") as f:
-            pq.write_table(pa.Table.from_arrays(columns, schema=table.schema), f)
-        fs.mv(temporary, path)  # a file is always whole, under one key or the other
-        rewritten += 1
+    done: set[str] = set()
+    while todo := sorted(set(fs.glob(f"{root}/**/*.parquet")) - done):  # again: a batch that landed meanwhile
+        for path in todo:
+            _rotate_file(fs, path, old, new, old_text, new_text)
+            done.add(path)
     os.replace(pending, keys / "lake_key")
-    return rewritten
+    return len(done)
+
+
+# The columns that must hold pseudonyms, by name (feeds, registry snapshots, resolved calls): a clear value
+# left there by a version before pseudonyms is turned into one by the next rotation.
+CLEAR_TO_PSEUDONYM = {"id_number": id_numbers, "head_id_number": id_numbers, "phone": phones, "caller_phone": phones}
+
+
+def _pseudonymised(values: list[str | None], make, key: bytes) -> list[str | None]:  # type: ignore[no-untyped-def]
+    """The clear values of a column that must hold pseudonyms, made pseudonyms under `key`."""
+    clear = [v is not None and not (_shaped(v, "I") or _shaped(v, "P") or v.startswith("H")) for v in values]
+    if not any(clear):
+        return values
+    made = iter(make(pa.array([v for v, c in zip(values, clear, strict=True) if c], pa.string()), key).to_pylist())
+    return [next(made) if c else v for v, c in zip(values, clear, strict=True)]
+
+
+def _rotate_file(fs, path: str, old: bytes, new: bytes, old_text: AESGCM, new_text: AESGCM) -> None:  # type: ignore[no-untyped-def]
+    table = pq.read_table(path, filesystem=fs)
+    columns = []
+    for i, name in enumerate(table.column_names):
+        column = table.column(i)
+        if pa.types.is_string(column.type):
+            values = column.to_pylist()
+            if name in SEALED_COLUMNS:
+                values = [_reseal(v, old_text, new_text) for v in values]
+            values = _rekeyed(values, old, new)
+            if name in CLEAR_TO_PSEUDONYM:
+                values = _pseudonymised(values, CLEAR_TO_PSEUDONYM[name], new)
+            column = pa.array(values, pa.string())
+        columns.append(column)
+    temporary = f"{path}.rotating"
+    with fs.open(temporary, "wb") as f:
+        pq.write_table(pa.Table.from_arrays(columns, schema=table.schema), f)
+    fs.mv(temporary, path)  # a file is always whole, under one key or the other

@@ -198,8 +198,9 @@ def resolve_hotline() -> int:
         fs.makedirs(folder, exist_ok=True)
         resolved = pa.Table.from_pylist(rows, schema=RESOLVED_SCHEMA)
         resolved = resolved.set_column(1, "id_number", pseudonyms.id_numbers(resolved.column("id_number")))
-        with fs.open(f"{folder}/part-0.parquet", "wb") as f:
+        with fs.open(f"{folder}/part-0.parquet.writing", "wb") as f:
             pq.write_table(resolved, f)
+        fs.mv(f"{folder}/part-0.parquet.writing", f"{folder}/part-0.parquet")  # a reader sees it whole
         queue_reviews(
             "hotline",
             (

@@ -5,7 +5,9 @@ backup and a restore over live data are refused before anything is touched."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -109,6 +111,17 @@ def back_up_and_restore(tmp_path: Path, first: str, second: str) -> None:
 
     again = run(target, "restore", str(folder))  # over data: refused, nothing touched
     assert again.returncode == 2 and "已有数据" in again.stderr
+    # a restore that fails half-way (the counts do not match) over a service with data: put back as it was
+    broken = tmp_path / "broken"
+    shutil.copytree(folder, broken)
+    manifest = json.loads((broken / "manifest.json").read_text())
+    manifest["counts"]["warnings"] += 1
+    (broken / "manifest.json").write_text(json.dumps(manifest))
+    failed = run(target, "restore", str(broken), "--force")
+    assert failed.returncode == 2 and "数量与备份不符" in failed.stderr, failed.stderr[-1000:]
+    assert rows(target, WARNINGS) == rows(source, WARNINGS) and lake_files(restored) == lake_files(original)
+    assert run(target, "audit", "verify").returncode == 0
+
     some = next(p for p in sorted((folder / "lake").rglob("*.parquet")))
     some.write_bytes(some.read_bytes()[:-1] + b"\x00")
     damaged = run(service(tmp_path / "third", second and fresh_postgres("sn_backup_third")), "restore", str(folder))

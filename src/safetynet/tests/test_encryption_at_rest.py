@@ -207,3 +207,30 @@ def test_lake_key_rotation_re_encrypts_every_pseudonym_and_quarantined_row(
     assert after != before and not (keys / "lake_key.next").exists()
     assert row() == (WANG, "13812345678")  # the same person under the new key
     assert services.read_quarantine(batch) == quarantined
+
+
+def test_rotation_turns_a_lake_from_before_pseudonyms_into_pseudonyms(keys: Path, tmp_path: Path) -> None:
+    """A lake landed by an earlier version holds ID numbers and phones in clear: the first `keys rotate`
+    after the upgrade writes them as pseudonyms under the new key, and other text stays as it was."""
+    import fsspec
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from safetynet.lake import pseudonyms
+
+    lake = tmp_path / "lake"
+    (lake / "medical_claims/batch=1").mkdir(parents=True)
+    (lake / "registry/snapshot=1").mkdir(parents=True)
+    claims = pa.table({"claim_id": ["C1"], "id_number": [WANG], "name": ["王建国"]})
+    pq.write_table(claims, lake / "medical_claims/batch=1/part-0.parquet")
+    persons = pa.table({"id_number": [WANG], "phone": ["+86 138-1234-5678"], "name": ["王建国"]})
+    pq.write_table(persons, lake / "registry/snapshot=1/persons.parquet")
+    assert pseudonyms.rotate(fsspec.filesystem("file"), str(lake)) == 2
+    on_disk = b"".join(p.read_bytes() for p in lake.rglob("*.parquet"))
+    assert WANG.encode() not in on_disk and b"13812345678" not in on_disk and b"1234-5678" not in on_disk
+    landed = pq.read_table(lake / "registry/snapshot=1/persons.parquet").to_pylist()[0]
+    assert pseudonyms.reveal_ids([landed["id_number"]]) == [WANG]
+    assert pseudonyms.reveal_phones([landed["phone"]]) == ["13812345678"]
+    assert landed["name"] == "王建国"
+    claim = pq.read_table(lake / "medical_claims/batch=1/part-0.parquet").to_pylist()[0]
+    assert claim["claim_id"] == "C1" and pseudonyms.reveal_ids([claim["id_number"]]) == [WANG]
