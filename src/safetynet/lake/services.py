@@ -412,9 +412,25 @@ def fresh_snapshot(tables: SnapshotTables, version_sql: str) -> RegistrySnapshot
     with connection.cursor() as cursor:
         cursor.execute(version_sql)
         version = cursor.fetchone()[0]
-    if newest is not None and newest.source_version == version:
+    if newest is not None and newest.source_version == version and _pseudonymised(newest):
         return newest
     return snapshot_registry(tables, version_sql)
+
+
+def _pseudonymised(snapshot: RegistrySnapshot) -> bool:
+    """False for a snapshot written before the lake held pseudonyms (its ID numbers in clear): the feeds'
+    pseudonyms would never meet them, so a run takes a new one."""
+    fs, _ = storage.filesystem()
+    path = f"{snapshot.path}/persons.parquet"
+    if not fs.exists(path):
+        return True
+    with fs.open(path, "rb") as f:
+        reader = pq.ParquetFile(f)
+        if reader.metadata.num_rows == 0:
+            return True
+        first = reader.read_row_group(0, columns=["id_number"]).column(0)
+        value = next((v for v in first.to_pylist() if v), None)
+    return value is None or not (len(value) == 18 and value[:17].isdigit())
 
 
 @dataclass(frozen=True)

@@ -234,3 +234,21 @@ def test_rotation_turns_a_lake_from_before_pseudonyms_into_pseudonyms(keys: Path
     assert landed["name"] == "王建国"
     claim = pq.read_table(lake / "medical_claims/batch=1/part-0.parquet").to_pylist()[0]
     assert claim["claim_id"] == "C1" and pseudonyms.reveal_ids([claim["id_number"]]) == [WANG]
+
+
+@pytest.mark.django_db
+def test_a_registry_snapshot_from_before_pseudonyms_is_not_reused(county, settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from safetynet.lake import services as lake
+    from safetynet.registry import services as registry
+
+    settings.SAFETYNET_LAKE_URL = str(tmp_path / "lake")
+    current = lake.fresh_snapshot(registry.snapshot_tables(), registry.VERSION_SQL)
+    assert lake.fresh_snapshot(registry.snapshot_tables(), registry.VERSION_SQL).pk == current.pk  # reused
+    persons = pq.read_table(f"{current.path}/persons.parquet")
+    clear = pa.array([WANG] * persons.num_rows, pa.string())  # as an earlier version wrote it
+    pq.write_table(persons.set_column(persons.column_names.index("id_number"), "id_number", clear),
+                   f"{current.path}/persons.parquet")  # fmt: skip
+    assert lake.fresh_snapshot(registry.snapshot_tables(), registry.VERSION_SQL).pk != current.pk
