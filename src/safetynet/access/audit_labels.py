@@ -195,6 +195,8 @@ WORDS: dict[str, Any] = {  # str, or a lazily translated label
     "database": "数据库",
     "photos": "照片",
     "lake_files": "数据湖文件",
+    "xlsx": "Excel",
+    "csv": "CSV",
     "duckdb": "DuckDB",
     "spark": "Spark",
 }

@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -18,6 +19,7 @@ from safetynet.screening import explain, services
 from safetynet.screening.features import HOUSEHOLD_FEATURES, PERSON_FEATURES, STAGE_TWO_FEATURES
 from safetynet.screening.models import RiskWarning, RulePack, Run
 from safetynet.screening.packs import LEVELS, PackError, feature, in_words
+from safetynet.xlsx import workbook_response
 
 
 def _forbidden(request: HttpRequest) -> HttpResponse:
@@ -133,16 +135,31 @@ def warning_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-@login_required
-def warning_export(request: HttpRequest) -> HttpResponse:
-    """The filtered list as the contract's CSV, for Excel."""
-    filters = services.WarningFilters(
+def _export_filters(request: HttpRequest) -> services.WarningFilters:
+    return services.WarningFilters(
         run_id=_int(request.GET.get("run")),
         rule_id=request.GET.get("rule", "")[:40],
         level=request.GET.get("level", ""),
         status=request.GET.get("status", RiskWarning.Status.OPEN),
         region=request.GET.get("region", "")[:12],
     )
+
+
+@login_required
+def warning_workbook(request: HttpRequest) -> HttpResponseBase:
+    """The filtered list as staff read it, as an Excel workbook (people and rules in words, masked)."""
+    actor = Actor.from_request(request, "warning export")
+    try:
+        rows = services.sheet_rows_for(actor, _export_filters(request))
+        return workbook_response("预警名单.xlsx", "预警", services.SHEET_HEADERS, rows)
+    except PermissionDenied:
+        return _forbidden(request)
+
+
+@login_required
+def warning_export(request: HttpRequest) -> HttpResponse:
+    """The filtered list as the contract's CSV, for Excel."""
+    filters = _export_filters(request)
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     try:
         services.export_for(Actor.from_request(request, "warning export"), filters, response)

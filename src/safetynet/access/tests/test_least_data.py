@@ -128,6 +128,13 @@ def test_masking_covers_lead_pages_the_audit_trail_and_every_export(screened_cou
     exported = coordinator.get("/screening/warnings/export.csv").content.decode("utf-8-sig")
     assert "H001" in exported and "********" in exported
     assert not re.search(r"(?<![0-9])\d{17}[\dXx](?![0-9])", exported)  # no whole ID number of anyone
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+
+    book = load_workbook(BytesIO(coordinator.get("/screening/warnings/export.xlsx").getvalue()), read_only=True)
+    cells = " ".join(str(c) for row in book.active.iter_rows(values_only=True) for c in row if c is not None)
+    assert "********" in cells and not re.search(r"(?<![0-9])\d{17}[\dXx](?![0-9])", cells)  # the workbook too
 
     # The trail: nothing whole, neither in the table nor in its export.
     auditor = _client(make_user, "aud", "auditor", "371522000000")
