@@ -58,6 +58,7 @@ OBJECTS: dict[str, str] = {
     "county": "县",
     "department_token": "部门令牌",
     "keys": "加密密钥",
+    "case_list": "个案名单",
     "backup": "备份",
     "household": "家庭",
     "inbox": "待办",
@@ -98,6 +99,7 @@ PURPOSES: dict[str, str] = {
     "case step": "个案办理",
     "case settings": "办理期限设置",
     "cases": "个案列表",
+    "cases export": "导出个案名单",
     "declare campaign": "发起集中排查",
     "feed administration": "部门数据管理",
     "home page": "首页",
@@ -177,6 +179,9 @@ WORDS: dict[str, Any] = {  # str, or a lazily translated label
     "none": "无",
     "true": "是",
     "false": "否",
+    "True": "是",
+    "False": "否",
+    "None": "无",
     "open": "办理中",
     "closed": "已办结",
     "dry_run": "试运行",
@@ -189,6 +194,9 @@ WORDS: dict[str, Any] = {  # str, or a lazily translated label
     "persons": "人",
     "warnings": "预警",
     "cases": "个案",
+    "stage": "阶段",
+    "overdue": "逾期",
+    "all": "全部",
     "leads": "线索",
     "audit_entries": "审计记录",
     "lake_batches": "数据批次",
@@ -200,7 +208,7 @@ WORDS: dict[str, Any] = {  # str, or a lazily translated label
     "duckdb": "DuckDB",
     "spark": "Spark",
 }
-WORD = re.compile(r"(?<![A-Za-z0-9_])[a-z][a-z_]{2,}(?![A-Za-z0-9_])")
+WORD = re.compile(r"(?<![A-Za-z0-9_])(?:[a-z][a-z_]{2,}|True|False|None)(?![A-Za-z0-9_])")
 
 
 def detail(text: str) -> str:

@@ -59,6 +59,7 @@ class Cap(StrEnum):
     ASSIGN_LEAD = "lead.assign"  # hand an unidentified lead to a village
     # Cases: one capability per step of the intake workflow
     READ_CASES = "case.read"
+    EXPORT_CASES = "case.export"
     VERIFY = "case.verify"
     INFORM = "case.inform"
     DECLINE = "case.decline"
@@ -115,6 +116,7 @@ GRANTS: dict[Cap, tuple[Role, ...]] = {
     Cap.IDENTIFY_LEAD: STAFF,
     Cap.ASSIGN_LEAD: ABOVE_VILLAGE,
     Cap.READ_CASES: STAFF,
+    Cap.EXPORT_CASES: COUNTY,
     Cap.VERIFY: STAFF,
     Cap.INFORM: STAFF,
     Cap.DECLINE: STAFF,
@@ -176,6 +178,7 @@ LABELS: dict[Cap, str] = {
     Cap.IDENTIFY_LEAD: "为身份未明的线索确认家庭",
     Cap.ASSIGN_LEAD: "将线索分派到村（社区）",
     Cap.READ_CASES: "查看个案",
+    Cap.EXPORT_CASES: "导出个案名单",
     Cap.VERIFY: "实地查访核实",
     Cap.INFORM: "主动告知政策",
     Cap.DECLINE: "记录本人自愿放弃",

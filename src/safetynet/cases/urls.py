@@ -5,6 +5,7 @@ from safetynet.cases import views
 app_name = "cases"
 urlpatterns = [
     path("", views.index, name="index"),
+    path("export.xlsx", views.export, name="export"),
     path("inbox/", views.inbox, name="inbox"),
     path("referrals/", views.referrals, name="referrals"),
     path("settings/", views.settings_page, name="settings"),

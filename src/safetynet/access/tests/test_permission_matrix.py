@@ -265,6 +265,7 @@ PROBES: dict[Cap, Callable[[World, Client, str], Any]] = {
     Cap.RUN_SCREENING: lambda w, c, r: post(c, "/api/screening/runs", {}),
     Cap.TUNE_RULES: lambda w, c, r: c.get("/screening/rules/"),
     Cap.EXPORT_WARNINGS: lambda w, c, r: c.get("/screening/warnings/export.csv"),
+    Cap.EXPORT_CASES: lambda w, c, r: c.get("/cases/export.xlsx"),
     Cap.LOOKUP: lambda w, c, r: c.get("/api/linkage/candidates", {"name": "王建国", "phone": "13812345678"}),
     Cap.DECIDE_REVIEWS: review_probe,
     Cap.LINKAGE_SETTINGS: lambda w, c, r: post(
