@@ -199,7 +199,7 @@ def build_lake(out: Path, persons: int, claims_per_person: int, memory_limit: st
     from safetynet.lake.sources import FEEDS
     from safetynet.screening.inputs import FEED_INPUTS, REGISTRY_INPUTS
 
-    lake = out / f"lake-v2-{persons}-{claims_per_person}"  # v2: ID numbers and phones as pseudonyms
+    lake = out / f"lake-v3-{persons}-{claims_per_person}"  # v3: ID numbers and phones as pseudonyms of letters
     if (lake / "manifest.json").exists():
         return lake
     county = county_dir(out, persons)

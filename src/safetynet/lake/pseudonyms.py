@@ -9,7 +9,8 @@ inputs give equal pseudonyms, different inputs never collide, nothing about the 
 key, and the service turns a pseudonym back into the value when a warning, a department's own rejected
 rows or the linkage app needs it. (A keyed hash would do for joins alone, but could not be turned back.)
 
-A pseudonym is a letter and 32 hex digits: `I…` for an ID number, `P…` for a phone. The work is done on
+A pseudonym is 33 letters: `I…` for an ID number, `P…` for a phone, then the block, a letter per half byte
+(never a digit, so nothing in the lake reads as a number). The work is done on
 whole Arrow arrays with numpy and one AES call per array: tens of millions of values a second.
 
 Phones are normalised first (digits only; a leading 86 country code on a 13-digit number dropped), the
@@ -41,7 +42,11 @@ from safetynet import conf
 ID_TAG = b"snID v1"  # 9 bytes of ID number + 7 of tag
 PHONE_TAG = b"snPHv1"  # 10 bytes of phone + 6 of tag
 TAGS = {"I": (9, ID_TAG), "P": (10, PHONE_TAG)}  # where each kind's tag starts in its block
-HEX = np.frombuffer(b"0123456789ABCDEF", dtype=np.uint8)
+# A pseudonym's 16 bytes are written as 32 letters, a letter per half byte (hex with letters for digits):
+# no pseudonym holds a digit, so no run of digits in the lake can be taken for an ID number or a phone.
+LETTERS = "ABCDEFGHJKLMNPQR"
+TO_LETTERS = str.maketrans("0123456789abcdef", LETTERS)
+FROM_LETTERS = str.maketrans(LETTERS, "0123456789abcdef")
 TOKEN_LENGTH = 33
 PHONE_DIGITS_MAX = 20
 FILLER = "?"  # pads a phone to 20 digits; ord("?") - 48 = 15, the half byte no digit uses
@@ -88,7 +93,8 @@ def _as_tokens(letter: str, blocks: np.ndarray) -> pa.Array:
     n = len(blocks)
     text = np.empty((n, TOKEN_LENGTH), dtype=np.uint8)
     text[:, 0] = ord(letter)
-    text[:, 1:] = np.frombuffer(blocks.tobytes().hex().upper().encode(), dtype=np.uint8).reshape(n, 32)
+    letters = blocks.tobytes().hex().translate(TO_LETTERS)
+    text[:, 1:] = np.frombuffer(letters.encode(), dtype=np.uint8).reshape(n, 32)
     offsets = np.arange(0, (n + 1) * TOKEN_LENGTH, TOKEN_LENGTH, dtype=np.int32)
     return pa.Array.from_buffers(pa.string(), n, [None, pa.py_buffer(offsets), pa.py_buffer(text.tobytes())])
 
@@ -121,7 +127,7 @@ def _unpacked(blocks: np.ndarray, width: int) -> list[str]:
 
 def _fallback(letter: str, value: str, key: bytes | None = None) -> str:
     """A value no block can hold (malformed, too long): a keyed hash, one way, still equal for equals."""
-    digest = hmac.new(key or _current(), f"{letter}:{value}".encode(), hashlib.sha256).hexdigest().upper()
+    digest = hmac.new(key or _current(), f"{letter}:{value}".encode(), hashlib.sha256).hexdigest().translate(TO_LETTERS)
     return "H" + digest[: TOKEN_LENGTH - 1]
 
 
@@ -205,7 +211,7 @@ def phones(values: pa.Array | pa.ChunkedArray, key: bytes | None = None) -> pa.A
 
 def _block_bytes(tokens: list[str]) -> np.ndarray:
     try:
-        raw = bytes.fromhex("".join(t[1:] for t in tokens))
+        raw = bytes.fromhex("".join(t[1:] for t in tokens).translate(FROM_LETTERS))
     except ValueError:
         raise BadPseudonym("不是本系统生成的化名") from None
     return np.frombuffer(raw, dtype=np.uint8).reshape(-1, 16)
@@ -215,12 +221,12 @@ def _decrypted(tokens: list[str]) -> np.ndarray:
     return _aes(_block_bytes(tokens), decrypt=True)
 
 
-HEX_DIGITS = frozenset("0123456789ABCDEF")
+LETTER_SET = frozenset(LETTERS)
 
 
 def _shaped(value: object, letter: str) -> bool:
     return (
-        isinstance(value, str) and len(value) == TOKEN_LENGTH and value[0] == letter and set(value[1:]) <= HEX_DIGITS
+        isinstance(value, str) and len(value) == TOKEN_LENGTH and value[0] == letter and set(value[1:]) <= LETTER_SET
     )
 
 
