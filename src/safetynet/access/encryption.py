@@ -31,10 +31,14 @@ class CannotOpen(Exception):
 
 
 @cache
+def derive(secret: str, purpose: bytes) -> bytes:
+    """A 256-bit key for one purpose from a secret of the keys folder (HKDF-SHA256): each store has its own
+    key, and knowing one tells nothing of another."""
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose).derive(secret.encode())
+
+
 def _key(secret: str) -> bytes:
-    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"safetynet files v1").derive(
-        secret.encode()
-    )
+    return derive(secret, b"safetynet files v1")
 
 
 def _current() -> bytes:

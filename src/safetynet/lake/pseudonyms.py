@@ -32,12 +32,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from safetynet import conf
+from safetynet.access.encryption import derive
 
 ID_TAG = b"snID v1"  # 9 bytes of ID number + 7 of tag
 PHONE_TAG = b"snPHv1"  # 10 bytes of phone + 6 of tag
@@ -59,9 +58,7 @@ class BadPseudonym(ValueError):
 
 @cache
 def _key(secret: str) -> bytes:
-    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"safetynet lake pseudonyms v1").derive(
-        secret.encode()
-    )
+    return derive(secret, b"safetynet lake pseudonyms v1")
 
 
 def _current() -> bytes:
@@ -282,10 +279,7 @@ SEALED = "S1:"
 
 @cache
 def _text_key(secret: str) -> AESGCM:
-    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"safetynet quarantine v1").derive(
-        secret.encode()
-    )
-    return AESGCM(key)
+    return AESGCM(derive(secret, b"safetynet quarantine v1"))
 
 
 def seal_texts(values: pa.Array | pa.ChunkedArray) -> pa.Array:

@@ -20,10 +20,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import sqlcipher3.dbapi2 as Database
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from safetynet import conf
+from safetynet.access import encryption
 
 KEY_NAME = "database_key"
 PLAIN_HEADER = b"SQLite format 3\x00"
@@ -35,8 +34,7 @@ class WrongKey(Exception):
 
 def derive(secret: str) -> str:
     """The raw key SQLCipher is given, as the hex of 32 bytes."""
-    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"safetynet database v1")
-    return key.derive(secret.encode()).hex()
+    return encryption.derive(secret, b"safetynet database v1").hex()
 
 
 def _pragma_key(hex_key: str) -> str:
