@@ -179,8 +179,9 @@ def of_one_argument(make: Callable[..., pa.Array]) -> Callable[[pa.Array], pa.Ar
 
 
 def normalised_phones(values: pa.Array) -> pa.Array:
-    """Digits only; a 13-digit number starting 86 loses its country code."""
-    digits = pc.replace_substring_regex(values.cast(pa.string()), r"[^0-9]", "")
+    """Digits only (full-width ones typed on a Chinese keyboard, １３８…, counted as digits); a 13-digit
+    number starting 86 loses its country code."""
+    digits = pc.replace_substring_regex(pc.utf8_normalize(values.cast(pa.string()), "NFKC"), r"[^0-9]", "")
     national = pc.and_(pc.equal(pc.utf8_length(digits), 13), pc.starts_with(digits, "86"))
     return pc.if_else(pc.fill_null(national, False), pc.utf8_slice_codeunits(digits, 2), digits)
 

@@ -255,3 +255,16 @@ def test_a_registry_snapshot_from_before_pseudonyms_is_not_reused(county, settin
     pq.write_table(persons.set_column(persons.column_names.index("id_number"), "id_number", clear),
                    f"{current.path}/persons.parquet")  # fmt: skip
     assert lake.fresh_snapshot(registry.snapshot_tables(), registry.VERSION_SQL).pk != current.pk
+
+
+def test_a_phone_is_one_pseudonym_however_it_was_typed(keys: Path) -> None:
+    """Full-width digits (a Chinese keyboard), a country code, spaces and dashes: the same phone, the same
+    pseudonym, so a hotline caller still meets the registered person."""
+    import pyarrow as pa
+
+    from safetynet.lake import pseudonyms
+
+    typed = ["１３８１２３４５６７８", "13812345678", "+86 138-1234-5678", "8613812345678"]
+    made = pseudonyms.phones(pa.array(typed, pa.string())).to_pylist()
+    assert len(set(made)) == 1 and pseudonyms.reveal_phones(made[:1]) == ["13812345678"]
+    assert not any(ch.isdigit() for ch in made[0])  # letters only
