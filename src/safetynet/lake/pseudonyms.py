@@ -394,8 +394,9 @@ def rotate(fs, root: str) -> int:  # type: ignore[no-untyped-def]
     return len(done)
 
 
-# The columns that must hold pseudonyms, by name (feeds, registry snapshots, resolved calls): a clear value
-# left there by a version before pseudonyms is turned into one by the next rotation.
+# The columns that hold pseudonyms, by name (feeds, registry snapshots, resolved calls): the registry
+# snapshot writes them so, and a clear value left by a version before pseudonyms is turned into one by the
+# next rotation.
 CLEAR_TO_PSEUDONYM = {"id_number": id_numbers, "head_id_number": id_numbers, "phone": phones, "caller_phone": phones}
 
 

@@ -339,20 +339,12 @@ def department_quarantine(
 # -- registry snapshot ------------------------------------------------------------------------------
 
 
-# Registry columns that hold ID numbers or phones: they reach the lake as its pseudonyms, like the feeds'.
-PSEUDONYMISED = {
-    "id_number": pseudonyms.id_numbers,
-    "head_id_number": pseudonyms.id_numbers,
-    "phone": pseudonyms.phones,
-}
-
-
 def _arrow_column(values: list, arrow_type: pa.DataType, name: str = "") -> pa.Array:  # type: ignore[type-arg]
     """One column of database values as `arrow_type`; SQLite hands back decimals as int or float."""
     if pa.types.is_decimal(arrow_type):
         values = [None if v is None else Decimal(str(v)) for v in values]
-    if name in PSEUDONYMISED:
-        return PSEUDONYMISED[name](pa.array(values, pa.string()))
+    if name in pseudonyms.CLEAR_TO_PSEUDONYM:  # ID numbers and phones reach the lake as its pseudonyms
+        return pseudonyms.CLEAR_TO_PSEUDONYM[name](pa.array(values, pa.string()))
     return pa.array(values, arrow_type)
 
 
