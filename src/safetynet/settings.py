@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "safetynet.leads",
     "safetynet.policies",
     "safetynet.campaigns",
+    "safetynet.reports",  # last: its subscribers run after the cases app has landed each lead
 ]
 
 MIDDLEWARE = [

@@ -16,6 +16,7 @@ urlpatterns = [
     path("cases/", include("safetynet.cases.urls")),
     path("campaigns/", include("safetynet.campaigns.urls")),
     path("policies/", include("safetynet.policies.urls")),
+    path("reports/", include("safetynet.reports.urls")),
     path("api/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
 ]

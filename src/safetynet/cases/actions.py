@@ -451,6 +451,7 @@ class GrantFirst(Action):
         else:
             ctx.case.paperwork_due, estimated = due(ctx.today, ctx.county, "grant_first_paperwork")
             ctx.case.due_estimated = ctx.case.due_estimated or estimated
+            facts["paperwork_due"] = ctx.case.paperwork_due.isoformat()  # on record: on time or late
             facts["routed"] = "paid"
 
     def after(self, ctx: StepContext, facts: dict[str, Any], step: Step) -> None:

@@ -17,6 +17,7 @@ from django.db import transaction
 from django.db.models import Count, Min, Q, QuerySet
 from django.utils import timezone
 
+from safetynet import events
 from safetynet.access.permissions import Cap
 from safetynet.access.roles import Role
 from safetynet.access.services import Actor, PersonalDataScope, record_as
@@ -217,20 +218,38 @@ def escalate(today: dt.date | None = None) -> dict[str, int]:
             with transaction.atomic():
                 now = timezone.now()
                 Case.objects.filter(pk__in=ids).update(escalated_to=level, escalated_at=now)
-                stages = dict(Case.objects.filter(pk__in=ids).values_list("id", "stage"))
-                Step.objects.bulk_create(
+                escalated = {
+                    c.pk: c
+                    for c in Case.objects.filter(pk__in=ids).only(
+                        "id", "stage", "household_id", "region_code"
+                    )
+                }
+                steps = Step.objects.bulk_create(
                     [
                         Step(
                             case_id=pk,
                             action="escalate",
-                            from_stage=stages[pk],
-                            to_stage=stages[pk],
+                            from_stage=escalated[pk].stage,
+                            to_stage=escalated[pk].stage,
                             data={"to": {"township": "乡镇（街道）", "county": "县级"}[level]},
                         )
                         for pk in ids
                     ],
                     batch_size=1000,
                 )
+                for step in steps:  # told like any other step (statistics count escalations)
+                    events.publish(
+                        events.CaseEvent(
+                            kind="escalated",
+                            case_id=step.case_id,
+                            household_id=escalated[step.case_id].household_id,
+                            region_code=escalated[step.case_id].region_code,
+                            at=now,
+                            step_id=step.pk,
+                            by="system",
+                            data={"to": level},
+                        )
+                    )
                 record_as(
                     "system", "system", "case_escalate", "case", "", detail=f"{county} {level} {len(ids)}"
                 )

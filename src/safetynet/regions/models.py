@@ -37,3 +37,15 @@ class Region(models.Model):
     @property
     def prefix(self) -> str:
         return self.code[: PREFIX_LENGTH[Level(self.level)]]
+
+
+class Boundary(models.Model):
+    """A region's outline for the leaders' map: one GeoJSON feature (Polygon or MultiPolygon, WGS 84
+    longitude/latitude), imported from a county's own file (`safetynet regions boundaries FILE`)."""
+
+    region = models.OneToOneField(Region, on_delete=models.CASCADE, primary_key=True, related_name="boundary")
+    feature = models.JSONField()
+    imported_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"boundary of {self.region_id}"

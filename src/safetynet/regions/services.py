@@ -70,3 +70,10 @@ def villages_under(region: Region) -> list[Region]:
     """The villages (社区) in a region's subtree, by code: where a township hands a lead to be checked."""
     low, high = subtree_range(region.code, region.level)
     return list(Region.objects.filter(level="village", code__gte=low, code__lte=high).order_by("code"))
+
+
+def boundaries(codes: list[str]) -> dict[str, dict]:  # type: ignore[type-arg]
+    """The imported outline (a GeoJSON feature) of each region of `codes` that has one."""
+    from safetynet.regions.models import Boundary
+
+    return dict(Boundary.objects.filter(region_id__in=codes).values_list("region_id", "feature"))

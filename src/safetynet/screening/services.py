@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import importlib.util
 import json
 import os
@@ -116,6 +117,20 @@ def printable(text: str, limit: int) -> str:
 
 def load(pack: RulePack) -> Pack:
     return parse_pack(pack.body)
+
+
+def rule_titles() -> dict[str, str]:
+    """Every rule's title in any version of the pack (the newest version's words win), the default
+    pack's included: figures about old warnings name their rules too."""
+    titles = {r.id: r.title for r in parse_pack(default_pack_text()).rules}
+    for body in RulePack.objects.order_by("version").values_list("body", flat=True):
+        titles.update({r.id: r.title for r in _parsed(body).rules})
+    return titles
+
+
+@functools.lru_cache(maxsize=32)
+def _parsed(body: str) -> Pack:
+    return parse_pack(body)
 
 
 # -- runs ---------------------------------------------------------------------------------------------

@@ -1,0 +1,15 @@
+from django.apps import AppConfig
+
+
+class ReportsConfig(AppConfig):
+    name = "safetynet.reports"
+    verbose_name = "Reports"
+
+    def ready(self) -> None:
+        from safetynet import events
+        from safetynet.reports import tallies
+
+        # Connected after the cases app's own subscribers (this app comes last in INSTALLED_APPS), so a
+        # matched lead has landed in its case before the case's figures are counted again.
+        events.case_event.connect(tallies.on_case_event, dispatch_uid="reports_case_event")
+        events.lead_matched.connect(tallies.on_lead_matched, dispatch_uid="reports_lead_matched")

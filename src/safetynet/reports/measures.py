@@ -1,0 +1,581 @@
+"""The leaders' figures for a region and a period, read from the tallies (never from the case tables,
+except the few figures that describe today: open and overdue cases, newly covered households).
+
+Counts are of cases (household episodes). For a reader who may not see personal data (a leader), a
+count of 1 to 4 is shown as "<5", and so is any share or median computed from fewer than 5; where one
+suppressed cell could be worked out from a total and its siblings, the next smallest sibling is
+suppressed as well.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.core.cache import cache
+from django.db.models import Count, Sum
+from django.db.models.functions import Substr
+from django.utils import timezone
+
+from safetynet.cases.inbox import late
+from safetynet.cases.models import Case
+from safetynet.leads.models import Channel
+from safetynet.regions.models import PREFIX_LENGTH, Level, Region
+from safetynet.registry.models import COVERING_PROGRAMS, Assistance
+from safetynet.reports import facts
+from safetynet.reports.models import Tally
+
+SMALL = 5  # cells under this many households are suppressed for readers without personal-data access
+MAX_MONTHS = 36
+CHANNEL_LABELS = {**dict(Channel.choices), facts.UNKNOWN_CHANNEL: "其他"}
+STAGE_LABELS = {
+    "opened": "发现（立案）",
+    "verified": "实地核实",
+    "founded": "核实存在困难",
+    "informed": "告知政策",
+    "applied": "协助申请",
+    "approved": "纳入救助",
+    "helped": "获得帮扶",
+    "unfounded": "核实未发现困难",
+    "declined": "本人自愿放弃",
+    "rejected": "审批未通过",
+    "paid_first": "先行救助",
+}
+PROGRAM_LABELS = {"dibao": "最低生活保障", "tekun": "特困供养", "dibao_edge": "低保边缘", "temporary": "临时救助",
+                  "medical": "医疗救助", "education": "教育救助", "housing": "住房救助", "employment": "就业救助"}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One figure as a reader may see it: `value` None with `suppressed` is "<5"; None alone is "—"."""
+
+    value: float | int | None
+    suppressed: bool = False
+
+    def __str__(self) -> str:
+        if self.suppressed:
+            return f"<{SMALL}"
+        if self.value is None:
+            return "—"
+        return f"{self.value:.1f}" if isinstance(self.value, float) else str(self.value)
+
+    @property
+    def plain(self) -> float | int | None:
+        """For charts and workbooks: None where suppressed or empty."""
+        return None if self.suppressed else self.value
+
+
+EMPTY = Cell(None)
+HIDDEN = Cell(None, suppressed=True)
+
+
+@dataclass(frozen=True)
+class Period:
+    start: dt.date  # the first day of the first month
+    end: dt.date  # the first day of the last month (inclusive)
+
+    @classmethod
+    def last_months(cls, months: int, today: dt.date | None = None) -> Period:
+        end = (today or timezone.localdate()).replace(day=1)
+        return cls(add_months(end, 1 - months), end)
+
+    @classmethod
+    def parse(cls, start: str, end: str, today: dt.date | None = None) -> Period:
+        """From "YYYY-MM" texts; an unreadable or missing month falls back to the last 12 months, a span
+        over 36 months is cut to the latest 36, reversed months are swapped."""
+        default = cls.last_months(12, today)
+        first, last = _month(start) or default.start, _month(end) or default.end
+        if first > last:
+            first, last = last, first
+        if len(months_between(first, last)) > MAX_MONTHS:
+            first = add_months(last, 1 - MAX_MONTHS)
+        return cls(first, last)
+
+    @property
+    def months(self) -> list[dt.date]:
+        return months_between(self.start, self.end)
+
+    @property
+    def last_day(self) -> dt.date:
+        return add_months(self.end, 1) - dt.timedelta(days=1)
+
+    def __str__(self) -> str:
+        if self.start == self.end:
+            return f"{self.start.year}年{self.start.month}月"
+        return f"{self.start.year}年{self.start.month}月至{self.end.year}年{self.end.month}月"
+
+    @property
+    def query(self) -> str:
+        return f"start={self.start:%Y-%m}&end={self.end:%Y-%m}"
+
+
+def _month(text: str) -> dt.date | None:
+    try:
+        day = dt.date.fromisoformat(f"{str(text).strip()[:7]}-01")
+    except ValueError:
+        return None
+    return day if 2000 <= day.year <= 2100 else None
+
+
+def add_months(day: dt.date, n: int) -> dt.date:
+    index = day.year * 12 + day.month - 1 + n
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
+def months_between(start: dt.date, end: dt.date) -> list[dt.date]:
+    out, day = [], start.replace(day=1)
+    while day <= end:
+        out.append(day)
+        day = add_months(day, 1)
+    return out
+
+
+# -- reading the tallies ----------------------------------------------------------------------------------
+
+
+Counts = Counter[tuple[str, str]]  # (measure, key) -> count
+
+
+def read(codes: list[str], period: Period) -> dict[str, Counts]:
+    """Per region, the period's counts: one indexed query for the region and all its children."""
+    rows = (
+        Tally.objects.filter(region_code__in=codes, month__gte=period.start, month__lte=period.end)
+        .values_list("region_code", "measure", "key")
+        .annotate(total=Sum("n"))
+        .order_by()
+    )
+    found: dict[str, Counts] = {code: Counter() for code in codes}
+    for region, measure, key, total in rows:
+        found[region][(measure, key)] += total
+    return found
+
+
+def by_month(code: str, period: Period, measures: tuple[str, ...]) -> dict[dt.date, Counts]:
+    rows = (
+        Tally.objects.filter(
+            region_code=code, month__gte=period.start, month__lte=period.end, measure__in=measures
+        )
+        .values_list("month", "measure", "key", "n")
+        .order_by()
+    )
+    found: dict[dt.date, Counts] = {m: Counter() for m in period.months}
+    for month, measure, key, n in rows:
+        found.setdefault(month, Counter())[(measure, key)] += n
+    return found
+
+
+@dataclass(frozen=True)
+class Today:
+    """What is true now rather than in a period: open and overdue cases."""
+
+    open: int = 0
+    overdue: int = 0
+
+
+def today_counts(codes: list[str], length: int) -> dict[str, Today]:
+    """Open and overdue cases now, per region of `codes` (all of one level, `length` digits of prefix)."""
+    prefixes = {c[:length]: c for c in codes}
+    low, high = min(prefixes).ljust(12, "0"), max(prefixes).ljust(12, "9")
+    rows = (
+        Case.objects.filter(status=Case.Status.OPEN, region_code__gte=low, region_code__lte=high)
+        .annotate(prefix=Substr("region_code", 1, length))
+        .values("prefix")
+        .annotate(open=Count("id"), overdue=Count("id", filter=late(timezone.localdate())))
+        .order_by()
+    )
+    found = {c: Today() for c in codes}
+    for row in rows:
+        if row["prefix"] in prefixes:
+            found[prefixes[row["prefix"]]] = Today(row["open"], row["overdue"])
+    return found
+
+
+COVERAGE_SECONDS = 600
+
+
+def newly_covered(codes: list[str], length: int, period: Period) -> dict[str, int]:
+    """Households whose dibao or tekun started in the period, per region: the registry's own imported
+    records and the cases' grants alike. Cached for ten minutes (a registry-wide count)."""
+    key = f"reports-covered:{','.join(codes)}:{period.query}"
+    found = cache.get(key)
+    if found is not None:
+        return dict(found)
+    prefixes = {c[:length]: c for c in codes}
+    low, high = min(prefixes).ljust(12, "0"), max(prefixes).ljust(12, "9")
+    rows = (
+        Assistance.objects.filter(
+            program__in=COVERING_PROGRAMS,
+            start_date__gte=period.start,
+            start_date__lte=period.last_day,
+            household__region_code__gte=low,
+            household__region_code__lte=high,
+        )
+        .annotate(prefix=Substr("household__region_code", 1, length))
+        .values("prefix")
+        .annotate(n=Count("household_id", distinct=True))
+        .order_by()
+    )
+    found = {c: 0 for c in codes}
+    for row in rows:
+        if row["prefix"] in prefixes:
+            found[prefixes[row["prefix"]]] = row["n"]
+    cache.set(key, found, COVERAGE_SECONDS)
+    return found
+
+
+# -- figures ----------------------------------------------------------------------------------------------
+
+
+def percentile(histogram: Counter[int], p: float) -> int | None:
+    """The nearest-rank percentile (the value at rank ⌈p·n⌉) of a histogram of whole working days."""
+    n = sum(histogram.values())
+    if not n:
+        return None
+    rank, seen = max(1, math.ceil(p * n)), 0
+    for value in sorted(histogram):
+        seen += histogram[value]
+        if seen >= rank:
+            return value
+    return None  # pragma: no cover - unreachable: ranks stop at n
+
+
+@dataclass
+class Stage:
+    key: str
+    label: str
+    count: Cell
+    conversion: Cell  # of the stage it is counted from (facts.STAGES), percent
+    of_opened: Cell  # of the cases opened, percent
+
+
+@dataclass
+class Timeliness:
+    label: str
+    n: Cell
+    median: Cell
+    p90: Cell
+
+
+@dataclass
+class RuleRow:
+    rule: str
+    title: str
+    warnings: Cell
+    by_level: dict[str, Cell]
+    verified: Cell
+    founded: Cell
+    precision: Cell
+
+
+@dataclass
+class ChannelRow:
+    channel: str
+    label: str
+    leads: Cell
+    opened: Cell
+    verified: Cell
+    founded: Cell
+    precision: Cell
+    helped: Cell
+    median_help: Cell
+
+
+@dataclass
+class Figures:
+    """Every measure of one region and period, as the reader may see it."""
+
+    region_code: str
+    region_name: str
+    funnel: list[Stage]
+    side: list[Stage]
+    programs: list[tuple[str, Cell]]
+    channels: list[ChannelRow]
+    rules: list[RuleRow]
+    timeliness: list[Timeliness]
+    escalated: dict[str, Cell]
+    escalation_rate: Cell  # escalations per 100 cases opened in the period
+    paperwork: dict[str, Cell]
+    paperwork_on_time: Cell
+    newly_covered: Cell
+    proactive: Cell
+    own: Cell
+    proactive_share: Cell
+    open_now: Cell
+    overdue_now: Cell
+    overdue_rate: Cell
+    raw: dict[str, Any] = field(default_factory=dict, repr=False)  # unsuppressed, for ranking only
+
+    def stage(self, key: str) -> Cell:
+        return next((s.count for s in [*self.funnel, *self.side] if s.key == key), EMPTY)
+
+    def time(self, index: int) -> Timeliness:
+        return self.timeliness[index]
+
+
+class Suppressor:
+    def __init__(self, suppress: bool):
+        self.suppress = suppress
+
+    def n(self, value: int) -> Cell:
+        if self.suppress and 0 < value < SMALL:
+            return HIDDEN
+        return Cell(value)
+
+    def share(self, part: int, whole: int) -> Cell:
+        if not whole:
+            return EMPTY
+        if self.suppress and (0 < part < SMALL or whole < SMALL):
+            return HIDDEN
+        return Cell(math.floor(1000 * part / whole) / 10)  # one decimal, rounded down: 2/257 is 0.7, never 0
+
+    def days(self, histogram: Counter[int], p: float) -> Cell:
+        n = sum(histogram.values())
+        if self.suppress and 0 < n < SMALL:
+            return HIDDEN
+        value = percentile(histogram, p)
+        return EMPTY if value is None else Cell(value)
+
+
+TIMELINESS = (
+    (facts.DAYS_VERIFY, "发现至核实"),
+    (facts.DAYS_DECIDE, "发现至审批"),
+    (facts.DAYS_HELP, "发现至获得帮扶"),
+)
+
+
+def figures(
+    region: Region,
+    counts: Counts,
+    today: Today,
+    covered: int,
+    *,
+    suppress: bool,
+    titles: dict[str, str],
+    channel: str = "",
+) -> Figures:
+    """All measures of one region from its counts. `channel` narrows the funnel to one channel."""
+    s = Suppressor(suppress)
+    funnel_counts: Counter[str] = Counter()
+    for (measure, key), n in counts.items():
+        if measure == facts.FUNNEL:
+            ch, stage = key.split("|", 1)
+            if not channel or ch == channel:
+                funnel_counts[stage] += n
+    opened = funnel_counts["opened"]
+
+    def stage(key: str, base: str) -> Stage:
+        n = funnel_counts[key]
+        return Stage(
+            key,
+            STAGE_LABELS[key],
+            s.n(n),
+            s.share(n, funnel_counts[base]) if base else EMPTY,
+            s.share(n, opened),
+        )
+
+    funnel = [stage(k, base) for k, base in facts.STAGES.items()]
+    side = [stage(k, base) for k, base in facts.SIDE_STAGES.items()]
+    _complement(suppress, [(funnel[2], side[0])])  # founded + unfounded = verified
+    programs = [
+        (PROGRAM_LABELS.get(k.split(":", 1)[1], k), s.n(n))
+        for k, n in sorted(funnel_counts.items())
+        if k.startswith("approved:")
+    ]
+
+    histograms: dict[str, Counter[int]] = defaultdict(Counter)
+    help_days: dict[str, Counter[int]] = defaultdict(Counter)
+    per: dict[str, Counter[str]] = defaultdict(Counter)  # measure -> key -> n
+    for (measure, key), n in counts.items():
+        if measure in (facts.DAYS_VERIFY, facts.DAYS_DECIDE, facts.DAYS_HELP):
+            histograms[measure][int(key)] += n
+        elif measure == facts.CHANNEL_HELP_DAYS:
+            ch, days = key.rsplit("|", 1)
+            help_days[ch][int(days)] += n
+        else:
+            per[measure][key] += n
+    timeliness = [
+        Timeliness(
+            label, s.n(sum(histograms[m].values())), s.days(histograms[m], 0.5), s.days(histograms[m], 0.9)
+        )
+        for m, label in TIMELINESS
+    ]
+
+    by_channel: Counter[str] = Counter()
+    for (measure, key), n in counts.items():
+        if measure == facts.FUNNEL:
+            ch, stage = key.split("|", 1)
+            by_channel[f"{ch}|{stage}"] += n
+    channel_keys = sorted(
+        {*per[facts.LEADS], *(k.split("|", 1)[0] for k in by_channel)},
+        key=lambda c: list(CHANNEL_LABELS).index(c) if c in CHANNEL_LABELS else 99,
+    )
+    channels = [
+        ChannelRow(
+            ch,
+            CHANNEL_LABELS.get(ch, ch),
+            s.n(per[facts.LEADS][ch]),
+            s.n(by_channel[f"{ch}|opened"]),
+            s.n(per[facts.CHANNEL_VERIFIED][ch]),
+            s.n(per[facts.CHANNEL_FOUNDED][ch]),
+            s.share(per[facts.CHANNEL_FOUNDED][ch], per[facts.CHANNEL_VERIFIED][ch]),
+            s.n(by_channel[f"{ch}|helped"]),
+            s.days(help_days[ch], 0.5),
+        )
+        for ch in channel_keys
+    ]
+
+    warning_levels: dict[str, Counter[str]] = defaultdict(Counter)
+    for key, n in per[facts.WARNINGS].items():
+        rule, level = key.split("|", 1)
+        warning_levels[rule][level] += n
+    rule_ids = sorted({*warning_levels, *per[facts.RULE_VERIFIED]})
+    rules = [
+        RuleRow(
+            rule,
+            titles.get(rule, rule),
+            s.n(sum(warning_levels[rule].values())),
+            {lv: s.n(warning_levels[rule][lv]) for lv in ("red", "orange", "yellow")},
+            s.n(per[facts.RULE_VERIFIED][rule]),
+            s.n(per[facts.RULE_FOUNDED][rule]),
+            s.share(per[facts.RULE_FOUNDED][rule], per[facts.RULE_VERIFIED][rule]),
+        )
+        for rule in rule_ids
+    ]
+
+    escalations = per[facts.ESCALATED]
+    paperwork = per[facts.PAPERWORK]
+    proactive = per[facts.COVERED]["proactive"]
+    own = max(0, covered - proactive)
+    return Figures(
+        region_code=region.code,
+        region_name=region.name,
+        funnel=funnel,
+        side=side,
+        programs=programs,
+        channels=channels,
+        rules=rules,
+        timeliness=timeliness,
+        escalated={k: s.n(escalations[k]) for k in ("township", "county")},
+        escalation_rate=s.share(escalations["township"] + escalations["county"], opened),
+        paperwork={k: s.n(paperwork[k]) for k in ("due", "on_time", "late")},
+        paperwork_on_time=s.share(paperwork["on_time"], paperwork["on_time"] + paperwork["late"]),
+        newly_covered=s.n(covered),
+        proactive=s.n(proactive),
+        own=s.n(own),
+        proactive_share=s.share(proactive, covered),
+        open_now=s.n(today.open),
+        overdue_now=s.n(today.overdue),
+        overdue_rate=s.share(today.overdue, today.open),
+        raw={
+            "opened": opened,
+            "founded": funnel_counts["founded"],
+            "helped": funnel_counts["helped"],
+            "precision": _ratio(funnel_counts["founded"], funnel_counts["verified"]),
+            "median_verify": percentile(histograms[facts.DAYS_VERIFY], 0.5),
+            "p90_help": percentile(histograms[facts.DAYS_HELP], 0.9),
+            "overdue_rate": _ratio(today.overdue, today.open),
+            "proactive_share": _ratio(proactive, covered),
+        },
+    )
+
+
+def _ratio(part: int, whole: int) -> float | None:
+    return part / whole if whole else None
+
+
+def _complement(suppress: bool, pairs: list[tuple[Stage, Stage]]) -> None:
+    """Two figures that add up to a shown total: if one is hidden, hide the other too."""
+    if not suppress:
+        return
+    for a, b in pairs:
+        if a.count.suppressed != b.count.suppressed and (a.count.value or b.count.value):
+            a.count = b.count = HIDDEN
+            a.of_opened = b.of_opened = a.conversion = b.conversion = HIDDEN
+
+
+# -- comparisons -----------------------------------------------------------------------------------------
+
+RANKINGS = {
+    "opened": ("发现（立案）户数", True),
+    "founded": ("核实存在困难户数", True),
+    "helped": ("获得帮扶户数", True),
+    "precision": ("核实准确率", True),
+    "median_verify": ("核实用时中位数（工作日）", False),
+    "p90_help": ("帮扶用时90%分位（工作日）", False),
+    "overdue_rate": ("当前逾期率", False),
+    "proactive_share": ("主动发现占比", True),
+}
+
+
+def ranked(children: list[Figures], by: str) -> list[Figures]:
+    """Children best first on `by` (higher is better, or lower for times and overdue); no value last."""
+    _, higher = RANKINGS.get(by, RANKINGS["opened"])
+    key = by if by in RANKINGS else "opened"
+    with_value = [f for f in children if f.raw.get(key) is not None]
+    without = [f for f in children if f.raw.get(key) is None]
+    with_value.sort(key=lambda f: (f.raw[key], f.region_code), reverse=higher)
+    return with_value + without
+
+
+def suppress_siblings(children: list[Figures], suppress: bool) -> None:
+    """Where exactly one sibling's count is hidden, the parent's total would give it away: hide the
+    smallest shown sibling of that column too."""
+    if not suppress:
+        return
+    for i in range(len(facts.STAGES)):
+        stages = [f.funnel[i] for f in children]
+        hidden = [st for st in stages if st.count.suppressed]
+        shown = [st for st in stages if not st.count.suppressed and st.count.value]
+        if len(hidden) == 1 and shown:
+            smallest = min(shown, key=lambda st: st.count.value or 0)
+            smallest.count = smallest.of_opened = smallest.conversion = HIDDEN
+
+
+def child_level(region: Region) -> str | None:
+    from safetynet.regions.models import LEVEL_ORDER
+
+    index = LEVEL_ORDER.index(Level(region.level))
+    return LEVEL_ORDER[index + 1].value if index + 1 < len(LEVEL_ORDER) else None
+
+
+def prefix_length(level: str) -> int:
+    return PREFIX_LENGTH[Level(level)]
+
+
+def monthly_series(code: str, period: Period, suppress: bool) -> dict[str, Any]:
+    """Month by month in the period: cases opened, verified, founded, helped, and leads received."""
+    s = Suppressor(suppress)
+    months = by_month(code, period, (facts.FUNNEL, facts.LEADS))
+    series: dict[str, list[int | float | None]] = {
+        k: [] for k in ("opened", "verified", "founded", "helped", "leads")
+    }
+    for month in period.months:
+        counts = months.get(month, Counter())
+        stages: Counter[str] = Counter()
+        leads = 0
+        for (measure, key), n in counts.items():
+            if measure == facts.FUNNEL:
+                stages[key.split("|", 1)[1]] += n
+            else:
+                leads += n
+        for k in ("opened", "verified", "founded", "helped"):
+            series[k].append(s.n(stages[k]).plain)
+        series["leads"].append(s.n(leads).plain)
+    return {"months": [f"{m.year}-{m.month:02d}" for m in period.months], **series}
+
+
+def rule_precision_by_month(code: str, period: Period, suppress: bool) -> dict[str, list[float | None]]:
+    """Per rule, verified precision (founded / verified, percent) month by month."""
+    s = Suppressor(suppress)
+    months = by_month(code, period, (facts.RULE_VERIFIED, facts.RULE_FOUNDED))
+    rules = sorted({key for counts in months.values() for (_m, key) in counts})
+    out: dict[str, list[float | None]] = {}
+    for rule in rules:
+        out[rule] = [
+            s.share(months[m][(facts.RULE_FOUNDED, rule)], months[m][(facts.RULE_VERIFIED, rule)]).plain
+            for m in period.months
+        ]
+    return out

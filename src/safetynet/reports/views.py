@@ -1,0 +1,90 @@
+"""Leaders' analysis pages: the dashboard with drill-down, the workbook and the brief on demand, the
+monthly reports produced before."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from safetynet.access.services import Actor
+from safetynet.reports import brief as briefs
+from safetynet.reports import monthly as monthly_reports
+from safetynet.reports import services
+from safetynet.reports import workbook as workbooks
+from safetynet.reports.measures import RANKINGS, Period
+
+
+def _forbidden(request: HttpRequest) -> HttpResponse:
+    return render(request, "forbidden.html", status=403)
+
+
+def _period(request: HttpRequest) -> Period:
+    return Period.parse(request.GET.get("start", ""), request.GET.get("end", ""))
+
+
+@login_required
+@require_GET
+def dashboard(request: HttpRequest) -> HttpResponse:
+    try:
+        actor = Actor.from_request(request, "leaders' analysis")
+        board = services.dashboard(
+            actor,
+            request.GET.get("region", ""),
+            _period(request),
+            rank_by=request.GET.get("rank", ""),
+            channel=request.GET.get("channel", ""),
+        )
+    except PermissionDenied:
+        return _forbidden(request)
+    return render(
+        request,
+        "reports/dashboard.html",
+        {
+            "board": board,
+            "rankings": RANKINGS,
+            "charts": briefs.chart_data(board),
+            "map": services.boundary_map(board),
+            "reports": monthly_reports.listed(actor, board.region.code),
+        },
+    )
+
+
+@login_required
+@require_GET
+def workbook(request: HttpRequest) -> HttpResponse:
+    try:
+        actor = Actor.from_request(request, "statistics workbook")
+        board = services.dashboard(
+            actor, request.GET.get("region", ""), _period(request), audit="统计报表下载"
+        )
+    except PermissionDenied:
+        return _forbidden(request)
+    return workbooks.response(board)
+
+
+@login_required
+@require_GET
+def brief(request: HttpRequest) -> HttpResponse:
+    try:
+        actor = Actor.from_request(request, "analysis brief")
+        board = services.dashboard(
+            actor, request.GET.get("region", ""), _period(request), audit="分析简报下载"
+        )
+    except PermissionDenied:
+        return _forbidden(request)
+    return briefs.response(board)
+
+
+@login_required
+@require_GET
+def monthly(request: HttpRequest, report_id: int, kind: str) -> FileResponse | HttpResponse:
+    try:
+        actor = Actor.from_request(request, "monthly report")
+        return monthly_reports.download(actor, report_id, kind)
+    except PermissionDenied:
+        return _forbidden(request)
+    except FileNotFoundError:
+        raise Http404("no such report") from None
