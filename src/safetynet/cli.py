@@ -39,6 +39,10 @@ audit_app = typer.Typer(help="The audit trail: seal it, verify it.", no_args_is_
 app.add_typer(audit_app, name="audit")
 keys_app = typer.Typer(help="Encryption keys: rotate them.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
+reports_app = typer.Typer(help="Leaders' analysis: monthly reports, recounting.", no_args_is_help=True)
+app.add_typer(reports_app, name="reports")
+regions_app = typer.Typer(help="Administrative regions: boundaries for the map.", no_args_is_help=True)
+app.add_typer(regions_app, name="regions")
 console = Console()
 err = Console(stderr=True)
 
@@ -168,7 +172,9 @@ def token_list() -> None:
 
     table = Table("prefix", "department", "sources", "issued", "expires", "last used", "revoked")
     for t in services.tokens():
-        when = [f"{d:%Y-%m-%d}" if d else "—" for d in (t.created_at, t.expires_at, t.last_used_at, t.revoked_at)]
+        when = [
+            f"{d:%Y-%m-%d}" if d else "—" for d in (t.created_at, t.expires_at, t.last_used_at, t.revoked_at)
+        ]
         table.add_row(t.prefix, t.department, ",".join(t.sources), *when)
     console.print(table)
 
@@ -600,7 +606,8 @@ def audit_archive(
 @audit_app.command("verify")
 def audit_verify(
     archive: Annotated[
-        Path | None, typer.Option(help="Verify this archive folder instead of the database (needs only the key).")
+        Path | None,
+        typer.Option(help="Verify this archive folder instead of the database (needs only the key)."),
     ] = None,
 ) -> None:
     """Seal what is settled, then recompute every seal: exits 1 and lists each broken run when any audit
@@ -646,7 +653,10 @@ def keys_rotate() -> None:
     from safetynet.screening.models import Run
 
     recover_stale_work()  # what a killed process left "running" is not running
-    busy = Batch.objects.filter(status=Batch.Status.RUNNING).count() + Run.objects.filter(status=Run.Status.RUNNING).count()
+    busy = (
+        Batch.objects.filter(status=Batch.Status.RUNNING).count()
+        + Run.objects.filter(status=Run.Status.RUNNING).count()
+    )
     if busy:  # a batch landing or a run reading the lake meanwhile would be under the other key
         err.print(f"[red]有 {busy} 个数据导入或比对正在进行：请停止服务、等其结束后再轮换密钥[/red]")
         raise typer.Exit(2)
@@ -678,14 +688,24 @@ def backup_command(
     except backup.BackupError as exc:
         err.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from None
-    record_as("cli", "system", "backup", "backup", str(directory)[:64], detail=json_counts(done.counts), purpose="backup")
+    record_as(
+        "cli",
+        "system",
+        "backup",
+        "backup",
+        str(directory)[:64],
+        detail=json_counts(done.counts),
+        purpose="backup",
+    )
     console.print(f"backup={directory} files={done.files} {json_counts(done.counts)}")
 
 
 @app.command("restore")
 def restore_command(
     directory: Annotated[Path, typer.Argument(help="A folder written by `safetynet backup`.")],
-    force: Annotated[bool, typer.Option("--force", help="Overwrite a service that already holds data.")] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Overwrite a service that already holds data.")
+    ] = False,
 ) -> None:
     """Restore a backup into this service (empty, or --force): every file checked against the manifest
     first; keys, database, lake and photos put back; the schema brought up to date; counts compared."""
@@ -698,7 +718,15 @@ def restore_command(
     except backup.BackupError as exc:
         err.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from None
-    record_as("cli", "system", "restore", "backup", str(directory)[:64], detail=json_counts(done.counts), purpose="backup")
+    record_as(
+        "cli",
+        "system",
+        "restore",
+        "backup",
+        str(directory)[:64],
+        detail=json_counts(done.counts),
+        purpose="backup",
+    )
     console.print(f"restored={directory} files={done.files} {json_counts(done.counts)}")
 
 
@@ -797,6 +825,65 @@ def cases_escalate(
 
     counts = inbox.escalate(_date_option(today))
     console.print(f"escalated to township: {counts['township']}, to county: {counts['county']}")
+
+
+@reports_app.command("monthly")
+def reports_monthly(
+    month: Annotated[
+        str | None, typer.Option(help="Produce this month YYYY-MM (default: last month).")
+    ] = None,
+) -> None:
+    """Produce last month's statistics workbook and analysis brief for every county, city and province
+    that has none yet (run daily: it waits for the month's first working day and never repeats itself)."""
+    setup()
+    from safetynet.reports import measures, monthly
+
+    chosen = None
+    if month is not None:
+        chosen = measures.month_of(month)
+        if chosen is None:
+            err.print(f"月份“{month[:20]}”应为 YYYY-MM")
+            raise typer.Exit(2)
+    made = monthly.produce(chosen)
+    for report in made:
+        console.print(f"{report.region_code} {report.month:%Y-%m}: {report.workbook}, {report.brief}")
+    console.print(f"produced: {len(made)}")
+
+
+@reports_app.command("rebuild")
+def reports_rebuild() -> None:
+    """Count every case again from its steps and leads (after an upgrade, or to check the running
+    tallies: a correct set changes nothing)."""
+    setup()
+    from safetynet.reports import tallies
+
+    changed = tallies.rebuild()
+    console.print(f"cases whose counts changed: {changed}")
+
+
+@regions_app.command("boundaries")
+def regions_boundaries(
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="GeoJSON FeatureCollection: one feature per region, code or name in its properties."
+        ),
+    ],
+) -> None:
+    """Import region outlines for the leaders' map (all or nothing; problems reported per feature)."""
+    setup()
+    from safetynet.regions.boundaries import BoundaryError, import_file
+
+    try:
+        done = import_file(file)
+    except FileNotFoundError:
+        err.print(f"找不到文件：{file}")
+        raise typer.Exit(2) from None
+    except BoundaryError as e:
+        for problem in e.problems:
+            err.print(problem)
+        raise typer.Exit(1) from None
+    console.print(f"boundaries imported: {len(done.regions)}")
 
 
 def main() -> None:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 
 from safetynet.access.models import User
 from safetynet.access.permissions import Cap
+from safetynet.access.roles import Role
 from safetynet.access.services import Actor
 
 
@@ -18,6 +19,8 @@ def home(request: HttpRequest) -> HttpResponse:
 
     user = request.user
     assert isinstance(user, User)
+    if user.role == Role.LEADER:  # a leader's day starts with the analysis of their region
+        return redirect("reports:dashboard")
     context: dict[str, object] = {}
     if Cap.READ_STATISTICS in user.caps:
         context["counts"] = registry.region_statistics(Actor.from_request(request, "home page"))

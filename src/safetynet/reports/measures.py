@@ -112,6 +112,11 @@ class Period:
         return f"start={self.start:%Y-%m}&end={self.end:%Y-%m}"
 
 
+def month_of(text: str) -> dt.date | None:
+    """The first day of a "YYYY-MM" month, or None for anything else."""
+    return _month(text)
+
+
 def _month(text: str) -> dt.date | None:
     try:
         day = dt.date.fromisoformat(f"{str(text).strip()[:7]}-01")

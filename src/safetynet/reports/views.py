@@ -14,7 +14,7 @@ from safetynet.reports import brief as briefs
 from safetynet.reports import monthly as monthly_reports
 from safetynet.reports import services
 from safetynet.reports import workbook as workbooks
-from safetynet.reports.measures import RANKINGS, Period
+from safetynet.reports.measures import CHANNEL_LABELS, RANKINGS, Period
 
 
 def _forbidden(request: HttpRequest) -> HttpResponse:
@@ -45,6 +45,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         {
             "board": board,
             "rankings": RANKINGS,
+            "channels": list(CHANNEL_LABELS.items()),
+            "channel_label": CHANNEL_LABELS.get(board.channel, ""),
             "charts": briefs.chart_data(board),
             "map": services.boundary_map(board),
             "reports": monthly_reports.listed(actor, board.region.code),

@@ -17,99 +17,15 @@ counted by hand on the calendar; no holiday falls between the dates used):
 
 from __future__ import annotations
 
-import datetime as dt
-from contextlib import contextmanager
-from collections.abc import Iterator
-from decimal import Decimal
-
 import pytest
-import time_machine
-from django.core.cache import cache
 
 from safetynet.access.models import AuditEntry
 from safetynet.access.services import Actor
-from safetynet.cases import inbox, workflow
-from safetynet.cases.models import Case
-from safetynet.leads import services as leads
-from safetynet.leads.models import Channel
 from safetynet.regions.models import Region
-from safetynet.registry.models import Assistance, Household
 from safetynet.reports import measures, services, tallies
 from safetynet.reports.measures import Period
 from safetynet.reports.models import Tally
-from safetynet.screening import services as screening
-from safetynet.screening.models import RiskWarning, Run
-
-TZ = dt.timezone(dt.timedelta(hours=8))
-VISIT = {"situation": "老人独居，患病", "monthly_income": "600", "monthly_expense": "400", "wants_help": True}
-
-
-@contextmanager
-def on(day: str) -> Iterator[None]:
-    with time_machine.travel(dt.datetime.fromisoformat(day).replace(hour=10, tzinfo=TZ), tick=False):
-        yield
-
-
-def _warning(household: str, rule: str, level: str) -> int:
-    """A live run's warning for the household, turned into its lead as screening does."""
-    h = Household.objects.get(pk=household)
-    run = Run.objects.create(pack=screening.active_pack(), engine="duckdb", as_of=dt.date.today(), status="done")
-    RiskWarning.objects.create(
-        run=run, household_id=h.pk, region_code=h.region_code, id_number=h.head_id_number, rule_id=rule,
-        level=level, score=Decimal(1), explanation="测试预警", fingerprint=f"{household}{rule}{run.pk}", status="open",
-    )  # fmt: skip
-    assert leads.leads_from_warnings(run.pk) == 1
-    return Case.objects.get(household_id=household, status="open").pk
-
-
-def _act(actor: Actor, case_id: int, action: str, data: dict[str, object]) -> None:
-    case = Case.objects.get(pk=case_id)
-    workflow.act(actor, case_id, case.version, action, data)
-
-
-@pytest.fixture
-def history(household_facts, make_user):  # type: ignore[no-untyped-def]
-    town = Actor(make_user("town", "township", "371522100000"), "test")
-    town2 = Actor(make_user("town2", "township", "371522101000"), "test")
-    county = Actor(make_user("county", "county", "371522000000"), "test")
-    hotline = Actor(make_user("hotline", "hotline", "371522000000"), "test")
-    with on("2026-03-02"):
-        a = _warning("H001", "medical_burden", "red")
-    with on("2026-03-03"):
-        leads.report(hotline, leads.LeadInput(Channel.HOTLINE, "老人看病没钱", {"name": "王建国", "phone": "13812345678"}))
-    with on("2026-03-05"):
-        _act(town, a, "verify", {**VISIT, "visited_on": "2026-03-05", "hardship": True})
-    with on("2026-03-06"):
-        _act(town, a, "inform", {"policies": "最低生活保障"})
-    with on("2026-03-09"):
-        _act(town, a, "apply", {"program": "dibao"})
-    with on("2026-03-10"):
-        _act(town, a, "review", {"approved": True, "monthly_amount": "780"})
-        b = _warning("H002", "elderly_alone", "orange")
-    with on("2026-03-12"):
-        _act(town, b, "verify", {**VISIT, "visited_on": "2026-03-12", "hardship": False})
-    with on("2026-03-16"):
-        _act(county, a, "decide", {"approved": True, "monthly_amount": "780"})
-    with on("2026-04-13"):
-        c = _warning("H003", "medical_burden", "yellow")
-    with on("2026-04-20"):
-        _act(town2, c, "verify", {**VISIT, "visited_on": "2026-04-20", "hardship": True})
-        _act(town2, c, "grant_first", {"amount": "1500", "reason": "住院急需用钱"})
-    with on("2026-04-21"):
-        _act(town2, c, "inform", {"policies": "临时救助、医疗救助"})
-    with on("2026-04-22"):
-        _act(county, c, "complete_paperwork", {"reason": "材料已补齐"})
-        _act(town2, c, "decline", {"reason": "本人暂不申请低保", "follow_up_on": "2026-07-01"})
-    head3 = Household.objects.get(pk="H003").head_id_number
-    Assistance.objects.create(
-        person_id=head3, household_id="H003", program="dibao", status="active", start_date=dt.date(2026, 5, 6)
-    )
-    with on("2026-05-11"):
-        d = leads.report_for_household(town, "H002", "self_report", "家属来电求助").case_id
-    with on("2026-05-25"):
-        assert inbox.escalate()["county"] == 1
-    cache.clear()
-    return {"a": a, "b": b, "c": c, "d": d, "county": county, "town": town}
+from safetynet.reports.tests.conftest import on
 
 
 def _board(actor: Actor, code: str, start: str = "2026-03", end: str = "2026-05", **kw):  # type: ignore[no-untyped-def]
@@ -127,14 +43,25 @@ def test_every_measure_of_the_county_exactly(history) -> None:  # type: ignore[n
     # funnel: opened, verified, founded, informed, applied, approved, helped (cohort of cases opened Mar–May)
     assert _values(f.funnel) == [4, 3, 2, 2, 1, 1, 2]
     assert [str(s.conversion) for s in f.funnel] == ["—", "75.0", "66.6", "100.0", "50.0", "100.0", "100.0"]
-    assert {s.key: s.count.value for s in f.side} == {"unfounded": 1, "declined": 1, "rejected": 0, "paid_first": 1}
+    assert {s.key: s.count.value for s in f.side} == {
+        "unfounded": 1,
+        "declined": 1,
+        "rejected": 0,
+        "paid_first": 1,
+    }
     assert [(name, n.value) for name, n in f.programs] == [("最低生活保障", 1)]
     # timeliness in working days, nearest rank: verify [3, 2, 5], decide [10], help [10, 5]
-    assert [(t.n.value, t.median.value, t.p90.value) for t in f.timeliness] == [(3, 3, 5), (1, 10, 10), (2, 5, 10)]
+    assert [(t.n.value, t.median.value, t.p90.value) for t in f.timeliness] == [
+        (3, 3, 5),
+        (1, 10, 10),
+        (2, 5, 10),
+    ]
     # proactive share: H001 through a warning, H003 on its own application
     assert (f.newly_covered.value, f.proactive.value, f.own.value, f.proactive_share.value) == (2, 1, 1, 50.0)
     # rules: medical_burden verified twice (A, C), founded twice; elderly_alone once, unfounded
-    rules = {r.rule: (r.warnings.value, r.verified.value, r.founded.value, r.precision.value) for r in f.rules}
+    rules = {
+        r.rule: (r.warnings.value, r.verified.value, r.founded.value, r.precision.value) for r in f.rules
+    }
     assert rules == {"medical_burden": (2, 2, 2, 100.0), "elderly_alone": (1, 1, 0, 0.0)}
     assert {r.rule: {k: c.value for k, c in r.by_level.items()} for r in f.rules}["medical_burden"] == {
         "red": 1, "orange": 0, "yellow": 1,
@@ -146,7 +73,11 @@ def test_every_measure_of_the_county_exactly(history) -> None:  # type: ignore[n
         "hotline": (1, 0, 1, 1, 100.0, 0, None),
         "self_report": (1, 1, 0, 0, None, 0, None),
     }
-    assert (f.escalated["township"].value, f.escalated["county"].value, f.escalation_rate.value) == (0, 1, 25.0)
+    assert (f.escalated["township"].value, f.escalated["county"].value, f.escalation_rate.value) == (
+        0,
+        1,
+        25.0,
+    )
     assert {k: c.value for k, c in f.paperwork.items()} == {"due": 1, "on_time": 1, "late": 0}
     assert f.paperwork_on_time.value == 100.0
     assert (f.open_now.value, f.overdue_now.value, f.overdue_rate.value) == (2, 1, 50.0)  # A helping, D late
@@ -156,13 +87,18 @@ def test_every_measure_of_the_county_exactly(history) -> None:  # type: ignore[n
 def test_each_level_of_region_and_a_narrower_period(history) -> None:  # type: ignore[no-untyped-def]
     county = history["county"]
     # the province and the city count exactly what their one county counts
-    levels = measures.read(["370000000000", "371500000000", "371522000000"], Period.parse("2026-03", "2026-05"))
+    levels = measures.read(
+        ["370000000000", "371500000000", "371522000000"], Period.parse("2026-03", "2026-05")
+    )
     assert levels["370000000000"] == levels["371500000000"] == levels["371522000000"] != {}
     board = _board(county, "371522000000")
     towns = {k.region_name: _values(k.funnel) for k in board.children}
     assert towns == {"燕店镇": [3, 2, 1, 1, 1, 1, 1], "观城镇": [1, 1, 1, 1, 0, 0, 1]}
     yandian = _board(county, "371522100000")
-    assert {k.region_name: _values(k.funnel)[:3] for k in yandian.children} == {"东王村": [1, 1, 1], "西李村": [2, 1, 0]}
+    assert {k.region_name: _values(k.funnel)[:3] for k in yandian.children} == {
+        "东王村": [1, 1, 1],
+        "西李村": [2, 1, 0],
+    }
     village = _board(county, "371522100202").figures
     assert [(t.n.value, t.median.value) for t in village.timeliness][0] == (1, 2)
     assert (village.open_now.value, village.overdue_now.value) == (1, 1)
@@ -217,7 +153,11 @@ def test_a_leader_sees_small_cells_suppressed_and_only_their_own_region(history,
     assert AuditEntry.objects.filter(action="denied", object_type="report", object_id="371522101000").exists()
     assert AuditEntry.objects.filter(action="read", object_type="report", object_id="371522000000").exists()
     # roles without statistics are refused
-    for role, region in (("coordinator", "371522100201"), ("hotline", "371522000000"), ("auditor", "371522000000")):
+    for role, region in (
+        ("coordinator", "371522100201"),
+        ("hotline", "371522000000"),
+        ("auditor", "371522000000"),
+    ):
         with pytest.raises(PermissionDenied):
             _board(Actor(make_user(f"u-{role}", role, region), "test"), "")
     assert Region.objects.filter(code="371522100202").exists()
