@@ -794,7 +794,13 @@ def demo(
         console.print("[yellow]热线记录不足，身份匹配沿用默认参数[/yellow]")
     console.print("数据比对：")
     screen(as_of=_demo_as_of(out), engine="duckdb", dry_run=False, pack_version=None)
-    print_logins(create_demo_users())
+    logins = create_demo_users()
+    console.print("生成示例办理历史（近 18 个月）：")
+    from safetynet.demo import history
+
+    made = history.simulate(cases=min(600, max(20, persons // 80)))
+    console.print(f"  个案 {made.get('cases', 0)} 件，其中办理过的 {made.get('worked', 0)} 件")
+    print_logins(logins)
     if not no_serve:
         serve(host="127.0.0.1", port=port)
 

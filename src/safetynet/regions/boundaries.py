@@ -66,7 +66,8 @@ def import_collection(data: Any) -> Imported:
         if not isinstance(feature, dict) or feature.get("type") != "Feature":
             problems.append(f"{where}不是 Feature")
             continue
-        props = feature.get("properties") if isinstance(feature.get("properties"), dict) else {}
+        given = feature.get("properties")
+        props: dict[str, Any] = given if isinstance(given, dict) else {}
         region, why = _region(props)
         if region is None:
             problems.append(f"{where}：{why}")
@@ -122,9 +123,8 @@ def _check_geometry(geometry: Any) -> tuple[int, str]:
     """(points, problem): a Polygon or MultiPolygon of finite longitude/latitude pairs."""
     if not isinstance(geometry, dict) or geometry.get("type") not in ("Polygon", "MultiPolygon"):
         return 0, "几何类型应为 Polygon 或 MultiPolygon"
-    polygons = geometry.get("coordinates")
-    if geometry["type"] == "Polygon":
-        polygons = [polygons]
+    coordinates = geometry.get("coordinates")
+    polygons: Any = [coordinates] if geometry["type"] == "Polygon" else coordinates
     points = 0
     try:
         for polygon in polygons:

@@ -13,3 +13,6 @@ class ReportsConfig(AppConfig):
         # matched lead has landed in its case before the case's figures are counted again.
         events.case_event.connect(tallies.on_case_event, dispatch_uid="reports_case_event")
         events.lead_matched.connect(tallies.on_lead_matched, dispatch_uid="reports_lead_matched")
+        from safetynet.registry.signals import registry_imported
+
+        registry_imported.connect(tallies.on_registry_imported, dispatch_uid="reports_registry_imported")

@@ -66,7 +66,8 @@ def _month_on_month(board: Dashboard) -> list[str]:
             continue
         change = "增加" if now > before else "减少"
         pct = f"（{abs(now - before) * 100 / before:.1f}%）" if before else ""
-        out.append(f"{series['months'][-1]} 月{label} {now} 户，较上月{change} {abs(now - before)} 户{pct}。")
+        year, month = series["months"][-1].split("-")
+        out.append(f"{year}年{int(month)}月{label} {now} 户，较上月{change} {abs(now - before)} 户{pct}。")
     return out[:2]
 
 

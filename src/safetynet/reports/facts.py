@@ -28,6 +28,12 @@ CHANNEL_HELP_DAYS = "channel_help_days"  # key "<channel>|<working days>", month
 COVERED = "covered"  # key proactive | own: newly covered by dibao or tekun through a case
 ESCALATED = "escalated"  # key township | county, month of the escalation
 PAPERWORK = "paperwork"  # key due | on_time | late: grant-first paperwork, month paid / completed
+OPEN_NOW = "open_now"  # key: the open case's earliest deadline (YYYY-MM-DD, or "" for none), month NOW
+REGISTRY_COVERED = (
+    "registry_covered"  # dibao or tekun the registry's own records started (tallies.recount_registry)
+)
+# The month of what is true now rather than in a month (open cases): before any month a period can hold.
+NOW = "1900-01-01"
 
 # Funnel stages in their order, each with the stage its conversion is counted from: "helped" (a decision
 # approved, temporary assistance paid first, or a department's help) of those found in hardship.
@@ -47,6 +53,9 @@ class CaseRow(NamedTuple):
     case_id: int
     region_code: str
     opened_on: dt.date
+    open: bool = False
+    # every deadline the open case waits on: its step's, grant-first paperwork's, departments' answers'
+    deadlines: tuple[dt.date, ...] = ()
 
 
 class StepRow(NamedTuple):
@@ -149,6 +158,8 @@ def contributions(
             level = "county" if "县" in str(step.data.get("to", "")) else "township"
             add(step.on, ESCALATED, level)
     _paperwork(steps, add, paperwork_days(village[:6]))
+    if case.open:  # overdue is read against the day of reading: what is kept is the earliest deadline
+        out[(village, NOW, OPEN_NOW, min(case.deadlines).isoformat() if case.deadlines else "")] += 1
     for name in reached:
         add(opened, FUNNEL, f"{channel}|{name}")
     return out

@@ -15,16 +15,11 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.core.cache import cache
-from django.db.models import Count, Sum
-from django.db.models.functions import Substr
+from django.db.models import Sum
 from django.utils import timezone
 
-from safetynet.cases.inbox import late
-from safetynet.cases.models import Case
 from safetynet.leads.models import Channel
-from safetynet.regions.models import PREFIX_LENGTH, Level, Region
-from safetynet.registry.models import COVERING_PROGRAMS, Assistance
+from safetynet.regions.models import Level, Region
 from safetynet.reports import facts
 from safetynet.reports.models import Tally
 
@@ -54,10 +49,11 @@ class Cell:
 
     value: float | int | None
     suppressed: bool = False
+    derived: bool = False  # a share or a time hidden because it rests on fewer than 5 households
 
     def __str__(self) -> str:
         if self.suppressed:
-            return f"<{SMALL}"
+            return "样本不足" if self.derived else f"<{SMALL}"
         if self.value is None:
             return "—"
         return f"{self.value:.1f}" if isinstance(self.value, float) else str(self.value)
@@ -70,6 +66,7 @@ class Cell:
 
 EMPTY = Cell(None)
 HIDDEN = Cell(None, suppressed=True)
+THIN = Cell(None, suppressed=True, derived=True)
 
 
 @dataclass(frozen=True)
@@ -180,54 +177,21 @@ class Today:
     overdue: int = 0
 
 
-def today_counts(codes: list[str], length: int) -> dict[str, Today]:
-    """Open and overdue cases now, per region of `codes` (all of one level, `length` digits of prefix)."""
-    prefixes = {c[:length]: c for c in codes}
-    low, high = min(prefixes).ljust(12, "0"), max(prefixes).ljust(12, "9")
-    rows = (
-        Case.objects.filter(status=Case.Status.OPEN, region_code__gte=low, region_code__lte=high)
-        .annotate(prefix=Substr("region_code", 1, length))
-        .values("prefix")
-        .annotate(open=Count("id"), overdue=Count("id", filter=late(timezone.localdate())))
-        .order_by()
-    )
+def today_counts(codes: list[str]) -> dict[str, Today]:
+    """Open and overdue cases now, per region: from each open case's earliest deadline, kept in the
+    tallies and compared with today's date here (overdue as the inbox counts it)."""
+    today = timezone.localdate().isoformat()
     found = {c: Today() for c in codes}
-    for row in rows:
-        if row["prefix"] in prefixes:
-            found[prefixes[row["prefix"]]] = Today(row["open"], row["overdue"])
-    return found
-
-
-COVERAGE_SECONDS = 600
-
-
-def newly_covered(codes: list[str], length: int, period: Period) -> dict[str, int]:
-    """Households whose dibao or tekun started in the period, per region: the registry's own imported
-    records and the cases' grants alike. Cached for ten minutes (a registry-wide count)."""
-    key = f"reports-covered:{','.join(codes)}:{period.query}"
-    found = cache.get(key)
-    if found is not None:
-        return dict(found)
-    prefixes = {c[:length]: c for c in codes}
-    low, high = min(prefixes).ljust(12, "0"), max(prefixes).ljust(12, "9")
     rows = (
-        Assistance.objects.filter(
-            program__in=COVERING_PROGRAMS,
-            start_date__gte=period.start,
-            start_date__lte=period.last_day,
-            household__region_code__gte=low,
-            household__region_code__lte=high,
+        Tally.objects.filter(
+            region_code__in=codes, month=dt.date.fromisoformat(facts.NOW), measure=facts.OPEN_NOW
         )
-        .annotate(prefix=Substr("household__region_code", 1, length))
-        .values("prefix")
-        .annotate(n=Count("household_id", distinct=True))
+        .values_list("region_code", "key", "n")
         .order_by()
     )
-    found = {c: 0 for c in codes}
-    for row in rows:
-        if row["prefix"] in prefixes:
-            found[prefixes[row["prefix"]]] = row["n"]
-    cache.set(key, found, COVERAGE_SECONDS)
+    for region, deadline, n in rows:
+        before = found[region]
+        found[region] = Today(before.open + n, before.overdue + (n if deadline and deadline < today else 0))
     return found
 
 
@@ -333,13 +297,13 @@ class Suppressor:
         if not whole:
             return EMPTY
         if self.suppress and (0 < part < SMALL or whole < SMALL):
-            return HIDDEN
+            return THIN
         return Cell(math.floor(1000 * part / whole) / 10)  # one decimal, rounded down: 2/257 is 0.7, never 0
 
     def days(self, histogram: Counter[int], p: float) -> Cell:
         n = sum(histogram.values())
         if self.suppress and 0 < n < SMALL:
-            return HIDDEN
+            return THIN
         value = percentile(histogram, p)
         return EMPTY if value is None else Cell(value)
 
@@ -355,7 +319,6 @@ def figures(
     region: Region,
     counts: Counts,
     today: Today,
-    covered: int,
     *,
     suppress: bool,
     titles: dict[str, str],
@@ -366,12 +329,12 @@ def figures(
     funnel_counts: Counter[str] = Counter()
     for (measure, key), n in counts.items():
         if measure == facts.FUNNEL:
-            ch, stage = key.split("|", 1)
+            ch, reached = key.split("|", 1)
             if not channel or ch == channel:
-                funnel_counts[stage] += n
+                funnel_counts[reached] += n
     opened = funnel_counts["opened"]
 
-    def stage(key: str, base: str) -> Stage:
+    def at(key: str, base: str) -> Stage:
         n = funnel_counts[key]
         return Stage(
             key,
@@ -381,8 +344,8 @@ def figures(
             s.share(n, opened),
         )
 
-    funnel = [stage(k, base) for k, base in facts.STAGES.items()]
-    side = [stage(k, base) for k, base in facts.SIDE_STAGES.items()]
+    funnel = [at(k, base) for k, base in facts.STAGES.items()]
+    side = [at(k, base) for k, base in facts.SIDE_STAGES.items()]
     _complement(suppress, [(funnel[2], side[0])])  # founded + unfounded = verified
     programs = [
         (PROGRAM_LABELS.get(k.split(":", 1)[1], k), s.n(n))
@@ -411,8 +374,7 @@ def figures(
     by_channel: Counter[str] = Counter()
     for (measure, key), n in counts.items():
         if measure == facts.FUNNEL:
-            ch, stage = key.split("|", 1)
-            by_channel[f"{ch}|{stage}"] += n
+            by_channel[key] += n
     channel_keys = sorted(
         {*per[facts.LEADS], *(k.split("|", 1)[0] for k in by_channel)},
         key=lambda c: list(CHANNEL_LABELS).index(c) if c in CHANNEL_LABELS else 99,
@@ -452,8 +414,10 @@ def figures(
 
     escalations = per[facts.ESCALATED]
     paperwork = per[facts.PAPERWORK]
+    # newly covered: the registry's own records (applied on their own) and the cases' decisions
     proactive = per[facts.COVERED]["proactive"]
-    own = max(0, covered - proactive)
+    own = per[facts.COVERED]["own"] + per[facts.REGISTRY_COVERED][""]
+    covered = proactive + own
     return Figures(
         region_code=region.code,
         region_name=region.name,
@@ -498,7 +462,7 @@ def _complement(suppress: bool, pairs: list[tuple[Stage, Stage]]) -> None:
     for a, b in pairs:
         if a.count.suppressed != b.count.suppressed and (a.count.value or b.count.value):
             a.count = b.count = HIDDEN
-            a.of_opened = b.of_opened = a.conversion = b.conversion = HIDDEN
+            a.of_opened = b.of_opened = a.conversion = b.conversion = THIN
 
 
 # -- comparisons -----------------------------------------------------------------------------------------
@@ -536,7 +500,8 @@ def suppress_siblings(children: list[Figures], suppress: bool) -> None:
         shown = [st for st in stages if not st.count.suppressed and st.count.value]
         if len(hidden) == 1 and shown:
             smallest = min(shown, key=lambda st: st.count.value or 0)
-            smallest.count = smallest.of_opened = smallest.conversion = HIDDEN
+            smallest.count = HIDDEN
+            smallest.of_opened = smallest.conversion = THIN
 
 
 def child_level(region: Region) -> str | None:
@@ -544,10 +509,6 @@ def child_level(region: Region) -> str | None:
 
     index = LEVEL_ORDER.index(Level(region.level))
     return LEVEL_ORDER[index + 1].value if index + 1 < len(LEVEL_ORDER) else None
-
-
-def prefix_length(level: str) -> int:
-    return PREFIX_LENGTH[Level(level)]
 
 
 def monthly_series(code: str, period: Period, suppress: bool) -> dict[str, Any]:

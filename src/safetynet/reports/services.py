@@ -88,14 +88,9 @@ def build(
 
     kids = regions.children(region)
     level = measures.child_level(region)
-    found = measures.read([region.code, *(k.code for k in kids)], period)
-    own_length = measures.prefix_length(region.level)
-    today = measures.today_counts([region.code], own_length)
-    covered = measures.newly_covered([region.code], own_length, period)
-    if kids and level:
-        kid_length = measures.prefix_length(level)
-        today |= measures.today_counts([k.code for k in kids], kid_length)
-        covered |= measures.newly_covered([k.code for k in kids], kid_length, period)
+    codes = [region.code, *(k.code for k in kids)]
+    found = measures.read(codes, period)
+    today = measures.today_counts(codes)
     titles = screening.rule_titles()
     channel = channel if channel in measures.CHANNEL_LABELS else ""
 
@@ -104,7 +99,6 @@ def build(
             r,
             found[r.code],
             today[r.code],
-            covered[r.code],
             suppress=suppress,
             titles=titles,
             channel=channel,

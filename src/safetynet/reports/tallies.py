@@ -7,6 +7,7 @@ after an upgrade that changes what is counted or to check the running tallies (i
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -16,11 +17,11 @@ from django.utils import timezone
 
 from safetynet import events
 from safetynet.cases.actions import deadline_days
-from safetynet.cases.models import Case, Step
+from safetynet.cases.models import Case, Referral, Step
 from safetynet.leads.models import Lead
 from safetynet.regions.models import PREFIX_LENGTH
 from safetynet.reports import facts
-from safetynet.reports.models import CaseFigures
+from safetynet.reports.models import CaseFigures, Tally
 
 Key = tuple[str, str, str, str]  # region (any level), month, measure, key
 CHUNK = 2000
@@ -97,6 +98,35 @@ def apply(delta: Counter[Any]) -> int:
     return len(rows)
 
 
+def on_registry_imported(**_: object) -> None:
+    recount_registry()
+
+
+def recount_registry() -> int:
+    """The households whose dibao or tekun the registry's own records started, per village and month:
+    counted again wholesale after each registry import (the grants cases make are counted from their
+    decisions instead). Returns how many village-months hold any."""
+    from django.db.models import Count
+    from django.db.models.functions import TruncMonth
+
+    from safetynet.registry.models import COVERING_PROGRAMS, Assistance
+
+    rows = (
+        Assistance.objects.filter(program__in=COVERING_PROGRAMS, reference="")
+        .annotate(month=TruncMonth("start_date"))
+        .values_list("household__region_code", "month")
+        .annotate(n=Count("household_id", distinct=True))
+        .order_by()
+    )
+    delta: Counter[Key] = Counter()
+    for village, month, n in rows:
+        delta[(village, month.isoformat()[:10], facts.REGISTRY_COVERED, "")] += n
+    with transaction.atomic():
+        Tally.objects.filter(measure=facts.REGISTRY_COVERED).delete()
+        apply(delta)
+    return len(delta)
+
+
 def rebuild(progress: Any = None) -> int:
     """Count every case again from its steps and leads. Returns how many cases' counts changed: 0 when
     the running tallies were right."""
@@ -113,6 +143,7 @@ def rebuild(progress: Any = None) -> int:
             batch = []
     moved_cases += _changed(batch)
     CaseFigures.objects.filter(case_id__in=gone).delete()
+    recount_registry()
     return moved_cases
 
 
@@ -155,8 +186,15 @@ def _derive(ids: list[int]) -> Iterator[tuple[int, Counter[facts.Contribution]]]
             limits[county] = deadline_days(county, "grant_first_paperwork")
         return limits[county]
 
-    for case_id, region, opened_at in Case.objects.filter(pk__in=ids).values_list(
-        "id", "region_code", "opened_at"
-    ):
-        row = facts.CaseRow(case_id, region, local(opened_at).date())
+    answers: dict[int, list[dt.date]] = defaultdict(list)
+    waiting = Referral.objects.filter(case_id__in=ids, answered_at__isnull=True)
+    for case_id, answer_by in waiting.values_list("case_id", "due_on"):
+        answers[case_id].append(answer_by)
+    cases = Case.objects.filter(pk__in=ids).values_list(
+        "id", "region_code", "opened_at", "status", "due_on", "paperwork_due"
+    )
+    for case_id, region, opened_at, status, due_on, paperwork_due in cases:
+        is_open = status == Case.Status.OPEN
+        deadlines = tuple(d for d in (due_on, paperwork_due, *answers[case_id]) if d) if is_open else ()
+        row = facts.CaseRow(case_id, region, local(opened_at).date(), is_open, deadlines)
         yield case_id, facts.contributions(row, steps[case_id], leads[case_id], paperwork_days)

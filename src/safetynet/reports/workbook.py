@@ -21,7 +21,7 @@ LEVELS = {"red": "红色", "orange": "橙色", "yellow": "黄色"}
 
 def value(cell: Cell | int | float | str | None) -> Any:
     if isinstance(cell, Cell):
-        return f"<{5}" if cell.suppressed else cell.value
+        return str(cell) if cell.suppressed else cell.value
     return excel_safe(cell) if isinstance(cell, str) else cell
 
 

@@ -122,7 +122,7 @@ def load(pack: RulePack) -> Pack:
 def rule_titles() -> dict[str, str]:
     """Every rule's title in any version of the pack (the newest version's words win), the default
     pack's included: figures about old warnings name their rules too."""
-    titles = {r.id: r.title for r in parse_pack(default_pack_text()).rules}
+    titles = {r.id: r.title for r in _parsed(default_pack_text()).rules}
     for body in RulePack.objects.order_by("version").values_list("body", flat=True):
         titles.update({r.id: r.title for r in _parsed(body).rules})
     return titles

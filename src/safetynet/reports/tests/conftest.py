@@ -17,6 +17,7 @@ from safetynet.cases.models import Case
 from safetynet.leads import services as leads
 from safetynet.leads.models import Channel
 from safetynet.registry.models import Assistance, Household
+from safetynet.reports import tallies
 from safetynet.screening import services as screening
 from safetynet.screening.models import RiskWarning, Run
 
@@ -89,6 +90,7 @@ def history(household_facts, make_user):  # type: ignore[no-untyped-def]
     Assistance.objects.create(
         person_id=head3, household_id="H003", program="dibao", status="active", start_date=dt.date(2026, 5, 6)
     )
+    tallies.recount_registry()  # as a registry import does
     with on("2026-05-11"):
         d = leads.report_for_household(town, "H002", "self_report", "家属来电求助").case_id
     with on("2026-05-25"):
