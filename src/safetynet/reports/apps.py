@@ -16,3 +16,14 @@ class ReportsConfig(AppConfig):
         from safetynet.registry.signals import registry_imported
 
         registry_imported.connect(tallies.on_registry_imported, dispatch_uid="reports_registry_imported")
+        from safetynet.access import audit_labels
+
+        audit_labels.OBJECTS["report"] = "分析研判统计"  # the auditor reads who looked at which region
+        audit_labels.PURPOSES.update(
+            {
+                "leaders' analysis": "分析研判",
+                "statistics workbook": "下载统计报表",
+                "analysis brief": "下载分析简报",
+                "monthly report": "下载月度报表",
+            }
+        )

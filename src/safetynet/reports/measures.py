@@ -371,10 +371,7 @@ def figures(
         for m, label in TIMELINESS
     ]
 
-    by_channel: Counter[str] = Counter()
-    for (measure, key), n in counts.items():
-        if measure == facts.FUNNEL:
-            by_channel[key] += n
+    by_channel = per[facts.FUNNEL]  # "<channel>|<stage>" -> cases
     channel_keys = sorted(
         {*per[facts.LEADS], *(k.split("|", 1)[0] for k in by_channel)},
         key=lambda c: list(CHANNEL_LABELS).index(c) if c in CHANNEL_LABELS else 99,
@@ -533,11 +530,19 @@ def monthly_series(code: str, period: Period, suppress: bool) -> dict[str, Any]:
     return {"months": [f"{m.year}-{m.month:02d}" for m in period.months], **series}
 
 
+TREND_RULES = 5
+
+
 def rule_precision_by_month(code: str, period: Period, suppress: bool) -> dict[str, list[float | None]]:
-    """Per rule, verified precision (founded / verified, percent) month by month."""
+    """Verified precision (founded / verified, percent) month by month, for the rules verified most."""
     s = Suppressor(suppress)
     months = by_month(code, period, (facts.RULE_VERIFIED, facts.RULE_FOUNDED))
-    rules = sorted({key for counts in months.values() for (_m, key) in counts})
+    verified: Counter[str] = Counter()
+    for counts in months.values():
+        for (measure, key), n in counts.items():
+            if measure == facts.RULE_VERIFIED:
+                verified[key] += n
+    rules = sorted(rule for rule, _n in verified.most_common(TREND_RULES))  # the most verified: a readable chart
     out: dict[str, list[float | None]] = {}
     for rule in rules:
         out[rule] = [

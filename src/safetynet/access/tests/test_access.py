@@ -92,8 +92,10 @@ def test_leader_sees_statistics_only(county, make_user) -> None:  # type: ignore
     }
     client = Client()
     client.force_login(leader)
-    body = client.get("/").content.decode()
-    assert "王建国" not in body and ">3<" in body
+    home = client.get("/")  # a leader's home page is the analysis of their region
+    assert home.status_code == 302 and home["Location"] == "/reports/"
+    body = client.get("/reports/").content.decode()
+    assert "王建国" not in body and "聊城市主动发现分析研判" in body
 
 
 def test_audit_trail_is_for_auditors_within_their_region(county, make_user) -> None:  # type: ignore[no-untyped-def]

@@ -78,6 +78,9 @@ def fill(route: str, household_id: str) -> str:
         # Campaigns: the campaign of the household's visit task, and that task.
         "campaign_id": str(task.campaign_id if task else 1),
         "task_id": str(task.pk if task else 1),
+        # Reports: a monthly report (none made in the walk: 404 to who reads statistics, 403 to others).
+        "report_id": "1",
+        "kind": "pdf",
     }
     missing = [p for p in PARAM.findall(route) if p not in samples]
     assert not missing, f"route {route!r} has parameters {missing}: add samples and decide its scoping"
@@ -164,6 +167,20 @@ def test_every_route_is_scoped_audited_and_masked(screened_county, make_user) ->
             assert wang.name not in body and wang.id_number not in body, (
                 f"{route} shows the registry to an NGO"
             )
+
+
+def test_a_leader_sees_no_person_on_any_route(screened_county, make_user) -> None:  # type: ignore[no-untyped-def]
+    """A leader reads figures only: no name, ID number (whole or masked), phone or household code of any
+    person of the county on any page or API route, whatever is asked."""
+    leader = Client()
+    leader.force_login(make_user("leader", "leader", "371500000000"))
+    seen = [v for p in Person.objects.all() for v in (*identifiers(p), p.household_id)]
+    for route in (r for r in all_routes() if r not in PUBLIC):
+        for household in ("H001", "H002"):
+            url = fill(route, household)
+            status, body = get(leader, url, "查询")
+            leaked = [v for v in seen if v in body and v not in url]  # a page may name the address asked for
+            assert not leaked, f"{route} shows {leaked} to a leader (status {status})"
 
 
 def test_anonymous_requests_see_nothing(screened_county) -> None:  # type: ignore[no-untyped-def]
