@@ -37,8 +37,7 @@ def _values(cells: list) -> list:  # type: ignore[type-arg]
     return [c.count.value for c in cells]
 
 
-@pytest.mark.django_db
-def test_every_measure_of_the_county_exactly(history) -> None:  # type: ignore[no-untyped-def]
+def every_measure_of_the_county_exactly(history) -> None:  # type: ignore[no-untyped-def]
     f = _board(history["county"], "371522000000").figures
     # funnel: opened, verified, founded, informed, applied, approved, helped (cohort of cases opened Mar–May)
     assert _values(f.funnel) == [4, 3, 2, 2, 1, 1, 2]
@@ -83,8 +82,7 @@ def test_every_measure_of_the_county_exactly(history) -> None:  # type: ignore[n
     assert (f.open_now.value, f.overdue_now.value, f.overdue_rate.value) == (2, 1, 50.0)  # A helping, D late
 
 
-@pytest.mark.django_db
-def test_each_level_of_region_and_a_narrower_period(history) -> None:  # type: ignore[no-untyped-def]
+def each_level_of_region_and_a_narrower_period(history) -> None:  # type: ignore[no-untyped-def]
     county = history["county"]
     # the province and the city count exactly what their one county counts
     levels = measures.read(
@@ -116,8 +114,7 @@ def test_each_level_of_region_and_a_narrower_period(history) -> None:  # type: i
     )  # fmt: skip
 
 
-@pytest.mark.django_db
-def test_the_running_tallies_equal_a_rebuild_and_replaying_an_event_changes_nothing(history) -> None:  # type: ignore[no-untyped-def]
+def the_running_tallies_equal_a_rebuild_and_replaying_an_event_changes_nothing(history) -> None:  # type: ignore[no-untyped-def]
     # (a cell that went back to 0 stays as a row; a count from nothing has none: compared without them)
     before = sorted(Tally.objects.exclude(n=0).values_list("region_code", "month", "measure", "key", "n"))
     assert tallies.refresh([history["a"], history["c"]]) == 0
@@ -129,11 +126,13 @@ def test_the_running_tallies_equal_a_rebuild_and_replaying_an_event_changes_noth
     CaseFigures.objects.all().delete()
     with on("2026-05-25"):
         assert tallies.rebuild() == 4  # from nothing: every case counted again
-    assert sorted(Tally.objects.exclude(n=0).values_list("region_code", "month", "measure", "key", "n")) == before
+    assert (
+        sorted(Tally.objects.exclude(n=0).values_list("region_code", "month", "measure", "key", "n"))
+        == before
+    )
 
 
-@pytest.mark.django_db
-def test_a_leader_sees_small_cells_suppressed_and_only_their_own_region(history, make_user) -> None:  # type: ignore[no-untyped-def]
+def a_leader_sees_small_cells_suppressed_and_only_their_own_region(history, make_user) -> None:  # type: ignore[no-untyped-def]
     from django.core.exceptions import PermissionDenied
 
     leader = Actor(make_user("leader", "leader", "371500000000"), "test")
@@ -162,3 +161,12 @@ def test_a_leader_sees_small_cells_suppressed_and_only_their_own_region(history,
         with pytest.raises(PermissionDenied):
             _board(Actor(make_user(f"u-{role}", role, region), "test"), "")
     assert Region.objects.filter(code="371522100202").exists()
+
+
+@pytest.mark.django_db
+def test_the_county_with_known_events(history, make_user) -> None:  # type: ignore[no-untyped-def]
+    """One county built once (it takes a screening run and four cases' whole workflow), checked four ways."""
+    every_measure_of_the_county_exactly(history)
+    each_level_of_region_and_a_narrower_period(history)
+    a_leader_sees_small_cells_suppressed_and_only_their_own_region(history, make_user)
+    the_running_tallies_equal_a_rebuild_and_replaying_an_event_changes_nothing(history)

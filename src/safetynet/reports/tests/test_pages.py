@@ -32,8 +32,7 @@ def _square(x: float, y: float) -> list[list[list[float]]]:
     return [[[x, y], [x + 0.1, y], [x + 0.1, y + 0.1], [x, y + 0.1], [x, y]]]
 
 
-@pytest.mark.django_db
-def test_county_staff_read_the_dashboard_in_chinese_and_drill_down(history) -> None:  # type: ignore[no-untyped-def]
+def county_staff_read_the_dashboard_in_chinese_and_drill_down(history) -> None:  # type: ignore[no-untyped-def]
     client = _client(history["county"].user)
     with on("2026-05-25"):
         page = client.get(f"/reports/?{PERIOD}", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
@@ -77,8 +76,7 @@ def test_a_leader_lands_on_the_analysis_sees_no_person_and_no_small_cell(history
     assert AuditEntry.objects.filter(user=leader, action="read", object_type="report").count() >= 3
 
 
-@pytest.mark.django_db
-def test_the_workbook_has_its_fixed_sheets_and_the_brief_prints_the_figures(history) -> None:  # type: ignore[no-untyped-def]
+def the_workbook_has_its_fixed_sheets_and_the_brief_prints_the_figures(history) -> None:  # type: ignore[no-untyped-def]
     client = _client(history["county"].user)
     with on("2026-05-25"):
         answer = client.get(f"/reports/workbook.xlsx?region=371522000000&{PERIOD}")
@@ -97,8 +95,7 @@ def test_the_workbook_has_its_fixed_sheets_and_the_brief_prints_the_figures(hist
         assert "立案4户" in re.sub(r"\s", "", text) and "核实准确率66.6%" in re.sub(r"\s", "", text)
 
 
-@pytest.mark.django_db
-def test_monthly_reports_wait_for_the_first_working_day_and_are_made_once(history, settings) -> None:  # type: ignore[no-untyped-def]
+def monthly_reports_wait_for_the_first_working_day_and_are_made_once(history, settings) -> None:  # type: ignore[no-untyped-def]
     import datetime as dt
 
     # 2026-05-01 to 05-05 are the Labour Day holiday: the first working day of May is Wednesday the 6th.
@@ -117,8 +114,7 @@ def test_monthly_reports_wait_for_the_first_working_day_and_are_made_once(histor
     assert client.get(f"/reports/monthly/{city.pk}/xlsx").status_code == 403  # above the county's own region
 
 
-@pytest.mark.django_db
-def test_boundaries_import_all_or_nothing_and_colour_the_map(history, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def boundaries_import_all_or_nothing_and_colour_the_map(history, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     good = {
         "type": "FeatureCollection",
         "features": [
@@ -142,8 +138,17 @@ def test_boundaries_import_all_or_nothing_and_colour_the_map(history, tmp_path: 
         import_file(path)
     path.write_text(json.dumps(good, ensure_ascii=False), encoding="utf-8")
     assert import_file(path).regions == ["371522100000", "371522101000"]
+    client = _client(history["county"].user)
     with on("2026-05-25"):
-        page = _client(history["county"].user).get(f"/reports/?{PERIOD}").content.decode()
+        page = client.get(f"/reports/?{PERIOD}").content.decode()
     shapes = json.loads(re.search(r'id="report-map" type="application/json">(.*?)</script>', page, re.S)[1])  # type: ignore[index]
     assert sorted(f["properties"]["code"] for f in shapes["features"]) == ["371522100000", "371522101000"]
     assert 'id="chart-map"' in page
+
+
+@pytest.mark.django_db
+def test_county_staff_pages_downloads_monthly_reports_and_the_map(history, settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    county_staff_read_the_dashboard_in_chinese_and_drill_down(history)
+    the_workbook_has_its_fixed_sheets_and_the_brief_prints_the_figures(history)
+    monthly_reports_wait_for_the_first_working_day_and_are_made_once(history, settings)
+    boundaries_import_all_or_nothing_and_colour_the_map(history, tmp_path)
