@@ -7,12 +7,16 @@ know yet, Monday to Friday count as working days and the deadline is flagged as 
 from __future__ import annotations
 
 import datetime as dt
+from functools import lru_cache
 
 import chinese_calendar
 
 MAX_SPAN = 400  # working days; a longer deadline is a data error, not a deadline
 
 
+# chinese_calendar checks every date against the min and max of its whole holiday table (about 30 µs a
+# call): the answer for a day never changes within a process, so each day is asked once.
+@lru_cache(maxsize=16384)
 def known(day: dt.date) -> bool:
     try:
         chinese_calendar.is_workday(day)
@@ -21,6 +25,7 @@ def known(day: dt.date) -> bool:
     return True
 
 
+@lru_cache(maxsize=16384)
 def is_workday(day: dt.date) -> bool:
     try:
         return bool(chinese_calendar.is_workday(day))

@@ -259,8 +259,8 @@ def build(board: Dashboard) -> bytes:
         ),
         Spacer(1, 3 * mm),
         _table(
-            ["渠道", "线索", "立案", "存在困难", "获得帮扶", "帮扶用时中位数"],
-            [[c.label, c.leads, c.opened, c.founded, c.helped, c.median_help] for c in f.channels]
+            ["渠道", "线索", "立案", "存在困难", "获得帮扶", "平均帮扶用时"],
+            [[c.label, c.leads, c.opened, c.founded, c.helped, c.mean_help] for c in f.channels]
             or [["—"] * 6],
         ),
     ]

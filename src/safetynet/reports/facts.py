@@ -19,12 +19,15 @@ from safetynet.cases import workdays
 
 # Measures (the `measure` column of a tally) and what their keys are.
 FUNNEL = "funnel"  # key "<channel>|<stage>", in the month the case was opened
+STAGE = "stage"  # key "<stage>": the funnel of every channel together (what comparisons and trends read)
 LEADS = "leads"  # key channel, month the lead arrived
 WARNINGS = "warnings"  # key "<rule>|<level>", month the warning's lead arrived
 RULE_VERIFIED, RULE_FOUNDED = "rule_verified", "rule_founded"  # key rule, month of the verification
 CHANNEL_VERIFIED, CHANNEL_FOUNDED = "channel_verified", "channel_founded"  # key channel, same month
 DAYS_VERIFY, DAYS_DECIDE, DAYS_HELP = "days_verify", "days_decide", "days_help"  # key working days
-CHANNEL_HELP_DAYS = "channel_help_days"  # key "<channel>|<working days>", month of the first help
+# Per channel, in the month of the first help: cases helped, and their working days to help added up (for
+# the mean: a histogram per channel would multiply the rows a page reads by the channels).
+CHANNEL_HELPED, CHANNEL_HELP_DAYS = "channel_helped", "channel_help_days"  # key channel
 COVERED = "covered"  # key proactive | own: newly covered by dibao or tekun through a case
 ESCALATED = "escalated"  # key township | county, month of the escalation
 PAPERWORK = "paperwork"  # key due | on_time | late: grant-first paperwork, month paid / completed
@@ -41,7 +44,7 @@ STAGES = {"opened": "", "verified": "opened", "founded": "verified", "informed":
           "applied": "informed", "approved": "applied", "helped": "founded"}  # fmt: skip
 # Beside the funnel: "approved:<program>" refines "approved"; these count from the stage given.
 SIDE_STAGES = {"unfounded": "verified", "declined": "founded", "rejected": "applied", "paid_first": "founded"}
-MAX_DAYS = 99  # a longer wait counts as 99 working days: the tail still shows, the histogram stays small
+MAX_DAYS = 60  # a longer wait counts as 60 working days (three months): the tail shows, histograms stay small
 PROACTIVE_EXEMPT = "self_report"  # the person or family asked: not proactive discovery
 COVERING = ("dibao", "tekun")
 UNKNOWN_CHANNEL = "other"
@@ -151,7 +154,8 @@ def contributions(
         stage("helped")
         days = days_between(opened, helped_on)
         add(helped_on, DAYS_HELP, str(days))
-        add(helped_on, CHANNEL_HELP_DAYS, f"{channel}|{days}")
+        add(helped_on, CHANNEL_HELPED, channel)
+        out[(village, month(helped_on), CHANNEL_HELP_DAYS, channel)] += days
 
     for step in steps:
         if step.action == "escalate":
@@ -162,6 +166,7 @@ def contributions(
         out[(village, NOW, OPEN_NOW, min(case.deadlines).isoformat() if case.deadlines else "")] += 1
     for name in reached:
         add(opened, FUNNEL, f"{channel}|{name}")
+        add(opened, STAGE, name)
     return out
 
 

@@ -141,14 +141,16 @@ def months_between(start: dt.date, end: dt.date) -> list[dt.date]:
 Counts = Counter[tuple[str, str]]  # (measure, key) -> count
 
 
-def read(codes: list[str], period: Period) -> dict[str, Counts]:
-    """Per region, the period's counts: one indexed query for the region and all its children."""
-    rows = (
-        Tally.objects.filter(region_code__in=codes, month__gte=period.start, month__lte=period.end)
-        .values_list("region_code", "measure", "key")
-        .annotate(total=Sum("n"))
-        .order_by()
-    )
+# What a comparison row needs of each child region: a page's many children read only these.
+CHILD_MEASURES = (facts.STAGE, facts.DAYS_VERIFY, facts.DAYS_HELP, facts.COVERED, facts.REGISTRY_COVERED)
+
+
+def read(codes: list[str], period: Period, measures: tuple[str, ...] = ()) -> dict[str, Counts]:
+    """Per region, the period's counts (of `measures`, or all): one query over an index range per region."""
+    cells = Tally.objects.filter(region_code__in=codes, month__gte=period.start, month__lte=period.end)
+    if measures:
+        cells = cells.filter(measure__in=measures)
+    rows = cells.values_list("region_code", "measure", "key").annotate(total=Sum("n")).order_by()
     found: dict[str, Counts] = {code: Counter() for code in codes}
     for region, measure, key, total in rows:
         found[region][(measure, key)] += total
@@ -249,7 +251,7 @@ class ChannelRow:
     founded: Cell
     precision: Cell
     helped: Cell
-    median_help: Cell
+    mean_help: Cell  # working days from opening to the first help, on average
 
 
 @dataclass
@@ -300,6 +302,13 @@ class Suppressor:
             return THIN
         return Cell(math.floor(1000 * part / whole) / 10)  # one decimal, rounded down: 2/257 is 0.7, never 0
 
+    def mean(self, total: int, n: int) -> Cell:
+        if not n:
+            return EMPTY
+        if self.suppress and n < SMALL:
+            return THIN
+        return Cell(round(total / n, 1))
+
     def days(self, histogram: Counter[int], p: float) -> Cell:
         n = sum(histogram.values())
         if self.suppress and 0 < n < SMALL:
@@ -328,9 +337,11 @@ def figures(
     s = Suppressor(suppress)
     funnel_counts: Counter[str] = Counter()
     for (measure, key), n in counts.items():
-        if measure == facts.FUNNEL:
+        if measure == facts.STAGE and not channel:
+            funnel_counts[key] += n
+        elif measure == facts.FUNNEL and channel:
             ch, reached = key.split("|", 1)
-            if not channel or ch == channel:
+            if ch == channel:
                 funnel_counts[reached] += n
     opened = funnel_counts["opened"]
 
@@ -354,14 +365,10 @@ def figures(
     ]
 
     histograms: dict[str, Counter[int]] = defaultdict(Counter)
-    help_days: dict[str, Counter[int]] = defaultdict(Counter)
     per: dict[str, Counter[str]] = defaultdict(Counter)  # measure -> key -> n
     for (measure, key), n in counts.items():
         if measure in (facts.DAYS_VERIFY, facts.DAYS_DECIDE, facts.DAYS_HELP):
             histograms[measure][int(key)] += n
-        elif measure == facts.CHANNEL_HELP_DAYS:
-            ch, days = key.rsplit("|", 1)
-            help_days[ch][int(days)] += n
         else:
             per[measure][key] += n
     timeliness = [
@@ -386,7 +393,7 @@ def figures(
             s.n(per[facts.CHANNEL_FOUNDED][ch]),
             s.share(per[facts.CHANNEL_FOUNDED][ch], per[facts.CHANNEL_VERIFIED][ch]),
             s.n(by_channel[f"{ch}|helped"]),
-            s.days(help_days[ch], 0.5),
+            s.mean(per[facts.CHANNEL_HELP_DAYS][ch], per[facts.CHANNEL_HELPED][ch]),
         )
         for ch in channel_keys
     ]
@@ -511,7 +518,7 @@ def child_level(region: Region) -> str | None:
 def monthly_series(code: str, period: Period, suppress: bool) -> dict[str, Any]:
     """Month by month in the period: cases opened, verified, founded, helped, and leads received."""
     s = Suppressor(suppress)
-    months = by_month(code, period, (facts.FUNNEL, facts.LEADS))
+    months = by_month(code, period, (facts.STAGE, facts.LEADS))
     series: dict[str, list[int | float | None]] = {
         k: [] for k in ("opened", "verified", "founded", "helped", "leads")
     }
@@ -520,8 +527,8 @@ def monthly_series(code: str, period: Period, suppress: bool) -> dict[str, Any]:
         stages: Counter[str] = Counter()
         leads = 0
         for (measure, key), n in counts.items():
-            if measure == facts.FUNNEL:
-                stages[key.split("|", 1)[1]] += n
+            if measure == facts.STAGE:
+                stages[key] += n
             else:
                 leads += n
         for k in ("opened", "verified", "founded", "helped"):

@@ -18,7 +18,7 @@ from safetynet.access.permissions import Cap, require
 from safetynet.access.services import Actor, record
 from safetynet.regions import services as regions
 from safetynet.regions.models import Region
-from safetynet.reports import measures
+from safetynet.reports import facts, measures
 from safetynet.reports.measures import Figures, Period
 
 
@@ -89,10 +89,13 @@ def build(
     kids = regions.children(region)
     level = measures.child_level(region)
     codes = [region.code, *(k.code for k in kids)]
-    found = measures.read(codes, period)
+    channel = channel if channel in measures.CHANNEL_LABELS else ""
+    found = measures.read([region.code], period)
+    if kids:  # the children's comparison rows need a few measures only (and the channel's funnel if one)
+        wanted = (*measures.CHILD_MEASURES, facts.FUNNEL) if channel else measures.CHILD_MEASURES
+        found |= measures.read([k.code for k in kids], period, wanted)
     today = measures.today_counts(codes)
     titles = screening.rule_titles()
-    channel = channel if channel in measures.CHANNEL_LABELS else ""
 
     def of(r: Region) -> Figures:
         return measures.figures(

@@ -100,11 +100,11 @@ def build(board: Dashboard) -> bytes:
                 "核实有困难",
                 "准确率（%）",
                 "获得帮扶",
-                "帮扶用时中位数（工作日）",
+                "平均帮扶用时（工作日）",
             ],
         ),
         [
-            [c.label, c.leads, c.opened, c.verified, c.founded, c.precision, c.helped, c.median_help]
+            [c.label, c.leads, c.opened, c.verified, c.founded, c.precision, c.helped, c.mean_help]
             for c in f.channels
         ],
     )
