@@ -7,6 +7,7 @@ know yet, Monday to Friday count as working days and the deadline is flagged as 
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from functools import lru_cache
 
 import chinese_calendar
@@ -51,7 +52,25 @@ def working_days_between(start: dt.date, end: dt.date) -> int:
     """Working days after `start` up to and including `end` (negative when `end` is earlier)."""
     if end < start:
         return -working_days_between(end, start)
+    if start >= _EPOCH and (end - _EPOCH).days < _SPAN:
+        return _counted_to(end) - _counted_to(start)
     return sum(1 for n in range(1, (end - start).days + 1) if is_workday(start + dt.timedelta(days=n)))
+
+
+# Working days counted once from an epoch, day by day as far as asked: a span is then two lookups (the
+# leaders' figures count millions of spans of up to years).
+_EPOCH, _SPAN = dt.date(2000, 1, 1), 50_000
+_counts = [0]  # _counts[i]: working days after _EPOCH up to and including _EPOCH + i days
+_counts_lock = threading.Lock()
+
+
+def _counted_to(day: dt.date) -> int:
+    index = (day - _EPOCH).days
+    if index >= len(_counts):
+        with _counts_lock:
+            while len(_counts) <= index:
+                _counts.append(_counts[-1] + is_workday(_EPOCH + dt.timedelta(days=len(_counts))))
+    return _counts[index]
 
 
 def working_days_before(day: dt.date, days: int) -> dt.date:

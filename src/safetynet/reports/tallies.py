@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
+from functools import lru_cache
 from typing import Any
 
 from django.db import connection, transaction
@@ -24,7 +25,8 @@ from safetynet.reports import facts
 from safetynet.reports.models import CaseFigures, Tally
 
 Key = tuple[str, str, str, str]  # region (any level), month, measure, key
-CHUNK = 2000
+CHUNK = 2000  # cases read per query
+REBUILD_CHUNK = 20_000  # cases per transaction of a rebuild: a region's cells are written once per chunk
 # Adds to a cell, creating it at the first count (the same statement on SQLite and PostgreSQL).
 UPSERT = (
     'INSERT INTO "reports_tally" ("region_code", "month", "measure", "key", "n") VALUES (%s, %s, %s, %s, %s) '
@@ -32,6 +34,12 @@ UPSERT = (
 )
 
 
+def _parts(ids: list[int]) -> Iterator[list[int]]:
+    for start in range(0, len(ids), CHUNK):
+        yield ids[start : start + CHUNK]
+
+
+@lru_cache(maxsize=65536)
 def ancestors(code: str) -> list[str]:
     """The region and every region above it, as 12-digit codes (a village's township, county …)."""
     return sorted({code[:n].ljust(12, "0") for n in PREFIX_LENGTH.values()})
@@ -49,14 +57,22 @@ def on_lead_matched(event: events.LeadMatched, **_: object) -> None:
 
 def refresh(case_ids: Iterable[int]) -> int:
     """Derive the cases' counts again and apply what changed; returns how many tally cells moved."""
+    return _refresh(case_ids)[0]
+
+
+def _refresh(case_ids: Iterable[int]) -> tuple[int, int]:
+    """(tally cells moved, cases whose counts changed)."""
     ids = sorted(set(case_ids))
     if not ids:
-        return 0
+        return 0, 0
     with transaction.atomic():
         # The cases' rows locked first, as the workflow locks them: a rebuild and a step never interleave.
-        list(Case.objects.select_for_update().filter(pk__in=ids).order_by("id").values_list("id", flat=True))
-        derived = dict(_derive(ids))
-        old = {f.case_id: f for f in CaseFigures.objects.select_for_update().filter(case_id__in=ids)}
+        derived: dict[int, Counter[facts.Contribution]] = {}
+        old: dict[int, CaseFigures] = {}
+        for part in _parts(ids):
+            list(Case.objects.select_for_update().filter(pk__in=part).order_by("id").values_list("id", flat=True))
+            derived.update(_derive(part))
+            old.update((f.case_id, f) for f in CaseFigures.objects.select_for_update().filter(case_id__in=part))
         delta: Counter[Key] = Counter()
         changed, created = [], []
         for case_id in ids:
@@ -80,7 +96,7 @@ def refresh(case_ids: Iterable[int]) -> int:
                 created.append(CaseFigures(case_id=case_id, contributions=stored))
         CaseFigures.objects.bulk_update(changed, ["contributions", "updated_at"], batch_size=500)
         CaseFigures.objects.bulk_create(created, batch_size=500)
-        return apply(delta)
+        return apply(delta), len(changed) + len(created)
 
 
 def apply(delta: Counter[Any]) -> int:
@@ -136,7 +152,7 @@ def rebuild(progress: Any = None) -> int:
     batch: list[int] = []
     for case_id in [*ids.iterator(chunk_size=CHUNK), *sorted(gone)]:
         batch.append(case_id)
-        if len(batch) == CHUNK:
+        if len(batch) == REBUILD_CHUNK:
             moved_cases += _changed(batch)
             if progress:
                 progress(len(batch))
@@ -148,12 +164,7 @@ def rebuild(progress: Any = None) -> int:
 
 
 def _changed(ids: list[int]) -> int:
-    if not ids:
-        return 0
-    before = dict(CaseFigures.objects.filter(case_id__in=ids).values_list("case_id", "contributions"))
-    refresh(ids)
-    after = dict(CaseFigures.objects.filter(case_id__in=ids).values_list("case_id", "contributions"))
-    return sum(1 for i in ids if before.get(i) != after.get(i))
+    return _refresh(ids)[1]
 
 
 def _derive(ids: list[int]) -> Iterator[tuple[int, Counter[facts.Contribution]]]:
