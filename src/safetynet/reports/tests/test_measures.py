@@ -143,6 +143,21 @@ def a_leader_sees_small_cells_suppressed_and_only_their_own_region(history, make
     assert all(str(t.median) == "样本不足" for t in f.timeliness)  # a time or share resting on under 5
     assert str(f.proactive_share) == "样本不足" and str(f.overdue_rate) == "样本不足"
     assert all(str(k.funnel[0].count) == "<5" for k in board.children)
+    # at every level the leader can reach, no figure from 1 to 4 shows: every cell is 0, hidden or "—"
+    for code in ("371500000000", "371522000000", "371522100000", "371522101000", "371522100202"):
+        every = _board(leader, code)
+        for figures in (every.figures, *every.children):
+            cells = [*(s.count for s in [*figures.funnel, *figures.side]), *(s.conversion for s in figures.funnel),
+                     *(t.median for t in figures.timeliness), *(t.n for t in figures.timeliness), figures.proactive,
+                     figures.own, figures.newly_covered, figures.open_now, figures.overdue_now,
+                     *figures.escalated.values(), *figures.paperwork.values(),
+                     *(c for r in figures.rules for c in (r.warnings, r.verified, r.founded, r.precision)),
+                     *(c for ch in figures.channels for c in (ch.leads, ch.opened, ch.helped, ch.mean_help))]  # fmt: skip
+            shown = [c.value for c in cells if c.value not in (None, 0)]
+            assert not shown, (code, figures.region_name, shown)
+        assert all(
+            v is None or v == 0 for k in ("opened", "founded", "helped", "leads") for v in every.series[k]
+        )
     # never above or beside one's own region: a county's leader and the city, a township and its neighbour
     county_leader = Actor(make_user("cl", "leader", "371522000000"), "test")
     with pytest.raises(PermissionDenied):
