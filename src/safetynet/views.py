@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
@@ -22,6 +23,13 @@ def home(request: HttpRequest) -> HttpResponse:
     if user.role == Role.LEADER:  # a leader's day starts with the analysis of their region
         return redirect("reports:dashboard")
     context: dict[str, object] = {}
+    if user.role == Role.LIAISON and Cap.READ_REFERRALS in user.caps:
+        from safetynet.cases import coordination
+
+        try:
+            context["referrals_waiting"] = coordination.waiting(Actor.from_request(request, "home page"))
+        except PermissionDenied:  # an account that names no department: the page says so below
+            context["referrals_waiting"] = None
     if Cap.READ_STATISTICS in user.caps:
         context["counts"] = registry.region_statistics(Actor.from_request(request, "home page"))
     return render(request, "access/home.html", context)

@@ -77,6 +77,9 @@ class Cap(StrEnum):
     ADD_PHOTOS = "case.photos"
     PRINT_LETTER = "case.letter"
     READ_REFERRALS = "referral.read"
+    # The whole ID number of a person referred to one's department: the department must find them in its
+    # own system (need to know; each one shown is audited).
+    REFERRAL_IDENTITY = "referral.identity"
     ANSWER_REFERRAL = "referral.answer"  # a liaison for their department; the county for an answer on paper
     CASE_SETTINGS = "case.settings"  # deadlines, caps, delegation, amount rules
     # Policies and campaigns
@@ -134,6 +137,7 @@ GRANTS: dict[Cap, tuple[Role, ...]] = {
     Cap.ADD_PHOTOS: STAFF,
     Cap.PRINT_LETTER: STAFF,
     Cap.READ_REFERRALS: (*ABOVE_VILLAGE, R.LIAISON),
+    Cap.REFERRAL_IDENTITY: (*ABOVE_VILLAGE, R.LIAISON),
     Cap.ANSWER_REFERRAL: (*COUNTY, R.LIAISON),
     Cap.CASE_SETTINGS: ADMIN,
     Cap.READ_POLICIES: (*STAFF, R.HOTLINE),
@@ -196,6 +200,7 @@ LABELS: dict[Cap, str] = {
     Cap.ADD_PHOTOS: "上传查访照片",
     Cap.PRINT_LETTER: "打印告知书",
     Cap.READ_REFERRALS: "查看部门转介",
+    Cap.REFERRAL_IDENTITY: "查看转介对象的完整身份证号",
     Cap.ANSWER_REFERRAL: "答复部门转介",
     Cap.CASE_SETTINGS: "设置办理时限、救助权限和审批层级",
     Cap.READ_POLICIES: "查阅政策目录",

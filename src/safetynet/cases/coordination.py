@@ -48,8 +48,9 @@ def _referrals_for(actor: Actor) -> tuple[PersonalDataScope, Any]:
 
 @dataclass(frozen=True)
 class ReferralView:
-    """What a department sees of a referral: the request, where, the head of household by name with a
-    masked ID, the deadline; never the rest of the registry."""
+    """What a department sees of a referral: the request, where, the head of household by name and ID
+    number (whole for the department that must find them in its own system; each one shown is audited),
+    the deadline, and once answered the answer; never the rest of the registry."""
 
     referral: Referral
     department_label: str
@@ -57,34 +58,55 @@ class ReferralView:
     head_id: str
     place: str
     overdue: bool
+    answered_by: str = ""
 
 
-def referrals(actor: Actor, *, open_only: bool = True, limit: int = 200) -> list[ReferralView]:
+def waiting(actor: Actor) -> tuple[int, int]:
+    """(referrals waiting for the actor's department or region, of which overdue): counts only."""
+    _scope, rows = _referrals_for(actor)
+    open_rows = rows.filter(answered_at__isnull=True)
+    return open_rows.count(), open_rows.filter(due_on__lt=timezone.localdate()).count()
+
+
+def referrals(actor: Actor, *, open_only: bool = True, answered: bool = False, limit: int = 200) -> list[ReferralView]:
+    """The referrals the actor's department (or region) waits on, by deadline; `answered`: those answered,
+    newest first (the department's history)."""
     from safetynet.regions import services as regions
     from safetynet.registry.models import Household, Person
 
     scope, rows = _referrals_for(actor)
-    if open_only:
-        rows = rows.filter(answered_at__isnull=True)
-    found = list(rows.order_by("due_on", "id")[: min(max(limit, 1), 1000)])
+    if answered:
+        rows = rows.filter(answered_at__isnull=False).order_by("-answered_at", "-id")
+    elif open_only:
+        rows = rows.filter(answered_at__isnull=True).order_by("due_on", "id")
+    else:
+        rows = rows.order_by("due_on", "id")
+    found = list(rows.select_related("answered_by")[: min(max(limit, 1), 1000)])
     households = {r.case.household_id for r in found}
     heads = dict(Household.objects.filter(pk__in=households).values_list("household_id", "head_id_number"))
     names = dict(Person.objects.filter(pk__in=heads.values()).values_list("id_number", "name"))
     places = regions.names(sorted({r.case.region_code for r in found}))
     today = timezone.localdate()
+    whole = Cap.REFERRAL_IDENTITY in actor.user.caps
     if found:
         scope.audit_read("referrals", "", scope.region_code, detail=f"{len(found)} 个转介")
-    return [
-        ReferralView(
-            r,
-            Department(r.department).label,
-            names.get(heads.get(r.case.household_id, ""), ""),
-            scope.mask_id(heads.get(r.case.household_id, "")),
-            places.get(r.case.region_code, r.case.region_code),
-            r.answered_at is None and r.due_on < today,
+    views = []
+    for r in found:
+        head_id = heads.get(r.case.household_id, "")
+        if whole and head_id:
+            scope.audit_read("referral", str(r.pk), r.case.region_code, detail="转介对象身份证号", subject=head_id)
+        views.append(
+            ReferralView(
+                r,
+                Department(r.department).label,
+                names.get(head_id, ""),
+                head_id if whole else scope.mask_id(head_id),
+                places.get(r.case.region_code, r.case.region_code),
+                r.answered_at is None and r.due_on < today,
+                (r.answered_by.get_full_name() or r.answered_by.get_username()) if r.answered_by else "",
+            )
         )
-        for r in found
-    ]
+    return views
 
 
 def answer(actor: Actor, referral_id: int, text: str, helped: object) -> Referral:

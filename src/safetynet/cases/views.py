@@ -154,10 +154,11 @@ def referrals(request: HttpRequest) -> HttpResponse:
                 messages.success(request, "已答复转介")
                 return redirect("cases:referrals")
         found = coordination.referrals(actor)
+        history = coordination.referrals(actor, answered=True, limit=50)
     except PermissionDenied:
         return _forbidden(request)
     can_answer = Cap.ANSWER_REFERRAL in actor.user.caps
-    context = {"referrals": found, "can_answer": can_answer, "typed": typed}
+    context = {"referrals": found, "history": history, "can_answer": can_answer, "typed": typed}
     return render(request, "cases/referrals.html", context, status=422 if typed else 200)
 
 

@@ -238,8 +238,22 @@ def sensitive_probe(world: World, client: Client, role: str) -> Any:
     return response
 
 
+def referral_identity_probe(world: World, client: Client, role: str) -> Any:
+    """Granted: the whole ID number of the head of a household referred to the department (else masked,
+    or no referral page at all)."""
+    found = referral(world)
+    response = client.get("/cases/referrals/")
+    if response.status_code != 200:
+        return response
+    from safetynet.registry.models import Household
+
+    whole = Household.objects.get(pk=found.case.household_id).head_id_number
+    response.status_code = 200 if whole in response.content.decode() else 403
+    return response
+
+
 # Answers that show less rather than refuse: a 403 stands for "shown masked or without the details".
-SHOWN_LESS = {Cap.FULL_IDENTIFIERS, Cap.SENSITIVE}
+SHOWN_LESS = {Cap.FULL_IDENTIFIERS, Cap.SENSITIVE, Cap.REFERRAL_IDENTITY}
 
 PROBES: dict[Cap, Callable[[World, Client, str], Any]] = {
     Cap.READ_REGISTRY: lambda w, c, r: c.get("/api/registry/households/H001"),
@@ -300,6 +314,7 @@ PROBES: dict[Cap, Callable[[World, Client, str], Any]] = {
     Cap.PRINT_LETTER: letter_probe,
     Cap.READ_REFERRALS: lambda w, c, r: c.get("/api/cases/referrals"),
     Cap.ANSWER_REFERRAL: answer_probe,
+    Cap.REFERRAL_IDENTITY: referral_identity_probe,
     Cap.CASE_SETTINGS: settings_probe,
     Cap.READ_POLICIES: lambda w, c, r: c.get("/api/policies"),
     Cap.EDIT_POLICIES: lambda w, c, r: post(

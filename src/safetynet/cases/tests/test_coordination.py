@@ -83,7 +83,8 @@ def test_a_complex_case_is_referred_answered_followed_up_and_closed(county, make
     medical, education = _liaison("yb", "医保局"), _liaison("jy", "education")
     assert [r.referral.department for r in coordination.referrals(medical)] == ["medical_insurance"]
     seen = coordination.referrals(education)[0]
-    assert seen.head_name == "王建国" and "*" in seen.head_id  # a department reads the ID masked
+    # the department must find the person in its own system: the whole ID of whom it was referred (audited)
+    assert seen.head_name == "王建国" and "*" not in seen.head_id and len(seen.head_id) == 18
     first, second = (r.referral for r in (coordination.referrals(medical)[0], seen))
     with pytest.raises(PermissionDenied):  # one department cannot answer for another
         coordination.answer(medical, second.pk, "已办理", True)
@@ -275,7 +276,11 @@ def test_policies_told_are_recorded_from_the_catalog_by_code(household_facts, ma
         town, case.pk, case.version, "inform", {"policy_codes": ["dibao"], "policies": "邻里互助"}
     )
     told = Step.objects.get(case=case, action="inform").data
-    assert told["policy_codes"] == ["dibao"] and told["told"] == "最低生活保障" and told["policies"] == "邻里互助"
+    assert (
+        told["policy_codes"] == ["dibao"]
+        and told["told"] == "最低生活保障"
+        and told["policies"] == "邻里互助"
+    )
 
 
 def test_campaign_visits_show_in_the_village_and_township_inboxes(county, make_user) -> None:  # type: ignore[no-untyped-def]
@@ -305,3 +310,38 @@ def test_a_large_backlog_is_listed_fifty_at_a_time_and_counted_to_a_cap(county, 
     town = _actor(make_user, "town", "township", "371522100000")
     overdue = {s.key: s for s in inbox.for_actor(town)}["overdue"]
     assert len(overdue.cases) == inbox.SECTION_LIMIT and overdue.total_shown == "1000+"
+
+
+def test_the_liaison_desk_whole_identity_multi_line_answer_and_history(county, make_user) -> None:  # type: ignore[no-untyped-def]
+    """A department finds the referred person in its own system by the whole ID number (audited, and only
+    for referrals to it); its answer keeps its lines, a refused one keeps what was typed; answered
+    referrals stay readable as its history; its home page counts what waits."""
+    from safetynet.access.models import AuditEntry
+    from safetynet.registry.models import Household
+
+    case, _town, county_staff = _verified_case(make_user)
+    workflow.act(
+        county_staff, case.pk, case.version, "refer", {"department": "housing", "request": "危房改造"}
+    )
+    referral = Referral.objects.get(case=case)
+    whole = Household.objects.get(pk=case.household_id).head_id_number
+    housing, medical = Client(), Client()
+    housing.force_login(_liaison("zj2", "housing").user)
+    medical.force_login(_liaison("yb2", "medical_insurance").user)
+    home = housing.get("/").content.decode()
+    assert "1 个转介等待本部门答复" in home
+    page = housing.get("/cases/referrals/").content.decode()
+    assert whole in page and "<textarea" in page
+    entry = AuditEntry.objects.filter(action="read", object_type="referral", object_id=str(referral.pk)).get()
+    assert entry.username == "zj2" and entry.subject and whole not in entry.subject  # kept as a keyed hash
+    assert whole not in medical.get("/cases/referrals/").content.decode()  # not referred to 医保局
+    typed = "已核实房屋为C级危房。\n已列入明年改造计划，\n先安排临时租房补贴。"
+    refused = housing.post("/cases/referrals/", {"referral": referral.pk, "answer": typed, "helped": "maybe"})
+    assert refused.status_code == 422 and typed in refused.content.decode()  # what was typed is kept
+    done = housing.post("/cases/referrals/", {"referral": referral.pk, "answer": typed, "helped": "yes"})
+    assert done.status_code == 302
+    referral.refresh_from_db()
+    assert referral.answer == typed  # the lines kept
+    history = housing.get("/cases/referrals/").content.decode()
+    assert f'data-testid="answered-{referral.pk}"' in history and "先安排临时租房补贴" in history
+    assert "没有等待本部门答复的转介" in housing.get("/").content.decode()
