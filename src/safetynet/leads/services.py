@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Page, Paginator
 from django.db import transaction
 from django.db.models import QuerySet
 
@@ -249,6 +250,40 @@ def inbox(
     if found:
         scope.audit_read("leads", "", scope.region_code, detail=f"{len(found)} 条线索")
     return _as_read(scope, found)
+
+
+LEAD_PAGE = 50
+
+
+def lead_page(
+    actor: Actor, number: int = 1, *, status: str = "", channel: str = "", unidentified: bool = False
+) -> Page[Lead]:
+    """A page of the leads in the actor's region, urgent and newest first (read in the index's order);
+    its paginator holds the true total. Each row carries the household head's name (people, not codes)."""
+    from safetynet.registry import services as registry
+
+    permissions.require(actor, Cap.READ_LEADS)
+    scope = PersonalDataScope(actor)
+    rows = scope.restrict(Lead.objects.all(), "region_code")
+    if status in Lead.Status.values:
+        rows = rows.filter(status=status)
+    if channel in Channel.values:
+        rows = rows.filter(channel=channel)
+    if unidentified:
+        rows = rows.filter(match=Lead.Match.UNIDENTIFIED)
+    page = Paginator(rows.order_by("-urgent", "-id"), LEAD_PAGE).get_page(number)
+    found = _as_read(scope, list(page.object_list))
+    heads, _ = registry.names_of(lead.household_id for lead in found if lead.household_id)
+    for lead in found:
+        lead.head_name = heads.get(lead.household_id, "")  # type: ignore[attr-defined]
+    page.object_list = found
+    scope.audit_read(
+        "leads",
+        "",
+        scope.region_code,
+        detail=f"第 {page.number}/{page.paginator.num_pages} 页，共 {page.paginator.count} 条线索",
+    )
+    return page
 
 
 def get_lead(actor: Actor, lead_id: int) -> Lead | None:

@@ -24,25 +24,33 @@ def _forbidden(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def inbox(request: HttpRequest) -> HttpResponse:
+    """Every lead of the region, a page at a time with the true total; by channel, status, unidentified."""
+    number = request.GET.get("page", "")
     try:
-        actor = Actor.from_request(request, "leads inbox")
-        found = services.inbox(
-            actor,
+        page = services.lead_page(
+            Actor.from_request(request, "leads inbox"),
+            int(number) if number.isdigit() else 1,
             status=request.GET.get("status", "")[:12],
             channel=request.GET.get("channel", "")[:12],
             unidentified=request.GET.get("unidentified") == "1",
         )
     except PermissionDenied:
         return _forbidden(request)
-    names = regions.names(sorted({lead.region_code for lead in found}))
+    names = regions.names(sorted({lead.region_code for lead in page.object_list}))
+    query = request.GET.copy()
+    query.pop("page", None)
     return render(
         request,
         "leads/inbox.html",
         {
-            "leads": [(lead, names.get(lead.region_code, lead.region_code)) for lead in found],
+            "leads": [(lead, names.get(lead.region_code, lead.region_code)) for lead in page.object_list],
             "channels": Channel.choices,
             "statuses": Lead.Status.choices,
             "filters": request.GET,
+            "total": page.paginator.count,
+            "number": page.number,
+            "pages": page.paginator.num_pages,
+            "query": query.urlencode(),
         },
     )
 
