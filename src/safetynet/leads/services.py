@@ -40,6 +40,13 @@ class LeadInput:
     details: dict[str, Any] = field(default_factory=dict)  # any of linkage.FIELDS
     urgent: bool = False
     reporter_name: str = ""
+    # A hotline call: who called (often not the person in hardship), from which number, the 12345 ticket.
+    caller: dict[str, str] = field(default_factory=dict)
+    # The household staff chose among the candidates (the lead is then theirs, whatever the matcher says).
+    household_id: str = ""
+
+
+CALLER_FIELDS = {"caller_name": 50, "caller_phone": 20, "ticket": 40}
 
 
 def _text(value: str, limit: int) -> str:
@@ -105,8 +112,17 @@ def report(actor: Actor, data: LeadInput) -> Lead:
         reported_by=user,
         reporter_name=_text(data.reporter_name, 100),
     )
+    details |= {
+        k: _text(data.caller.get(k, ""), n)
+        for k, n in CALLER_FIELDS.items()
+        if _text(data.caller.get(k, ""), n)
+    }
     best = result.best
-    if result.decision == linkage.DecisionKind.MATCH and best is not None:
+    chosen = _chosen(actor, data.household_id, result) if data.household_id else None
+    if chosen is not None:
+        lead.match, lead.household_id, lead.id_number, lead.region_code = Lead.Match.MATCHED, *chosen[:3]
+        lead.probability = chosen[3]
+    elif result.decision == linkage.DecisionKind.MATCH and best is not None:
         lead.match = Lead.Match.MATCHED
         lead.household_id = best.household_id
         lead.id_number = best.id_number
@@ -118,10 +134,30 @@ def report(actor: Actor, data: LeadInput) -> Lead:
         lead.save()
         if lead.match == Lead.Match.MATCHED:
             _land(lead)
-        if result.decision == linkage.DecisionKind.REVIEW:
+        if result.decision == linkage.DecisionKind.REVIEW and chosen is None:
             linkage.queue_reviews("lead", [(f"lead:{lead.pk}", details, result)])
         record(actor, "report_lead", "lead", str(lead.pk), region_code=lead.region_code, detail=data.channel)
     return lead
+
+
+def _chosen(actor: Actor, household_id: str, result: Any) -> tuple[str, str, str, float | None]:
+    """(household, ID number, village, probability) of the household staff chose: one in their region;
+    the candidate of it the matcher found, else its head."""
+    from safetynet.registry.models import Household
+
+    scope = PersonalDataScope(actor)
+    household = (
+        scope.restrict(Household.objects.all(), "region_code")
+        .filter(pk=str(household_id)[:32])
+        .values_list("household_id", "head_id_number", "region_code")
+        .first()
+    )
+    if household is None:
+        raise LeadRejected("所选家庭不在您的辖区内，请重新查找")
+    for candidate in result.candidates:
+        if candidate.household_id == household[0]:
+            return candidate.household_id, candidate.id_number, candidate.region_code, candidate.probability
+    return household[0], household[1], household[2], None
 
 
 def _place(linker: linkage.Linker, details: dict[str, str], low: str, high: str) -> str:
@@ -299,7 +335,9 @@ def get_lead(actor: Actor, lead_id: int) -> Lead | None:
 def case_leads(actor: Actor, case_id: int) -> list[Lead]:
     """Every source of one case, as its page shows them."""
     scope = PersonalDataScope(actor)
-    return _as_read(scope, list(scope.restrict(Lead.objects.filter(case_id=case_id), "region_code").order_by("id")))
+    return _as_read(
+        scope, list(scope.restrict(Lead.objects.filter(case_id=case_id), "region_code").order_by("id"))
+    )
 
 
 def _unassigned(scope: PersonalDataScope) -> QuerySet[Lead]:

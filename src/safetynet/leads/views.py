@@ -62,7 +62,8 @@ def new(request: HttpRequest) -> HttpResponse:
     channels = [(c, label) for c, label in Channel.choices if c in services.allowed_channels(actor)]
     if not channels:
         return _forbidden(request)
-    form = {k: request.POST.get(k, "")[:1100] for k in ("channel", "summary", "reporter_name", *FIELDS)}
+    keys = ("channel", "summary", "reporter_name", "household_id", *services.CALLER_FIELDS, *FIELDS)
+    form = {k: request.POST.get(k, "")[:1100] for k in keys}
     if request.method == "POST":
         details = {k: form[k] for k in FIELDS}
         data = services.LeadInput(
@@ -71,6 +72,8 @@ def new(request: HttpRequest) -> HttpResponse:
             details=details,
             urgent=request.POST.get("urgent") == "on",
             reporter_name=form["reporter_name"],
+            caller={k: form[k] for k in services.CALLER_FIELDS},
+            household_id=form["household_id"][:32],
         )
         try:
             lead = services.report(actor, data)
@@ -86,7 +89,12 @@ def new(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "leads/new.html",
-        {"channels": channels, "form": form, "live": Cap.READ_REGISTRY in actor.user.caps},
+        {
+            "channels": channels,
+            "form": form,
+            "live": Cap.READ_REGISTRY in actor.user.caps,
+            "hotline": any(c == Channel.HOTLINE for c, _label in channels),
+        },
     )
 
 
@@ -112,7 +120,7 @@ def lead(request: HttpRequest, lead_id: int) -> HttpResponse:
 DETAIL_LABELS = {
     "name": "姓名", "id_number": "身份证号码", "phone": "电话", "birth_date": "出生日期", "age": "年龄",
     "gender": "性别", "region_code": "区划代码", "address_text": "地址", "rule_id": "预警规则",
-    "level": "预警等级", "caller_name": "来电人", "ticket": "工单号",
+    "level": "预警等级", "caller_name": "来电人", "caller_phone": "来电号码", "ticket": "工单号",
 }  # fmt: skip
 GENDERS = {"M": "男", "F": "女", "男": "男", "女": "女"}
 

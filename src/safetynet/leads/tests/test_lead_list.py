@@ -47,3 +47,27 @@ def test_the_lead_list_pages_through_every_lead_with_its_true_total(county, make
     assert AuditEntry.objects.filter(
         action="read", object_type="leads", detail__contains="共 123 条线索"
     ).exists()
+
+
+@pytest.mark.django_db
+def test_a_hotline_lead_for_the_household_the_operator_chose_with_the_call_on_record(
+    county, make_user
+) -> None:  # type: ignore[no-untyped-def]
+    from safetynet.access.services import Actor
+    from safetynet.leads import services
+    from safetynet.leads.services import LeadInput, LeadRejected
+
+    hotline = Actor(make_user("hl", "hotline", "371522000000"), "test")
+    call = {"caller_name": "李强（儿子）", "caller_phone": "139 1234 0000", "ticket": "12345-0042" + "x" * 60}
+    lead = services.report(
+        hotline,
+        LeadInput("hotline", "母亲独居无人照料", {"name": "张贵兰"}, caller=call, household_id="H002"),
+    )
+    assert lead.match == "matched" and lead.household_id == "H002" and lead.case_id is not None
+    assert lead.details["caller_name"] == "李强（儿子）" and len(lead.details["ticket"]) == 40  # capped
+    # a household outside the operator's region is refused, with nothing recorded
+    town = Actor(make_user("tw", "township", "371522101000"), "test")  # 观城镇: H002 lives in 燕店镇
+    before = Lead.objects.count()
+    with pytest.raises(LeadRejected, match="不在您的辖区"):
+        services.report(town, LeadInput("patrol", "走访发现", {"name": "张桂兰"}, household_id="H002"))
+    assert Lead.objects.count() == before

@@ -60,6 +60,25 @@ def test_hotline_ngo_and_township(live_server, prepared, page) -> None:  # type:
         "[data-testid=lead]"
     )
 
+    # A son calls 12345 about his mother: her name misheard, his own phone: the operator picks her among
+    # the candidates, and the lead carries the caller and the ticket.
+    page.goto(f"{live_server.url}/leads/new/")
+    page.fill("[data-testid=report] input[name=name]", "张贵兰")
+    page.fill("[data-testid=report] input[name=address_text]", "燕店镇西李村")
+    page.wait_for_selector("[data-testid=candidates] tbody tr")
+    row = page.locator("[data-testid=candidates] tbody tr", has_text="张桂兰").first
+    row.locator("[data-testid=choose]").click()
+    assert "已选择：张桂兰" in page.inner_text("[data-testid=chosen]")
+    page.fill("[data-testid=caller] input[name=caller_name]", "李强（儿子）")
+    page.fill("[data-testid=caller] input[name=caller_phone]", "139 1234 0000")
+    page.fill("[data-testid=caller] input[name=ticket]", "12345-20260615-0042")
+    page.fill("[data-testid=report] textarea[name=summary]", "母亲独居，近来行动不便，无人照料")
+    page.screenshot(path=testing.ARTIFACTS / "leads-hotline-chosen.png", full_page=True)
+    page.click("[data-testid=report] button[type=submit]")
+    page.wait_for_selector("[data-testid=lead]")
+    lead = page.inner_text("[data-testid=lead]")
+    assert "H002" in lead and "李强（儿子）" in lead and "12345-20260615-0042" in lead and "来电号码" in lead
+
     login(page, live_server.url, "ngo")
     page.click("nav >> text=报告线索")
     page.fill("[data-testid=report] input[name=reporter_name]", "阳光社工站")

@@ -7,6 +7,7 @@
   const table = document.querySelector("[data-testid=candidates]");
   const body = table.querySelector("tbody");
   const knownOnly = form.dataset.knownOnly === "1";
+  const chosen = form.dataset.submits && form.elements.household_id ? document.getElementById("chosen") : null;
   const labels = {match: "同一人（自动认定）", review: "需人工确认", unknown: "未能确定"};
   let timer = null;
   let latest = 0;
@@ -50,6 +51,21 @@
       cell(row, String(c.birth_year));
       cell(row, c.household_id, "mono");
       cell(row, c.explanation, "wrap");
+      if (chosen) {
+        // On the lead form: this person's household takes the lead, whatever the matcher decided.
+        const td = document.createElement("td");
+        const pick = document.createElement("button");
+        pick.type = "button";
+        pick.textContent = "选择此人";
+        pick.dataset.testid = "choose";
+        pick.addEventListener("click", () => {
+          form.elements.household_id.value = c.household_id;
+          chosen.textContent = "已选择：" + c.name + "（" + c.id_number + "，家庭 " + c.household_id + "），提交后线索直接归入该户";
+          chosen.hidden = false;
+        });
+        td.appendChild(pick);
+        row.appendChild(td);
+      }
       body.appendChild(row);
     }
     table.hidden = data.candidates.length === 0;
