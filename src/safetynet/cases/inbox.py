@@ -194,6 +194,20 @@ def _confirmations(open_cases: QuerySet[Case]) -> Section:
     return _section("confirm", "已审核待确认", open_cases.filter(stage=Case.Stage.REVIEWED), ("due_on",))
 
 
+BADGE_CAP = 999
+
+
+def due_soon(actor: Actor, today: dt.date | None = None) -> int:
+    """Open cases of the actor's region overdue or due within three days, counted up to BADGE_CAP: the
+    number the menu shows beside 待办 (a count, no personal data read)."""
+    if Cap.READ_CASES not in actor.user.caps:
+        return 0
+    day = today or timezone.localdate()
+    scope = PersonalDataScope(actor)
+    rows = scope.restrict(Case.objects.filter(late(day + dt.timedelta(days=4))), "region_code")
+    return rows.order_by()[: BADGE_CAP + 1].count()
+
+
 def is_late(case: Case, today: dt.date) -> bool:
     return bool(
         case.status == Case.Status.OPEN

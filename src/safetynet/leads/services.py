@@ -358,9 +358,10 @@ def unassigned(actor: Actor, limit: int = 50) -> list[Lead]:
     return _as_read(scope, list(_unassigned(scope).order_by("-urgent", "id")[: min(max(limit, 1), 1000)]))
 
 
-def unassigned_total(actor: Actor) -> int:
-    """How many leads wait for triage in all (an inbox shows the first of them)."""
-    return _unassigned(PersonalDataScope(actor)).count()
+def unassigned_total(actor: Actor, cap: int | None = None) -> int:
+    """How many leads wait for triage in all (an inbox shows the first of them), up to `cap` if given."""
+    rows = _unassigned(PersonalDataScope(actor)).order_by()
+    return rows[: cap + 1].count() if cap is not None else rows.count()
 
 
 def assign(actor: Actor, lead_id: int, *, household_id: str = "", region_code: str = "") -> Lead:

@@ -345,3 +345,33 @@ def test_the_liaison_desk_whole_identity_multi_line_answer_and_history(county, m
     history = housing.get("/cases/referrals/").content.decode()
     assert f'data-testid="answered-{referral.pk}"' in history and "先安排临时租房补贴" in history
     assert "没有等待本部门答复的转介" in housing.get("/").content.decode()
+
+
+def test_the_menu_counts_what_waits_for_each_role(county, make_user) -> None:  # type: ignore[no-untyped-def]
+    """待办 counts the region's open cases overdue or due within days, 线索 the leads waiting for triage,
+    转介 a department's waiting referrals; a role with nothing waiting shows no number; counts only."""
+    import datetime as dt
+    import re
+
+    from django.core.cache import cache
+
+    from safetynet.leads.models import Lead
+
+    case, _town, county_staff = _verified_case(make_user)
+    workflow.act(
+        county_staff, case.pk, case.version, "refer", {"department": "housing", "request": "危房改造"}
+    )
+    Lead.objects.create(
+        channel="hotline", summary="有人生病", details={"name": "赵无名"}, region_code="371522100000"
+    )
+    Case.objects.filter(pk=case.pk).update(due_on=dt.date.today() + dt.timedelta(days=1))  # due tomorrow
+    cache.clear()
+
+    def badges(user) -> list[str]:  # type: ignore[no-untyped-def]
+        client = Client()
+        client.force_login(user)
+        return re.findall(r'data-testid="badge">([^<]+)<', client.get("/policies/").content.decode())
+
+    assert badges(make_user("t2", "township", "371522100000")) == ["1", "1"]  # 线索 1 (triage), 待办 1
+    assert badges(_liaison("zj3", "housing").user) == ["1"]
+    assert badges(make_user("t3", "township", "371522101000")) == []  # the other township: nothing waits
