@@ -14,6 +14,10 @@ class ReportsConfig(AppConfig):
         events.case_event.connect(tallies.on_case_event, dispatch_uid="reports_case_event")
         events.lead_matched.connect(tallies.on_lead_matched, dispatch_uid="reports_lead_matched")
         from safetynet.registry.signals import registry_imported
+        from safetynet.screening.signals import run_finished
+
+        # after the leads app's subscriber has turned the run's warnings into leads (connected before)
+        run_finished.connect(tallies.on_run_finished, dispatch_uid="reports_run_finished")
 
         registry_imported.connect(tallies.on_registry_imported, dispatch_uid="reports_registry_imported")
         from safetynet.access import audit_labels

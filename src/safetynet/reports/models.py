@@ -23,6 +23,16 @@ class CaseFigures(models.Model):
         return f"figures of case {self.case_id}"
 
 
+class PendingCase(models.Model):
+    """A case whose leads changed in bulk (a screening run's warnings becoming leads): counted again by
+    `tallies.catch_up`, after the run and before any figures are read, rather than one lead at a time."""
+
+    case_id = models.PositiveIntegerField(primary_key=True)
+
+    def __str__(self) -> str:
+        return f"case {self.case_id} to count again"
+
+
 class Tally(models.Model):
     """How many cases (households) in a region and month count under a measure and key.
 

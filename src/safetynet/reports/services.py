@@ -84,8 +84,10 @@ def build(
     region: Region, period: Period, *, suppress: bool, rank_by: str = "opened", channel: str = ""
 ) -> Dashboard:
     """The figures of a region and its children for a period (no access check: the callers check)."""
+    from safetynet.reports import tallies
     from safetynet.screening import services as screening
 
+    tallies.catch_up()  # leads that landed since the last count (usually none or a few)
     kids = regions.children(region)
     level = measures.child_level(region)
     codes = [region.code, *(k.code for k in kids)]

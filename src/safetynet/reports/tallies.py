@@ -22,7 +22,7 @@ from safetynet.cases.models import Case, Referral, Step
 from safetynet.leads.models import Lead
 from safetynet.regions.models import PREFIX_LENGTH
 from safetynet.reports import facts
-from safetynet.reports.models import CaseFigures, Tally
+from safetynet.reports.models import CaseFigures, PendingCase, Tally
 
 Key = tuple[str, str, str, str]  # region (any level), month, measure, key
 CHUNK = 2000  # cases read per query
@@ -47,12 +47,35 @@ def ancestors(code: str) -> list[str]:
 
 def on_case_event(event: events.CaseEvent, **_: object) -> None:
     refresh([event.case_id])
+    PendingCase.objects.filter(case_id=event.case_id).delete()
 
 
 def on_lead_matched(event: events.LeadMatched, **_: object) -> None:
+    """A lead landed in a case: the case is marked, one cheap write in the lead's transaction; a run's
+    thousands of leads are then counted together (`catch_up`)."""
     case_id = Lead.objects.filter(pk=event.lead_id).values_list("case_id", flat=True).first()
     if case_id is not None:
-        refresh([case_id])
+        PendingCase.objects.get_or_create(case_id=case_id)
+
+
+def on_run_finished(**_: object) -> None:
+    catch_up()
+
+
+def catch_up() -> int:
+    """Count again every case marked since; called after a screening run and before figures are read.
+    Returns how many cases were counted."""
+    done = 0
+    while True:
+        ids = list(PendingCase.objects.order_by("case_id").values_list("case_id", flat=True)[:REBUILD_CHUNK])
+        if not ids:
+            return done
+        with transaction.atomic():
+            _refresh(ids)
+            for part in _parts(ids):
+                PendingCase.objects.filter(case_id__in=part).delete()
+        done += len(ids)
+
 
 
 def refresh(case_ids: Iterable[int]) -> int:
@@ -159,6 +182,7 @@ def rebuild(progress: Any = None) -> int:
             batch = []
     moved_cases += _changed(batch)
     CaseFigures.objects.filter(case_id__in=gone).delete()
+    PendingCase.objects.all().delete()  # every case was counted
     recount_registry()
     return moved_cases
 

@@ -185,3 +185,24 @@ def test_the_county_with_known_events(history, make_user) -> None:  # type: igno
     each_level_of_region_and_a_narrower_period(history)
     a_leader_sees_small_cells_suppressed_and_only_their_own_region(history, make_user)
     the_running_tallies_equal_a_rebuild_and_replaying_an_event_changes_nothing(history)
+
+
+@pytest.mark.django_db
+def test_a_runs_leads_are_counted_together_after_the_run_and_before_any_read(
+    household_facts, make_user
+) -> None:  # type: ignore[no-untyped-def]
+    from safetynet.reports.models import PendingCase
+    from safetynet.reports.tests.conftest import _warning
+
+    with on("2026-03-02"):
+        _warning("H001", "medical_burden", "red")
+        _warning("H002", "elderly_alone", "orange")
+    assert PendingCase.objects.count() == 2  # marked in the leads' transaction, not counted one by one
+    assert not Tally.objects.filter(measure="stage", key="opened").exists()
+    assert tallies.catch_up() == 2 and not PendingCase.objects.exists()
+    opened = Tally.objects.get(region_code="371522000000", measure="stage", key="opened")
+    assert (opened.month.isoformat(), opened.n) == ("2026-03-01", 2)
+    with on("2026-03-03"):
+        _warning("H003", "medical_burden", "yellow")
+    board = _board(Actor(make_user("c", "county", "371522000000"), "t"), "371522000000")
+    assert board.figures.funnel[0].count.value == 3  # a read counts what landed since
