@@ -9,6 +9,7 @@ from typing import Any
 
 ACTIONS: dict[str, str] = {
     "read": "查阅",
+    "call": "拨打电话",
     "login": "登录",
     "login_failed": "登录失败",
     "logout": "退出登录",

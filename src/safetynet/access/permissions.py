@@ -37,6 +37,7 @@ class Cap(StrEnum):
     READ_REGISTRY = "registry.read"
     FULL_IDENTIFIERS = "registry.full_identifiers"  # whole ID numbers and phones instead of masked ones
     SENSITIVE = "registry.sensitive"  # health, disability, income, amounts: what working a case needs
+    CALL = "registry.call"  # ring a person of one's region from the page (the number stays off the page)
     READ_STATISTICS = "statistics.read"
     READ_AUDIT = "audit.read"
     MANAGE_USERS = "users.manage"
@@ -102,6 +103,8 @@ GRANTS: dict[Cap, tuple[Role, ...]] = {
     Cap.FULL_IDENTIFIERS: ABOVE_VILLAGE,
     # The hotline finds who a caller is and whether a case is open; it needs no one's health or income.
     Cap.SENSITIVE: STAFF,
+    # Who visits must be able to call ahead: a village coordinator sees phones masked, yet may ring them.
+    Cap.CALL: STAFF,
     Cap.READ_STATISTICS: (*ABOVE_VILLAGE, R.LEADER),
     Cap.READ_AUDIT: (R.COUNTY_ADMIN, R.AUDITOR),
     Cap.MANAGE_USERS: ADMIN,
@@ -165,6 +168,7 @@ LABELS: dict[Cap, str] = {
     Cap.READ_REGISTRY: "查阅辖区内的人员和家庭",
     Cap.FULL_IDENTIFIERS: "查看完整身份证号和电话",
     Cap.SENSITIVE: "查看健康、残疾、收入和救助金额",
+    Cap.CALL: "一键拨打辖区内人员电话（号码不显示，留审计记录）",
     Cap.READ_STATISTICS: "查看统计",
     Cap.READ_AUDIT: "查阅审计日志",
     Cap.MANAGE_USERS: "管理用户账号",

@@ -12,13 +12,14 @@ from typing import Any
 
 import pyarrow as pa
 from django.core.cache import cache
+from django.core.exceptions import PermissionDenied
 from django.db import models, transaction
 from django.db.models import QuerySet
 
 from safetynet.access import ratelimit
 from safetynet.access.masking import mask_id_number, mask_phone
 from safetynet.access.permissions import Cap, require
-from safetynet.access.services import Actor, PersonalDataScope
+from safetynet.access.services import Actor, PersonalDataScope, record, subject_of
 from safetynet.registry.importer import ImportResult, Progress, RegistryImport
 from safetynet.registry.models import (
     COVERING_PROGRAMS,
@@ -223,6 +224,7 @@ class PersonView:
     household_id: str
     region_code: str
     alive: bool
+    ref: str = ""  # a keyed reference to the person (never the ID number): what "拨打" posts back
 
 
 @dataclass(frozen=True)
@@ -264,7 +266,34 @@ def _person_view(scope: PersonalDataScope, person: Person, region_code: str, tod
         household_id=person.household_id,
         region_code=region_code,
         alive=person.death_date is None or person.death_date > today,
+        ref=subject_of(person.id_number),
     )
+
+
+def phone_to_call(actor: Actor, household_id: str, ref: str) -> str:
+    """The whole phone number of a member of a household in the actor's region, to ring it: never shown on
+    a page, handed to the phone's dialer; each call is an audit entry about the person. PermissionDenied
+    when the role may not call or the household is not theirs; '' when the member has no phone."""
+    require(actor, Cap.CALL)
+    scope = PersonalDataScope(actor)
+    household = (
+        scope.restrict(Household.objects.all(), "region_code").filter(pk=str(household_id)[:32]).first()
+    )
+    if household is None:
+        raise PermissionDenied("no such household in your region")
+    for person in Person.objects.filter(household=household).exclude(phone=""):
+        if subject_of(person.id_number) == ref:
+            record(
+                actor,
+                "call",
+                "person",
+                household.pk,
+                household.region_code,
+                "拨打电话",
+                subject=person.id_number,
+            )
+            return person.phone
+    return ""
 
 
 def scoped_persons(actor: Actor) -> QuerySet[Person]:
@@ -334,11 +363,15 @@ def _reading_alike(
     return list(more[: SEARCH_LIMIT - len(shown)])
 
 
-def names_of(household_ids: Iterable[str], id_numbers: Iterable[str] = ()) -> tuple[dict[str, str], dict[str, str]]:
+def names_of(
+    household_ids: Iterable[str], id_numbers: Iterable[str] = ()
+) -> tuple[dict[str, str], dict[str, str]]:
     """(household → its head's name, ID number → name), in two queries: lists show people, not codes.
     The caller has already scoped the rows these come from."""
     heads = dict(Household.objects.filter(pk__in=set(household_ids)).values_list("pk", "head_id_number"))
-    names = dict(Person.objects.filter(pk__in=set(heads.values()) | set(id_numbers)).values_list("pk", "name"))
+    names = dict(
+        Person.objects.filter(pk__in=set(heads.values()) | set(id_numbers)).values_list("pk", "name")
+    )
     return {h: names.get(head, "") for h, head in heads.items()}, names
 
 
@@ -410,8 +443,6 @@ def household_profile(actor: Actor, household_id: str) -> HouseholdProfile | Non
 
 def region_statistics(actor: Actor) -> dict[str, int]:
     """Aggregate counts for the actor's region: no personal data, so leaders may see them too."""
-    from django.core.exceptions import PermissionDenied
-
     from safetynet.regions import services as regions
 
     require(actor, Cap.READ_STATISTICS)

@@ -238,6 +238,21 @@ def sensitive_probe(world: World, client: Client, role: str) -> Any:
     return response
 
 
+def call_probe(world: World, client: Client, role: str) -> Any:
+    """Granted: ringing 王建国 from his household's page hands the dialer his whole number."""
+    from safetynet.access.services import subject_of
+    from safetynet.registry.models import Person
+
+    wang = Person.objects.get(name="王建国")
+    response = client.post(
+        f"/registry/households/{wang.household_id}/call/", {"member": subject_of(wang.id_number)}
+    )
+    if response.status_code == 302:
+        assert response["Location"] == "tel:" + wang.phone
+        response.status_code = 200
+    return response
+
+
 def referral_identity_probe(world: World, client: Client, role: str) -> Any:
     """Granted: the whole ID number of the head of a household referred to the department (else masked,
     or no referral page at all)."""
@@ -259,6 +274,7 @@ PROBES: dict[Cap, Callable[[World, Client, str], Any]] = {
     Cap.READ_REGISTRY: lambda w, c, r: c.get("/api/registry/households/H001"),
     Cap.FULL_IDENTIFIERS: full_identifiers_probe,
     Cap.SENSITIVE: sensitive_probe,
+    Cap.CALL: call_probe,
     Cap.READ_WARNINGS: lambda w, c, r: c.get("/api/screening/warnings"),
     Cap.READ_STATISTICS: lambda w, c, r: c.get("/api/registry/statistics"),
     Cap.READ_AUDIT: lambda w, c, r: c.get("/audit/"),
