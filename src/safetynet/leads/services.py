@@ -143,21 +143,25 @@ def report(actor: Actor, data: LeadInput) -> Lead:
 def _chosen(actor: Actor, household_id: str, result: Any) -> tuple[str, str, str, float | None]:
     """(household, ID number, village, probability) of the household staff chose: one in their region;
     the candidate of it the matcher found, else its head."""
-    from safetynet.registry.models import Household
-
-    scope = PersonalDataScope(actor)
-    household = (
-        scope.restrict(Household.objects.all(), "region_code")
-        .filter(pk=str(household_id)[:32])
-        .values_list("household_id", "head_id_number", "region_code")
-        .first()
-    )
+    household = _household_in(PersonalDataScope(actor), household_id)
     if household is None:
         raise LeadRejected("所选家庭不在您的辖区内，请重新查找")
     for candidate in result.candidates:
-        if candidate.household_id == household[0]:
+        if candidate.household_id == household["household_id"]:
             return candidate.household_id, candidate.id_number, candidate.region_code, candidate.probability
-    return household[0], household[1], household[2], None
+    return household["household_id"], household["head_id_number"], household["region_code"], None
+
+
+def _household_in(scope: PersonalDataScope, household_id: str) -> Any:
+    """A household of the reader's region by its id (its id, head's ID number and village), or None."""
+    from safetynet.registry.models import Household
+
+    return (
+        scope.restrict(Household.objects.all(), "region_code")
+        .filter(pk=str(household_id)[:32])
+        .values("household_id", "region_code", "head_id_number")
+        .first()
+    )
 
 
 def _place(linker: linkage.Linker, details: dict[str, str], low: str, high: str) -> str:
@@ -181,8 +185,6 @@ def report_for_household(
 ) -> Lead:
     """A lead about a household already known by its id (a campaign visit, a referral about a registry
     household): no matching needed; it joins or opens the household's case in the same transaction."""
-    from safetynet.registry.models import Household
-
     user = actor.user
     _require_channel(actor, channel)
     text = _text(summary, MAX_SUMMARY + 1)
@@ -190,13 +192,7 @@ def report_for_household(
         raise LeadRejected("请填写困难情况")
     if len(text) > MAX_SUMMARY:
         raise LeadRejected(f"困难情况请控制在 {MAX_SUMMARY} 字以内")
-    scope = PersonalDataScope(actor)
-    household = (
-        scope.restrict(Household.objects.all(), "region_code")
-        .filter(pk=str(household_id)[:32])
-        .values("household_id", "region_code", "head_id_number")
-        .first()
-    )
+    household = _household_in(PersonalDataScope(actor), household_id)
     if household is None:
         raise PermissionDenied("no such household in your region")
     with transaction.atomic():

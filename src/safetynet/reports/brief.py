@@ -19,7 +19,7 @@ from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from safetynet.policies.letter import fonts
-from safetynet.reports.measures import SMALL, Cell, Figures
+from safetynet.reports.measures import RANKINGS, SMALL, Cell, Figures, ranking_cells
 from safetynet.reports.services import Dashboard
 
 BLUE = colors.HexColor("#1f5fa8")
@@ -129,17 +129,8 @@ def chart_data(board: Dashboard) -> dict[str, Any]:
 
 
 def _rank_value(k: Figures, by: str) -> float | int | None:
-    cells = {
-        "opened": k.funnel[0].count,
-        "founded": k.funnel[2].count,
-        "helped": k.funnel[6].count,
-        "precision": k.funnel[2].conversion,
-        "median_verify": k.timeliness[0].median,
-        "p90_help": k.timeliness[2].p90,
-        "overdue_rate": k.overdue_rate,
-        "proactive_share": k.proactive_share,
-    }
-    return cells.get(by, k.funnel[0].count).plain
+    cells = ranking_cells(k)
+    return cells.get(by, cells["opened"]).plain
 
 
 # -- the PDF -------------------------------------------------------------------------------------------------
@@ -268,29 +259,8 @@ def build(board: Dashboard) -> bytes:
         story += [
             Paragraph(_t("六、辖区比较"), heading),
             _table(
-                [
-                    "地区",
-                    "立案",
-                    "存在困难",
-                    "获得帮扶",
-                    "准确率（%）",
-                    "核实中位数",
-                    "逾期率（%）",
-                    "主动发现占比（%）",
-                ],
-                [
-                    [
-                        k.region_name,
-                        k.funnel[0].count,
-                        k.funnel[2].count,
-                        k.funnel[6].count,
-                        k.funnel[2].conversion,
-                        k.timeliness[0].median,
-                        k.overdue_rate,
-                        k.proactive_share,
-                    ]  # fmt: skip
-                    for k in board.children
-                ],
+                ["地区", *(label for label, _ in RANKINGS.values())],
+                [[k.region_name, *ranking_cells(k).values()] for k in board.children],
             ),
         ]
     if board.suppressed:

@@ -483,6 +483,20 @@ RANKINGS = {
 }
 
 
+def ranking_cells(figures: Figures) -> dict[str, Cell]:
+    """A region's figure for each measure children are ranked on, in RANKINGS' order."""
+    return {
+        "opened": figures.funnel[0].count,
+        "founded": figures.funnel[2].count,
+        "helped": figures.funnel[6].count,
+        "precision": figures.funnel[2].conversion,
+        "median_verify": figures.timeliness[0].median,
+        "p90_help": figures.timeliness[2].p90,
+        "overdue_rate": figures.overdue_rate,
+        "proactive_share": figures.proactive_share,
+    }
+
+
 def ranked(children: list[Figures], by: str) -> list[Figures]:
     """Children best first on `by` (higher is better, or lower for times and overdue); no value last."""
     _, higher = RANKINGS.get(by, RANKINGS["opened"])

@@ -11,7 +11,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 from openpyxl.worksheet.worksheet import Worksheet
 
-from safetynet.reports.measures import RANKINGS, STAGE_LABELS, Cell
+from safetynet.reports.measures import RANKINGS, STAGE_LABELS, Cell, ranking_cells
 from safetynet.reports.services import Dashboard
 from safetynet.tabular import excel_safe
 
@@ -110,21 +110,7 @@ def build(board: Dashboard) -> bytes:
     )
     rank_headers = ["地区", *(label for label, _ in RANKINGS.values())]
     rows(
-        sheet("辖区比较", rank_headers),
-        [
-            [
-                k.region_name,
-                k.funnel[0].count,
-                k.funnel[2].count,
-                k.funnel[6].count,
-                k.funnel[2].conversion,
-                k.timeliness[0].median,
-                k.timeliness[2].p90,
-                k.overdue_rate,
-                k.proactive_share,
-            ]  # fmt: skip
-            for k in board.children
-        ],
+        sheet("辖区比较", rank_headers), [[k.region_name, *ranking_cells(k).values()] for k in board.children]
     )
     series = board.series
     trend = sheet(
