@@ -265,10 +265,10 @@ def _as_read(scope: PersonalDataScope, leads: list[Lead]) -> list[Lead]:
     return leads
 
 
-def inbox(
-    actor: Actor, *, status: str = "", channel: str = "", unidentified: bool = False, limit: int = 200
-) -> list[Lead]:
-    """Leads in the actor's region, newest and urgent first; audited like every personal-data read."""
+def _leads_of(
+    actor: Actor, status: str, channel: str, unidentified: bool
+) -> tuple[PersonalDataScope, QuerySet[Lead]]:
+    """The leads of the actor's region, filtered (an unknown status or channel filters nothing)."""
     permissions.require(actor, Cap.READ_LEADS)
     scope = PersonalDataScope(actor)
     rows = scope.restrict(Lead.objects.all(), "region_code")
@@ -278,6 +278,14 @@ def inbox(
         rows = rows.filter(channel=channel)
     if unidentified:
         rows = rows.filter(match=Lead.Match.UNIDENTIFIED)
+    return scope, rows
+
+
+def inbox(
+    actor: Actor, *, status: str = "", channel: str = "", unidentified: bool = False, limit: int = 200
+) -> list[Lead]:
+    """Leads in the actor's region, newest and urgent first; audited like every personal-data read."""
+    scope, rows = _leads_of(actor, status, channel, unidentified)
     found = list(rows.order_by("-urgent", "-id")[: min(max(limit, 1), 1000)])
     if found:
         scope.audit_read("leads", "", scope.region_code, detail=f"{len(found)} 条线索")
@@ -294,15 +302,7 @@ def lead_page(
     its paginator holds the true total. Each row carries the household head's name (people, not codes)."""
     from safetynet.registry import services as registry
 
-    permissions.require(actor, Cap.READ_LEADS)
-    scope = PersonalDataScope(actor)
-    rows = scope.restrict(Lead.objects.all(), "region_code")
-    if status in Lead.Status.values:
-        rows = rows.filter(status=status)
-    if channel in Channel.values:
-        rows = rows.filter(channel=channel)
-    if unidentified:
-        rows = rows.filter(match=Lead.Match.UNIDENTIFIED)
+    scope, rows = _leads_of(actor, status, channel, unidentified)
     page = Paginator(rows.order_by("-urgent", "-id"), LEAD_PAGE).get_page(number)
     found = _as_read(scope, list(page.object_list))
     heads, _ = registry.names_of(lead.household_id for lead in found if lead.household_id)
