@@ -245,7 +245,7 @@ def test_every_path_of_the_intake_workflow(live_server, cases, browser) -> None:
     for liaison, answer in (("yb", "已再报销 3,200 元"), ("jy", "已减免学费并发放助学金")):
         desk = Desk(browser, live_server.url, liaison)
         desk.page.goto(f"{live_server.url}/cases/referrals/")
-        desk.page.fill("input[name=answer]", answer)
+        desk.page.fill("textarea[name=answer]", answer)
         desk.shot(f"referral-{liaison}")
         desk.page.click("form.card button[type=submit]")
         assert "已答复" in desk.page.inner_text("[data-testid=message]")
