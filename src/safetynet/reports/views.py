@@ -3,6 +3,8 @@ monthly reports produced before."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
@@ -15,6 +17,7 @@ from safetynet.reports import monthly as monthly_reports
 from safetynet.reports import services
 from safetynet.reports import workbook as workbooks
 from safetynet.reports.measures import CHANNEL_LABELS, RANKINGS, Period
+from safetynet.reports.services import Dashboard
 
 
 def _forbidden(request: HttpRequest) -> HttpResponse:
@@ -54,30 +57,28 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _download(
+    request: HttpRequest, purpose: str, audit: str, respond: Callable[[Dashboard], HttpResponse]
+) -> HttpResponse:
+    """A region's figures for the asked period as a file, read and audited like the page."""
+    try:
+        actor = Actor.from_request(request, purpose)
+        board = services.dashboard(actor, request.GET.get("region", ""), _period(request), audit=audit)
+    except PermissionDenied:
+        return _forbidden(request)
+    return respond(board)
+
+
 @login_required
 @require_GET
 def workbook(request: HttpRequest) -> HttpResponse:
-    try:
-        actor = Actor.from_request(request, "statistics workbook")
-        board = services.dashboard(
-            actor, request.GET.get("region", ""), _period(request), audit="统计报表下载"
-        )
-    except PermissionDenied:
-        return _forbidden(request)
-    return workbooks.response(board)
+    return _download(request, "statistics workbook", "统计报表下载", workbooks.response)
 
 
 @login_required
 @require_GET
 def brief(request: HttpRequest) -> HttpResponse:
-    try:
-        actor = Actor.from_request(request, "analysis brief")
-        board = services.dashboard(
-            actor, request.GET.get("region", ""), _period(request), audit="分析简报下载"
-        )
-    except PermissionDenied:
-        return _forbidden(request)
-    return briefs.response(board)
+    return _download(request, "analysis brief", "分析简报下载", briefs.response)
 
 
 @login_required
