@@ -15,19 +15,17 @@ from typing import Any
 from safetynet.linkage.address import AddressResolver, Place
 from safetynet.linkage.chinese import (
     IdEvidence,
-    Phone,
     clean_name,
     fuzzy_spellings,
     id_variants,
-    normalise_phone,
     one_digit_apart,
     pattern_agrees,
-    phones_agree,
     read_id,
     spellings,
     split_name,
 )
 from safetynet.linkage.engine import Schema
+from safetynet.phones import Phone, normalise_phone, phones_agree
 from safetynet.regions.models import Level
 
 GENDERS = {"M": "M", "F": "F", "男": "M", "女": "F", "m": "M", "f": "F"}

@@ -20,6 +20,7 @@ from safetynet.access import ratelimit
 from safetynet.access.masking import mask_id_number, mask_phone
 from safetynet.access.permissions import Cap, require
 from safetynet.access.services import Actor, PersonalDataScope, record, subject_of
+from safetynet.phones import Phone, normalise_phone
 from safetynet.registry.importer import ImportResult, Progress, RegistryImport
 from safetynet.registry.models import (
     COVERING_PROGRAMS,
@@ -321,9 +322,10 @@ def search(actor: Actor, query: str) -> tuple[list[PersonView], int]:
     if ID_NUMBER.match(query):
         found = persons.filter(id_number=query.upper())
         kind = "id_number"
-    elif PHONE.match(query):
-        found = persons.filter(phone=query)
-        kind = "phone"
+    elif (phone := normalise_phone(query)) and PHONE.match(re.sub(r"[\s()（）]", "", query)):
+        # "138 1234 5678", "+86 138-1234-5678", "(0534) 555-1234": as stored, or as bare digits
+        found = persons.filter(phone__in=_phone_spellings(query, phone))
+        kind, query = "phone", phone.digits
     elif persons.filter(household_id=query).exists():  # a household code, as lists and letters show it
         found = persons.filter(household_id=query)
         kind = "household"
@@ -346,6 +348,15 @@ def search(actor: Actor, query: str) -> tuple[list[PersonView], int]:
     )
     today = dt.date.today()
     return [_person_view(scope, p, p.household.region_code, today) for p in results], total
+
+
+def _phone_spellings(query: str, phone: Phone) -> set[str]:
+    """The ways a registry may hold the number typed: as typed, as digits, a landline with its dash."""
+    spellings = {query, phone.digits}
+    if not phone.mobile and phone.local != phone.digits:
+        area = phone.digits[: len(phone.digits) - len(phone.local)]
+        spellings |= {f"{area}-{phone.local}", phone.local}
+    return spellings
 
 
 def _reading_alike(

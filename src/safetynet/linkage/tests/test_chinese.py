@@ -10,14 +10,13 @@ from safetynet.linkage.chinese import (
     fuzzy_spellings,
     id_valid,
     id_variants,
-    normalise_phone,
     one_digit_apart,
     pattern_agrees,
-    phones_agree,
     read_id,
     spellings,
     split_name,
 )
+from safetynet.phones import normalise_phone, phones_agree
 from safetynet.testing import make_id_number
 
 NUMBER = make_id_number(dt.date(1970, 5, 6), 12, True, "371427")
