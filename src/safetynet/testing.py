@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 import pytest
+from django.contrib.auth.hashers import Argon2PasswordHasher
 from stdnum.cn import ric
 
 from safetynet.registry.specs import PERSONS, SPECS
@@ -35,6 +36,14 @@ browser_test = [
         not Path(CHROMIUM).exists() and not os.environ.get("CI"), reason="chromium not installed"
     ),
 ]
+
+
+class QuickArgon2PasswordHasher(Argon2PasswordHasher):
+    """Argon2 at its cheapest, for tests only (conftest): same algorithm name and hash format."""
+
+    time_cost = 1
+    memory_cost = 1024
+    parallelism = 1
 
 
 def make_id_number(birth: dt.date, seq: int, male: bool, place: str = "") -> str:

@@ -16,7 +16,7 @@ from django import forms as django_forms
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Page, Paginator
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from safetynet import events
@@ -34,6 +34,7 @@ from safetynet.cases.actions import (
     due,
 )
 from safetynet.cases.models import Case, Step
+from safetynet.listing import EVERYTHING, ListQuery
 
 __all__ = ["Conflict", "StepRejected", "act", "deadline_days"]
 
@@ -185,21 +186,17 @@ def open_cases(actor: Actor, limit: int = 200) -> list[Case]:
 CASE_PAGE = 50
 
 
-def case_page(actor: Actor, number: int = 1, *, stage: str = "", overdue: bool = False) -> Page[Case]:
+def case_page(
+    actor: Actor, number: int = 1, *, stage: str = "", overdue: bool = False, narrow: ListQuery = EVERYTHING
+) -> Page[Case]:
     """A page of the open cases in the actor's region (its paginator holds the true total): overdue first,
-    then by deadline, urgent before others; `stage` and `overdue` filter. Each row carries the household
-    head's name and the village's (people, not codes)."""
+    then by deadline, urgent before others; `stage`, `overdue` and `narrow` (region, opening dates, a
+    household or a name) filter. Each row carries the household head's name and the village's."""
     from safetynet.regions import services as regions
     from safetynet.registry import services as registry
 
     scope = _reader(actor)
-    rows = scope.restrict(Case.objects.filter(status=Case.Status.OPEN), "region_code")
-    if stage in Case.Stage.values:
-        rows = rows.filter(stage=stage)
-    if overdue:  # as the inbox counts it: a step, grant-first paperwork or a department's answer late
-        from safetynet.cases.inbox import late
-
-        rows = rows.filter(late(timezone.localdate()))
+    rows = _open_cases(scope, stage, overdue, narrow)
     page = Paginator(rows.order_by(F("due_on").asc(nulls_last=True), "-urgent", "id"), CASE_PAGE).get_page(
         number
     )
@@ -214,29 +211,56 @@ def case_page(actor: Actor, number: int = 1, *, stage: str = "", overdue: bool =
         "cases",
         "",
         scope.region_code,
-        detail=f"第 {page.number}/{page.paginator.num_pages} 页，共 {page.paginator.count} 个个案",
+        detail=f"第 {page.number}/{page.paginator.num_pages} 页，共 {page.paginator.count} 个个案 {narrow.describe()}",
     )
     return page
 
 
-CASE_SHEET_HEADERS = ["个案编号", "户主", "家庭编号", "村（社区）", "办理阶段", "办理期限", "是否逾期", "是否紧急", "立案日期"]
-CASE_EXPORT_LIMIT = 100_000
+def _open_cases(scope: PersonalDataScope, stage: str, overdue: bool, narrow: ListQuery) -> QuerySet[Case]:
+    """The open cases of the reader's region as the list filters them (the page and its export alike)."""
+    from safetynet.registry import services as registry
 
-
-def case_sheet_rows(actor: Actor, *, stage: str = "", overdue: bool = False) -> Iterator[list[Any]]:
-    """The open cases list as staff read it, for a workbook: the same filters and order as the page, the
-    household head and village by name, a chunk at a time; the export audited with its count."""
-    permissions.require(actor, Cap.EXPORT_CASES)  # here, not in the generator: refused before a byte is written
-    scope = _reader(actor)
-    rows = scope.restrict(Case.objects.filter(status=Case.Status.OPEN), "region_code")
+    rows = narrow.narrow(
+        scope.restrict(Case.objects.filter(status=Case.Status.OPEN), "region_code"),
+        "region_code",
+        "opened_at",
+    )
     if stage in Case.Stage.values:
         rows = rows.filter(stage=stage)
-    if overdue:
+    if overdue:  # as the inbox counts it: a step, grant-first paperwork or a department's answer late
         from safetynet.cases.inbox import late
 
         rows = rows.filter(late(timezone.localdate()))
+    if narrow.q:
+        rows = rows.filter(household_id__in=registry.households_matching(scope, narrow.q))
+    return rows
+
+
+CASE_SHEET_HEADERS = [
+    "个案编号",
+    "户主",
+    "家庭编号",
+    "村（社区）",
+    "办理阶段",
+    "办理期限",
+    "是否逾期",
+    "是否紧急",
+    "立案日期",
+]
+CASE_EXPORT_LIMIT = 100_000
+
+
+def case_sheet_rows(
+    actor: Actor, *, stage: str = "", overdue: bool = False, narrow: ListQuery = EVERYTHING
+) -> Iterator[list[Any]]:
+    """The open cases list as staff read it, for a workbook: the same filters and order as the page, the
+    household head and village by name, a chunk at a time; the export audited with its count."""
+    permissions.require(
+        actor, Cap.EXPORT_CASES
+    )  # here, not in the generator: refused before a byte is written
+    rows = _open_cases(_reader(actor), stage, overdue, narrow)
     ordered = rows.order_by(F("due_on").asc(nulls_last=True), "-urgent", "id")[:CASE_EXPORT_LIMIT]
-    return _case_sheet(actor, ordered, f"stage={stage or 'all'} overdue={overdue}")
+    return _case_sheet(actor, ordered, f"stage={stage or 'all'} overdue={overdue} {narrow.describe()}")
 
 
 def _case_sheet(actor: Actor, cases: Any, filters: str) -> Iterator[list[Any]]:

@@ -374,6 +374,25 @@ def _reading_alike(
     return list(more[: SEARCH_LIMIT - len(shown)])
 
 
+def households_matching(scope: PersonalDataScope, text: str) -> QuerySet[Household]:
+    """What a list's search box means, as a subquery of household codes: the code itself, a member's whole
+    ID number or phone, or a member's name (its beginning). The caller's rows are already scoped;
+    an ID number tried by someone who sees them masked counts against the same limit as person search."""
+    text = text.strip()
+    if ID_NUMBER.match(text):
+        if not scope.full_identifiers:
+            ratelimit.check(scope.actor, "id_search_masked")
+        members = Person.objects.filter(id_number=text.upper())
+    elif (phone := normalise_phone(text)) and PHONE.match(re.sub(r"[\s()（）]", "", text)):
+        members = Person.objects.filter(phone__in=_phone_spellings(text, phone))
+    else:
+        named = Person.objects.filter(name__startswith=text).values("household_id")
+        return Household.objects.filter(
+            models.Q(household_id=text) | models.Q(household_id__in=named)
+        ).values("household_id")
+    return Household.objects.filter(household_id__in=members.values("household_id")).values("household_id")
+
+
 def names_of(
     household_ids: Iterable[str], id_numbers: Iterable[str] = ()
 ) -> tuple[dict[str, str], dict[str, str]]:
