@@ -56,6 +56,7 @@ class Cap(StrEnum):
     # Leads
     REPORT_LEAD = "lead.report"  # through the channels of REPORT_CHANNELS
     READ_LEADS = "lead.read"
+    EXPORT_LEADS = "lead.export"
     IDENTIFY_LEAD = "lead.identify"  # tie an unidentified lead to a household
     ASSIGN_LEAD = "lead.assign"  # hand an unidentified lead to a village
     # Cases: one capability per step of the intake workflow
@@ -119,6 +120,7 @@ GRANTS: dict[Cap, tuple[Role, ...]] = {
     Cap.LINKAGE_SETTINGS: ADMIN,
     Cap.REPORT_LEAD: (*STAFF, R.HOTLINE, R.SOCIAL_ORG, R.LIAISON),
     Cap.READ_LEADS: (*STAFF, R.HOTLINE),
+    Cap.EXPORT_LEADS: COUNTY,
     Cap.IDENTIFY_LEAD: STAFF,
     Cap.ASSIGN_LEAD: ABOVE_VILLAGE,
     Cap.READ_CASES: STAFF,
@@ -183,6 +185,7 @@ LABELS: dict[Cap, str] = {
     Cap.LINKAGE_SETTINGS: "设置身份匹配阈值",
     Cap.REPORT_LEAD: "报告线索",
     Cap.READ_LEADS: "查看辖区线索",
+    Cap.EXPORT_LEADS: "导出线索名单",
     Cap.IDENTIFY_LEAD: "为身份未明的线索确认家庭",
     Cap.ASSIGN_LEAD: "将线索分派到村（社区）",
     Cap.READ_CASES: "查看个案",

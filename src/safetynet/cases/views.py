@@ -25,6 +25,7 @@ from safetynet.cases.actions import ACTIONS, OUTCOMES, StepContext
 from safetynet.cases.assessment import pre_assess
 from safetynet.cases.models import Case
 from safetynet.leads import services as leads
+from safetynet.listing import ListQuery
 from safetynet.regions import services as regions
 from safetynet.registry.models import Program
 from safetynet.xlsx import workbook_response
@@ -40,12 +41,14 @@ def index(request: HttpRequest) -> HttpResponse:
     stage = request.GET.get("stage", "")[:10]
     overdue = request.GET.get("overdue") == "1"
     page_number = request.GET.get("page", "")
+    narrow = ListQuery.from_params(request.GET)
     try:
         page = workflow.case_page(
             Actor.from_request(request, "cases"),
             int(page_number) if page_number.isdigit() else 1,
             stage=stage,
             overdue=overdue,
+            narrow=narrow,
         )
     except PermissionDenied:
         return _forbidden(request)
@@ -57,6 +60,8 @@ def index(request: HttpRequest) -> HttpResponse:
         "stages": Case.Stage.choices,
         "stage": stage,
         "overdue": overdue,
+        "narrow": narrow,
+        "areas": regions.narrowing(request.user.region),  # type: ignore[union-attr]
         "total": page.paginator.count,
         "number": page.number,
         "pages": page.paginator.num_pages,
@@ -71,7 +76,10 @@ def export(request: HttpRequest) -> HttpResponseBase:
     stage = request.GET.get("stage", "")[:10]
     try:
         rows = workflow.case_sheet_rows(
-            Actor.from_request(request, "cases export"), stage=stage, overdue=request.GET.get("overdue") == "1"
+            Actor.from_request(request, "cases export"),
+            stage=stage,
+            overdue=request.GET.get("overdue") == "1",
+            narrow=ListQuery.from_params(request.GET),
         )
         return workbook_response("个案名单.xlsx", "个案", workflow.CASE_SHEET_HEADERS, rows)
     except PermissionDenied:
@@ -248,9 +256,7 @@ def _consequence(action: str, data: Any) -> str:
     if action == "decline":
         return "本人自愿放弃：个案将结案，到回访日期再上门回访；本人情况变化时可随时再申请。确认记录吗？"
     if action == "verify" and str(data.get("hardship", "")).lower() in ("no", "否", "false", "0"):
-        return (
-            "未发现困难：个案将结案，引发本个案的预警记为不属实，180 天内同样的情况不再预警。确认记录吗？"
-        )
+        return "未发现困难：个案将结案，引发本个案的预警记为不属实，180 天内同样的情况不再预警。确认记录吗？"
     return ""
 
 

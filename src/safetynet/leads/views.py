@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
@@ -15,7 +18,9 @@ from safetynet.access.services import Actor
 from safetynet.leads import services
 from safetynet.leads.models import Channel, Lead
 from safetynet.linkage.services import FIELDS
+from safetynet.listing import ListQuery
 from safetynet.regions import services as regions
+from safetynet.xlsx import workbook_response
 
 
 def _forbidden(request: HttpRequest) -> HttpResponse:
@@ -26,13 +31,13 @@ def _forbidden(request: HttpRequest) -> HttpResponse:
 def inbox(request: HttpRequest) -> HttpResponse:
     """Every lead of the region, a page at a time with the true total; by channel, status, unidentified."""
     number = request.GET.get("page", "")
+    narrow = ListQuery.from_params(request.GET)
     try:
         page = services.lead_page(
             Actor.from_request(request, "leads inbox"),
             int(number) if number.isdigit() else 1,
-            status=request.GET.get("status", "")[:12],
-            channel=request.GET.get("channel", "")[:12],
-            unidentified=request.GET.get("unidentified") == "1",
+            **_filters(request),
+            narrow=narrow,
         )
     except PermissionDenied:
         return _forbidden(request)
@@ -47,12 +52,36 @@ def inbox(request: HttpRequest) -> HttpResponse:
             "channels": Channel.choices,
             "statuses": Lead.Status.choices,
             "filters": request.GET,
+            "narrow": narrow,
+            "areas": regions.narrowing(request.user.region),  # type: ignore[union-attr]
             "total": page.paginator.count,
             "number": page.number,
             "pages": page.paginator.num_pages,
             "query": query.urlencode(),
         },
     )
+
+
+def _filters(request: HttpRequest) -> dict[str, Any]:
+    return {
+        "status": request.GET.get("status", "")[:12],
+        "channel": request.GET.get("channel", "")[:12],
+        "unidentified": request.GET.get("unidentified") == "1",
+    }
+
+
+@login_required
+def export(request: HttpRequest) -> HttpResponseBase:
+    """The leads list, filtered as the page is, as an Excel workbook (masked as the reader sees it)."""
+    try:
+        rows = services.lead_sheet_rows(
+            Actor.from_request(request, "leads export"),
+            **_filters(request),
+            narrow=ListQuery.from_params(request.GET),
+        )
+        return workbook_response("线索名单.xlsx", "线索", services.LEAD_SHEET_HEADERS, rows)
+    except PermissionDenied:
+        return _forbidden(request)
 
 
 @login_required

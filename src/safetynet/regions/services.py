@@ -61,6 +61,14 @@ def children(region: Region) -> list[Region]:
     return list(region.children.order_by("code"))
 
 
+def narrowing(region: Region | None) -> list[tuple[str, str]]:
+    """(code prefix, name) of the regions one level down that a list may be narrowed to: a city's
+    counties, a county's townships, a township's villages; nothing below a village."""
+    if region is None or region.level == Level.VILLAGE:
+        return []
+    return [(child.code[: PREFIX_LENGTH[Level(child.level)]], child.name) for child in children(region)]
+
+
 def names(codes: list[str]) -> dict[str, str]:
     """Region names by 12-digit code, for the codes that exist."""
     return dict(Region.objects.filter(code__in=codes).values_list("code", "name"))

@@ -374,7 +374,7 @@ def _reading_alike(
     return list(more[: SEARCH_LIMIT - len(shown)])
 
 
-def households_matching(scope: PersonalDataScope, text: str) -> QuerySet[Household]:
+def households_matching(scope: PersonalDataScope, text: str) -> QuerySet[Household, Any]:
     """What a list's search box means, as a subquery of household codes: the code itself, a member's whole
     ID number or phone, or a member's name (its beginning). The caller's rows are already scoped;
     an ID number tried by someone who sees them masked counts against the same limit as person search."""

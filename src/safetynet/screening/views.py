@@ -171,11 +171,9 @@ def warning_export(request: HttpRequest) -> HttpResponse:
 
 
 def _townships(actor: Actor) -> list[tuple[str, str]]:
-    """(code prefix, name) of the townships a county reader may narrow the list to."""
-    region = actor.user.region
-    if region is None or region.level != "county":
-        return []
-    return [(t.code[:9], t.name) for t in regions.children(region)]
+    """(code prefix, name) of the areas one level down a reader may narrow the list to: a county's
+    townships, a township's villages."""
+    return regions.narrowing(actor.user.region)
 
 
 @login_required

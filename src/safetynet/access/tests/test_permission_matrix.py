@@ -303,6 +303,7 @@ PROBES: dict[Cap, Callable[[World, Client, str], Any]] = {
     ),
     Cap.REPORT_LEAD: report_probe,
     Cap.READ_LEADS: lambda w, c, r: c.get("/api/leads"),
+    Cap.EXPORT_LEADS: lambda w, c, r: c.get("/leads/export.xlsx"),
     Cap.IDENTIFY_LEAD: identify_probe,
     Cap.ASSIGN_LEAD: assign_probe,
     Cap.READ_CASES: lambda w, c, r: c.get("/api/cases"),
