@@ -10,6 +10,8 @@ with a think time of --wait seconds between requests:
                 /cases/, the open cases by deadline, while /cases/inbox/ does not answer 200; --inbox-url
                 to choose) by village coordinators, township staff and county staff, each in their region;
 - leads inbox:  GET /leads/ (the scoped list of leads) by the same users, a smaller share;
+- case list:    GET /cases/ (the open cases list, paged with its true total) by township and county staff,
+                narrowed as staff do: a later page, overdue only, a surname (q=王), the last 30 days;
 - case page:    GET /cases/<id>/ of a case in the user's region (timeline, sources, next steps);
 - lead intake:  POST /api/leads (session cookie and CSRF header, as the pages' own scripts do) by hotline
                 operators (channel hotline, anywhere in the county) and township staff (channel patrol, in
@@ -100,8 +102,8 @@ PAYLOAD_COUNT = 5000
 MIX = {"coordinator": 18, "township": 12, "county": 6, "hotline": 8, "baseline": 6}
 TASKS = {
     "coordinator": {"inbox": 3, "case_page": 3, "leads_inbox": 1},
-    "township": {"inbox": 3, "case_page": 2, "intake": 2, "leads_inbox": 1},
-    "county": {"inbox": 3, "case_page": 2, "leads_inbox": 1},
+    "township": {"inbox": 3, "case_page": 2, "intake": 2, "leads_inbox": 1, "case_list": 1},
+    "county": {"inbox": 3, "case_page": 2, "leads_inbox": 1, "case_list": 1},
     "hotline": {"intake": 1},
     "baseline": {"baseline": 1},
 }
@@ -683,7 +685,7 @@ def summarise(raw: dict[str, Any], settle: float) -> dict[str, Any]:
             continue
         by_name.setdefault(name, []).append((ms, ok, error))
     groups = dict(by_name)
-    for prefix in ("inbox", "leads inbox"):
+    for prefix in ("inbox", "leads inbox", "case list"):
         parts = [k for k in by_name if k.startswith(prefix + " (")]
         if len(parts) > 1:
             groups[f"{prefix} (all)"] = [s for k in parts for s in by_name[k]]
@@ -815,6 +817,8 @@ def profile(accounts: dict[str, list[dict[str, Any]]], inbox: str, out: Path) ->
         ("inbox", "county", "GET", inbox),
         ("leads inbox", "township", "GET", "/leads/"),
         ("leads inbox", "county", "GET", "/leads/"),
+        ("case list", "county", "GET", "/cases/?q=王"),
+        ("case list", "township", "GET", "/cases/?overdue=1"),
         ("case page", "coordinator", "GET", f"/cases/{accounts['coordinator'][0]['cases'][0]}/"),
         ("baseline", "baseline", "GET", BASELINE_URL),
         ("lead intake", "hotline", "POST", "/api/leads"),

@@ -143,6 +143,12 @@ class Clerk(FastHttpUser):
     def leads_inbox(self) -> None:
         self.page("/leads/", f"leads inbox ({self.role})", 'data-testid="leads"', ('data-lead="',))
 
+    def case_list(self) -> None:
+        """The open cases list as staff narrow it: a later page, overdue only, a surname, the last month."""
+        since = time.strftime("%Y-%m-%d", time.localtime(time.time() - 30 * 86400))
+        query = self.rng.choice((f"page={self.rng.randint(1, 20)}", "overdue=1", "q=王", f"since={since}", ""))
+        self.page(f"/cases/?{query}", f"case list ({self.role})", 'data-testid="cases"', ('data-case="',))
+
     def case_page(self) -> None:
         case_id = self.rng.choice(self.account["cases"])
         self.page(f"/cases/{case_id}/", "case page", f"#{case_id}", ("data-testid=",))
