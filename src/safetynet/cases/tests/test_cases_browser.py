@@ -123,6 +123,18 @@ def test_verification_on_a_phone_then_a_respected_refusal(live_server, case_id, 
     page.click("button[type=submit].primary")
     page.goto(f"{live_server.url}/cases/")
     assert "紧急" in page.inner_text("[data-testid=cases]")
+    # On a phone the list is cards: nothing runs off the screen, each value under its column's heading.
+    assert_cards_fit(page, f"[data-case='{case_id}']")
+    label = page.evaluate(
+        "s => getComputedStyle(document.querySelector(s).children[4], '::before').content",
+        f"[data-case='{case_id}']",
+    )
+    assert "办理期限" in label, label
+    page.screenshot(path=testing.ARTIFACTS / "cases-list-phone.png", full_page=True)
+    page.goto(f"{live_server.url}/cases/inbox/")
+    assert_cards_fit(page, "table.cards tbody tr")
+    page.screenshot(path=testing.ARTIFACTS / "cases-inbox-phone.png", full_page=True)
+    page.goto(f"{live_server.url}/cases/")
     page.click(f"[data-case='{case_id}'] a")
     form = "[data-testid=action-verify]"
     page.wait_for_selector(form)
@@ -173,7 +185,15 @@ def test_verification_on_a_phone_then_a_respected_refusal(live_server, case_id, 
     assert "已结案" in page.inner_text("[data-testid=stage]")
     timeline = page.inner_text("[data-testid=timeline]")
     assert "子女会接济" in timeline and "热线来电" in timeline
+    assert_cards_fit(page, "[data-testid=timeline] tbody tr")
     page.screenshot(path=testing.ARTIFACTS / "cases-declined-phone.png", full_page=True)
+
+
+def assert_cards_fit(page, row: str) -> None:  # type: ignore[no-untyped-def]
+    """The page is no wider than the phone, and the row reads as a card (a block, not a table row)."""
+    width = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+    assert width[0] <= width[1], width
+    assert page.evaluate("s => getComputedStyle(document.querySelector(s)).display", row) == "block"
 
 
 def test_a_delegating_county_still_needs_two_people(live_server, applied, desk) -> None:  # type: ignore[no-untyped-def]
