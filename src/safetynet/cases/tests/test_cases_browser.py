@@ -6,9 +6,11 @@ may not confirm it too, a colleague does. Screenshots go to test-artifacts/."""
 from __future__ import annotations
 
 import datetime as dt
+import io
 from collections.abc import Iterator
 from pathlib import Path
 
+import openpyxl
 import pytest
 
 from safetynet import testing
@@ -241,3 +243,24 @@ def test_a_delegating_county_still_needs_two_people(live_server, applied, desk) 
     assert "帮扶中" in page.inner_text("[data-testid=stage]")
     timeline = page.inner_text("[data-testid=timeline]")
     assert "审核 → 已审核待确认\ttown\t" in timeline and "审批确认 → 帮扶中\ttown2\t" in timeline
+
+    # The county narrows its open cases to a township and a name, and takes that list to Excel.
+    page = sign_in(desk, live_server.url, "admin")
+    page.goto(f"{live_server.url}/cases/")
+    page.select_option("select[name=region]", label="燕店镇")
+    page.fill("input[name=q]", "王建")
+    with page.expect_navigation():
+        page.click("[data-testid=filters] button:not([formaction])")
+    assert "共 1 条" in page.inner_text("[data-testid=total]") and "王建国" in page.inner_text(
+        "[data-testid=cases]"
+    )
+    page.fill("input[name=q]", "刘")
+    with page.expect_navigation():
+        page.click("[data-testid=filters] button:not([formaction])")
+    assert "共 0 条" in page.inner_text("[data-testid=total]")
+    page.fill("input[name=q]", "138 1234 5678")  # the head's phone, as a caller says it
+    with page.expect_download() as download:
+        page.click("[data-testid=export-xlsx]")
+    sheet = openpyxl.load_workbook(io.BytesIO(Path(download.value.path()).read_bytes()))["个案"]
+    assert [row[1] for row in sheet.iter_rows(min_row=2, values_only=True)] == ["王建国"]
+    page.screenshot(path=testing.ARTIFACTS / "cases-list-filtered.png", full_page=True)
