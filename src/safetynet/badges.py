@@ -1,14 +1,16 @@
 """The numbers beside the menu (待办 12, 线索 3, 转介 2): what waits for the signed-in person, on every
 page, so nobody has to open a list to learn there is work. Counts only (no personal data is read), cached
-a minute per user, capped at 999 ("999+")."""
+a minute per user, capped at 999 ("999+"). Whoever changes something (any POST) counts afresh on their
+next page, so a liaison who has just answered does not see 转介 1 for another minute."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 
 from safetynet.access.models import User
 from safetynet.access.permissions import Cap
@@ -28,6 +30,19 @@ def badges(request: HttpRequest) -> dict[str, Any]:
         found = _count(Actor(user, "menu badges"))
         cache.set(key, found, SECONDS)
     return {"badges": found}
+
+
+def forget_after_changes(get_response: Callable[[HttpRequest], HttpResponse]) -> Callable[..., HttpResponse]:
+    """Middleware: after a request that may change work (not GET or HEAD), the user's counts are dropped."""
+
+    def middleware(request: HttpRequest) -> HttpResponse:
+        response = get_response(request)
+        user = getattr(request, "user", None)
+        if request.method not in ("GET", "HEAD") and isinstance(user, User) and user.is_authenticated:
+            cache.delete(f"badges:{user.pk}")
+        return response
+
+    return middleware
 
 
 def _count(actor: Actor) -> dict[str, int]:

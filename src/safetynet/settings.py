@@ -57,6 +57,7 @@ MIDDLEWARE = [
     "safetynet.middleware.IdempotencyMiddleware",
     "safetynet.middleware.PrivatePagesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "safetynet.badges.forget_after_changes",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes requires: it turns a locked-out login into a 429 page.
     "axes.middleware.AxesMiddleware",

@@ -242,13 +242,18 @@ def test_every_path_of_the_intake_workflow(live_server, cases, browser) -> None:
     county.step("refer", department="medical_insurance", request="住院费用大病保险再报销")
     county.step("refer", department="education", request="孙子学费减免")
     county.shot("case-referred")
-    for liaison, answer in (("yb", "已再报销 3,200 元"), ("jy", "已减免学费并发放助学金")):
+    for liaison, answer in (("yb", "已再报销 3,200 元\n大病保险二次报销已到账"), ("jy", "已减免学费并发放助学金")):
         desk = Desk(browser, live_server.url, liaison)
         desk.page.goto(f"{live_server.url}/cases/referrals/")
         desk.page.fill("textarea[name=answer]", answer)
         desk.shot(f"referral-{liaison}")
         desk.page.click("form.card button[type=submit]")
         assert "已答复" in desk.page.inner_text("[data-testid=message]")
+        # the answer stays in the liaison's history, every line of it
+        history = desk.page.inner_text("section.card[data-testid^=answered-]")
+        assert all(line in history for line in answer.splitlines()), history
+        assert desk.page.locator("nav .count").count() == 0  # nothing waits now: the menu says so at once
+        desk.shot(f"referral-{liaison}-history")
         desk.page.close()
     town.open(cases["H002"])
     assert "已再报销" in town.page.inner_text("[data-testid=referrals]")
