@@ -27,6 +27,7 @@ from safetynet.events import CaseEvent
 from safetynet.lake import pseudonyms
 from safetynet.lake import services as lake
 from safetynet.linkage import batch as linkage
+from safetynet.listing import EVERYTHING, ListQuery
 from safetynet.regions import services as regions
 from safetynet.registry import services as registry
 from safetynet.screening import explain
@@ -525,6 +526,12 @@ class WarningFilters:
     level: str = ""
     status: str = ""
     region: str = ""  # a region code prefix inside the reader's scope
+    narrow: ListQuery = EVERYTHING  # when the run that raised it started; a household, ID, phone or name
+
+    def describe(self) -> str:
+        """For the audit trail (an ID number or phone searched for, masked)."""
+        plain = {k: v for k, v in self.__dict__.items() if k != "narrow"}
+        return f"{json.dumps(plain, ensure_ascii=False)} {self.narrow.describe() or ''}".strip()
 
 
 # Most urgent first: red, orange, yellow; within a level the highest score, then the newest.
@@ -547,7 +554,7 @@ def warning_page(actor: Actor, filters: WarningFilters, number: int = 1) -> Page
     scope.audit_read(
         "warning_list", "", region_code=scope.region_code,
         detail=f"第 {page.number}/{page.paginator.num_pages} 页，共 {page.paginator.count} 条 "
-        f"{json.dumps(filters.__dict__, ensure_ascii=False)}"[:500],
+        f"{filters.describe()}"[:500],
     )  # fmt: skip
     found = list(page.object_list)
     _name_people(found)
@@ -572,9 +579,7 @@ def warnings(actor: Actor, filters: WarningFilters, limit: int = 200) -> list[Ri
     """The warnings of the reader's region matching `filters`, most urgent first, masked by role, audited."""
     scope = require_reader(actor)
     found = list(_filtered(scope, filters).order_by(*URGENT_FIRST)[:limit])
-    scope.audit_read(
-        "warning_list", "", region_code=scope.region_code, detail=json.dumps(filters.__dict__)[:500]
-    )
+    scope.audit_read("warning_list", "", region_code=scope.region_code, detail=filters.describe()[:500])
     for w in found:
         _mask(scope, w)
     return found
@@ -594,6 +599,9 @@ def _filtered(scope: PersonalDataScope, filters: WarningFilters) -> models.Query
         query = query.filter(status=filters.status)
     if filters.region.isdigit():
         query = query.filter(region_code__startswith=filters.region)
+    query = filters.narrow.narrow(query, "region_code", "run__started_at")
+    if filters.narrow.q:
+        query = query.filter(household_id__in=registry.households_matching(scope, filters.narrow.q))
     return query
 
 
@@ -657,14 +665,29 @@ def export_for(actor: Actor, filters: WarningFilters, out: Any) -> int:
     for w in found:
         writer.writerow(_export_row(w))
     record(
-        actor, "export", "warning_list", "", actor.user.region_id or "",
-        f"{len(found)} 条 {json.dumps(filters.__dict__, ensure_ascii=False)}"[:500],
+        actor,
+        "export",
+        "warning_list",
+        "",
+        actor.user.region_id or "",
+        f"{len(found)} 条 {filters.describe()}"[:500],
     )
     return len(found)
 
 
 EXPORT_LIMIT = 100_000
-SHEET_HEADERS = ["预警编号", "等级", "规则", "户主", "涉及人员", "身份证号", "村（社区）", "说明", "状态", "比对日期"]
+SHEET_HEADERS = [
+    "预警编号",
+    "等级",
+    "规则",
+    "户主",
+    "涉及人员",
+    "身份证号",
+    "村（社区）",
+    "说明",
+    "状态",
+    "比对日期",
+]
 
 
 def sheet_rows_for(actor: Actor, filters: WarningFilters) -> Iterator[list[Any]]:
@@ -697,15 +720,21 @@ def _all_sheet_rows(
     yield from _sheet_rows(scope, chunk, titles)
     count += len(chunk)
     record(
-        actor, "export", "warning_list", "", actor.user.region_id or "",
-        f"{count} 条 xlsx {json.dumps(filters.__dict__, ensure_ascii=False)}"[:500],
+        actor,
+        "export",
+        "warning_list",
+        "",
+        actor.user.region_id or "",
+        f"{count} 条 xlsx {filters.describe()}"[:500],
     )
 
 
 EXPORT_CHUNK = 2000
 
 
-def _sheet_rows(scope: PersonalDataScope, chunk: list[RiskWarning], titles: dict[str, str]) -> Iterator[list[Any]]:
+def _sheet_rows(
+    scope: PersonalDataScope, chunk: list[RiskWarning], titles: dict[str, str]
+) -> Iterator[list[Any]]:
     _name_people(chunk)
     statuses = {value: str(label) for value, label in RiskWarning.Status.choices}  # translated once
     for w in chunk:

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 from safetynet.access.permissions import Cap
 from safetynet.access.services import Actor
 from safetynet.lake.sources import FEEDS
+from safetynet.listing import ListQuery
 from safetynet.regions import services as regions
 from safetynet.screening import explain, services
 from safetynet.screening.features import HOUSEHOLD_FEATURES, PERSON_FEATURES, STAGE_TWO_FEATURES
@@ -103,6 +104,7 @@ def warning_list(request: HttpRequest) -> HttpResponse:
         level=request.GET.get("level", ""),
         status=request.GET.get("status", default_status),
         region=request.GET.get("region", "")[:12],
+        narrow=ListQuery.from_params({**request.GET.dict(), "region": ""}),
     )
     try:
         actor = Actor.from_request(request, "warning list")
@@ -131,6 +133,7 @@ def warning_list(request: HttpRequest) -> HttpResponse:
                 w for w in found if w.status == RiskWarning.Status.OPEN
             ),
             "townships": _townships(actor),
+            "narrow": filters.narrow,
         },
     )
 
@@ -142,6 +145,7 @@ def _export_filters(request: HttpRequest) -> services.WarningFilters:
         level=request.GET.get("level", ""),
         status=request.GET.get("status", RiskWarning.Status.OPEN),
         region=request.GET.get("region", "")[:12],
+        narrow=ListQuery.from_params({**request.GET.dict(), "region": ""}),
     )
 
 

@@ -121,3 +121,30 @@ def test_exports_follow_the_filters_and_are_for_county_staff(lists, make_user) -
     town.force_login(make_user("town", "township", "371522100000"))
     assert town.get("/leads/export.xlsx").status_code == 403
     assert 'data-testid="export-xlsx"' not in town.get("/leads/").content.decode()
+
+
+def test_the_warnings_list_narrows_by_run_date_and_search(household_facts, make_user) -> None:  # type: ignore[no-untyped-def]
+    from safetynet.screening.models import RiskWarning
+
+    open_ = RiskWarning.objects.filter(status=RiskWarning.Status.OPEN)
+    other = open_.first()  # a second household's warning beside the run's own, so a search must choose
+    other.pk, other.household_id, other.region_code = None, "H003", SOUTH_ZHANG
+    other.id_number = Person.objects.get(name="刘强").id_number
+    other.save()
+    assert open_.values("household_id").distinct().count() >= 2
+    household = open_.order_by("household_id").first().household_id
+    theirs = set(open_.filter(household_id=household).values_list("pk", flat=True))
+    client = Client()
+    client.force_login(make_user("cty", "county", "371522000000"))
+    every = rows(client, "/screening/warnings/", "data-warning")
+    assert every == set(open_.values_list("pk", flat=True))
+    assert rows(client, "/screening/warnings/", "data-warning", q=household) == theirs
+    member = Person.objects.filter(household_id=household).first()
+    assert theirs <= rows(client, "/screening/warnings/", "data-warning", q=member.name)
+    today = timezone.localdate()
+    assert rows(client, "/screening/warnings/", "data-warning", since=str(today)) == every  # today's run
+    assert rows(client, "/screening/warnings/", "data-warning", since=str(today + dt.timedelta(days=1))) == set()
+    assert rows(client, "/screening/warnings/", "data-warning", until=str(today - dt.timedelta(days=1))) == set()
+    answer = client.get("/screening/warnings/export.xlsx", {"q": household})
+    sheet = openpyxl.load_workbook(io.BytesIO(b"".join(answer.streaming_content)))["预警"]
+    assert len([r for r in sheet.iter_rows(min_row=2, values_only=True) if any(r)]) == len(theirs)
