@@ -15,7 +15,8 @@ from safetynet.access.services import Actor
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    """The page each role lands on: its region's counts where the role reads statistics."""
+    """The page each role lands on: for whoever works cases, today's work (each inbox section with its
+    count, linked); its region's counts where the role reads statistics."""
     from safetynet.registry import services as registry
 
     user = request.user
@@ -30,6 +31,13 @@ def home(request: HttpRequest) -> HttpResponse:
             context["referrals_waiting"] = coordination.waiting(Actor.from_request(request, "home page"))
         except PermissionDenied:  # an account that names no department: the page says so below
             context["referrals_waiting"] = None
+    if Cap.READ_CASES in user.caps:
+        from safetynet.cases import inbox
+
+        context["today"] = [
+            (s.key, s.title, s.total_shown, s.key in ("overdue",) and s.total > 0)
+            for s in inbox.for_actor(Actor.from_request(request, "home page"))
+        ]
     if Cap.READ_STATISTICS in user.caps:
         context["counts"] = registry.region_statistics(Actor.from_request(request, "home page"))
     return render(request, "access/home.html", context)

@@ -133,7 +133,13 @@ def test_login_works_and_requires_csrf(county, make_user) -> None:  # type: igno
     client = Client()
     response = client.post("/login/", {"username": "ok", "password": "correct-horse-battery"})
     assert response.status_code == 302 and response["Location"] == "/"
-    assert "燕店镇" in client.get("/").content.decode()
+    home = client.get("/").content.decode()
+    assert "燕店镇" in home
+    # the township's day on its home page: each inbox section, counted, linked to the inbox
+    assert "今日待办" in home and 'href="/cases/inbox/#triage"' in home and 'data-section="overdue"' in home
+    hotline = Client()
+    hotline.force_login(make_user("hot", "hotline", "371522000000"))
+    assert "今日待办" not in hotline.get("/").content.decode()  # no case inbox for the hotline
 
 
 def test_pages_are_chinese_by_default_and_english_on_request(county, make_user) -> None:  # type: ignore[no-untyped-def]
