@@ -25,6 +25,7 @@ class ListQuery:
     since: dt.date | None = None
     until: dt.date | None = None
     q: str = ""  # what the search box holds: a household code or a household head's name
+    sort: str = ""  # one of the list's own orders (`ordering`); "" is its default, most urgent first
     problems: tuple[str, ...] = field(default=(), compare=False)
 
     @classmethod
@@ -44,6 +45,7 @@ class ListQuery:
             since=dates["since"],
             until=dates["until"],
             q=" ".join(str(params.get("q", "")).split())[:40],
+            sort=str(params.get("sort", ""))[:20],
             problems=tuple(problems),
         )
 
@@ -57,6 +59,10 @@ class ListQuery:
         if self.until:
             rows = rows.filter(**{f"{date_field}__date__lte": self.until})
         return rows
+
+    def ordering(self, orders: Mapping[str, tuple[Any, ...]]) -> tuple[Any, ...]:
+        """The list's order for the chosen sort; an unknown sort is the default ("")."""
+        return orders.get(self.sort, orders[""])
 
     def describe(self) -> str:
         """For the audit trail: what the list was narrowed to (an ID number or phone searched for, masked)."""

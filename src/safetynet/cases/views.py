@@ -62,6 +62,7 @@ def index(request: HttpRequest) -> HttpResponse:
         "overdue": overdue,
         "narrow": narrow,
         "areas": regions.narrowing(request.user.region),  # type: ignore[union-attr]
+        "sorts": workflow.CASE_SORTS,
         "total": page.paginator.count,
         "number": page.number,
         "pages": page.paginator.num_pages,

@@ -186,6 +186,21 @@ def open_cases(actor: Actor, limit: int = 200) -> list[Case]:
 CASE_PAGE = 50
 
 
+# How the open cases list may be sorted: by deadline (overdue first, urgent before others), or by opening.
+CASE_ORDERS: dict[str, tuple[Any, ...]] = {
+    "": (F("due_on").asc(nulls_last=True), "-urgent", "id"),
+    "newest": ("-opened_at", "-id"),
+    "oldest": ("opened_at", "id"),
+    "village": ("region_code", F("due_on").asc(nulls_last=True), "id"),
+}
+CASE_SORTS = [
+    ("", "按办理期限"),
+    ("newest", "最新立案在前"),
+    ("oldest", "最早立案在前"),
+    ("village", "按村（社区）"),
+]
+
+
 def case_page(
     actor: Actor, number: int = 1, *, stage: str = "", overdue: bool = False, narrow: ListQuery = EVERYTHING
 ) -> Page[Case]:
@@ -197,9 +212,7 @@ def case_page(
 
     scope = _reader(actor)
     rows = _open_cases(scope, stage, overdue, narrow)
-    page = Paginator(rows.order_by(F("due_on").asc(nulls_last=True), "-urgent", "id"), CASE_PAGE).get_page(
-        number
-    )
+    page = Paginator(rows.order_by(*narrow.ordering(CASE_ORDERS)), CASE_PAGE).get_page(number)
     found = list(page.object_list)
     heads, _ = registry.names_of(c.household_id for c in found)
     places = regions.names(sorted({c.region_code for c in found}))
@@ -232,7 +245,7 @@ def _open_cases(scope: PersonalDataScope, stage: str, overdue: bool, narrow: Lis
 
         rows = rows.filter(late(timezone.localdate()))
     if narrow.q:
-        rows = rows.filter(household_id__in=registry.households_matching(scope, narrow.q))
+        rows = rows.filter(registry.households_matching(scope, narrow.q))
     return rows
 
 
@@ -259,7 +272,7 @@ def case_sheet_rows(
         actor, Cap.EXPORT_CASES
     )  # here, not in the generator: refused before a byte is written
     rows = _open_cases(_reader(actor), stage, overdue, narrow)
-    ordered = rows.order_by(F("due_on").asc(nulls_last=True), "-urgent", "id")[:CASE_EXPORT_LIMIT]
+    ordered = rows.order_by(*narrow.ordering(CASE_ORDERS))[:CASE_EXPORT_LIMIT]
     return _case_sheet(actor, ordered, f"stage={stage or 'all'} overdue={overdue} {narrow.describe()}")
 
 

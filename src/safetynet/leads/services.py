@@ -280,7 +280,7 @@ def _leads_of(
     scope = PersonalDataScope(actor)
     rows = narrow.narrow(scope.restrict(Lead.objects.all(), "region_code"), "region_code", "created_at")
     if narrow.q:
-        rows = rows.filter(household_id__in=registry.households_matching(scope, narrow.q))
+        rows = rows.filter(registry.households_matching(scope, narrow.q))
     if status in Lead.Status.values:
         rows = rows.filter(status=status)
     if channel in Channel.values:
@@ -302,6 +302,9 @@ def inbox(
 
 
 LEAD_PAGE = 50
+# How the leads list may be sorted: urgent and newest first, newest whatever its urgency, or oldest first.
+LEAD_ORDERS: dict[str, tuple[Any, ...]] = {"": ("-urgent", "-id"), "newest": ("-id",), "oldest": ("id",)}
+LEAD_SORTS = [("", "紧急在前"), ("newest", "最新在前"), ("oldest", "最早在前")]
 
 
 def lead_page(
@@ -318,7 +321,7 @@ def lead_page(
     from safetynet.registry import services as registry
 
     scope, rows = _leads_of(actor, status, channel, unidentified, narrow)
-    page = Paginator(rows.order_by("-urgent", "-id"), LEAD_PAGE).get_page(number)
+    page = Paginator(rows.order_by(*narrow.ordering(LEAD_ORDERS)), LEAD_PAGE).get_page(number)
     found = _as_read(scope, list(page.object_list))
     heads, _ = registry.names_of(lead.household_id for lead in found if lead.household_id)
     for lead in found:
@@ -362,7 +365,7 @@ def lead_sheet_rows(
         actor, Cap.EXPORT_LEADS
     )  # here, not in the generator: refused before a byte is written
     scope, rows = _leads_of(actor, status, channel, unidentified, narrow)
-    ordered = rows.order_by("-urgent", "-id")[:LEAD_EXPORT_LIMIT]
+    ordered = rows.order_by(*narrow.ordering(LEAD_ORDERS))[:LEAD_EXPORT_LIMIT]
     return _lead_sheet(
         scope, ordered, f"status={status or 'all'} channel={channel or 'all'} {narrow.describe()}"
     )

@@ -54,6 +54,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
             "filters": request.GET,
             "narrow": narrow,
             "areas": regions.narrowing(request.user.region),  # type: ignore[union-attr]
+            "sorts": services.LEAD_SORTS,
             "total": page.paginator.count,
             "number": page.number,
             "pages": page.paginator.num_pages,

@@ -41,7 +41,9 @@ def lookup(request: HttpRequest) -> HttpResponse:
     if Cap.LOOKUP not in user.caps:  # type: ignore[union-attr]
         return _forbidden(request)
     known_only = Cap.READ_REGISTRY not in user.caps  # type: ignore[union-attr]
-    return render(request, "linkage/lookup.html", {"known_only": known_only})
+    # Opened from the person search: what was typed there fills the form (the page asks at once).
+    initial = {k: request.GET.get(k, "")[:60] for k in ("name", "phone", "address_text")}
+    return render(request, "linkage/lookup.html", {"known_only": known_only, "initial": initial})
 
 
 @login_required

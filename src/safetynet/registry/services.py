@@ -374,10 +374,11 @@ def _reading_alike(
     return list(more[: SEARCH_LIMIT - len(shown)])
 
 
-def households_matching(scope: PersonalDataScope, text: str) -> QuerySet[Household, Any]:
-    """What a list's search box means, as a subquery of household codes: the code itself, a member's whole
-    ID number or phone, or a member's name (its beginning). The caller's rows are already scoped;
-    an ID number tried by someone who sees them masked counts against the same limit as person search."""
+def households_matching(scope: PersonalDataScope, text: str, field: str = "household_id") -> models.Q:
+    """What a list's search box means, as a condition on the list's household field: the household code,
+    a member's whole ID number or phone, or the beginning of a member's name. The caller's rows are
+    already scoped; an ID number tried by someone who sees them masked counts against the same limit as
+    person search."""
     text = text.strip()
     if ID_NUMBER.match(text):
         if not scope.full_identifiers:
@@ -387,10 +388,8 @@ def households_matching(scope: PersonalDataScope, text: str) -> QuerySet[Househo
         members = Person.objects.filter(phone__in=_phone_spellings(text, phone))
     else:
         named = Person.objects.filter(name__startswith=text).values("household_id")
-        return Household.objects.filter(
-            models.Q(household_id=text) | models.Q(household_id__in=named)
-        ).values("household_id")
-    return Household.objects.filter(household_id__in=members.values("household_id")).values("household_id")
+        return models.Q(**{field: text}) | models.Q(**{f"{field}__in": named})
+    return models.Q(**{f"{field}__in": members.values("household_id")})
 
 
 def names_of(

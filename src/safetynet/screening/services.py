@@ -543,6 +543,9 @@ URGENT_FIRST = (
     "-score",
     "-id",
 )
+# How the warnings list may be sorted: most urgent first (the default), or the newest run's first.
+WARNING_ORDERS: dict[str, tuple[Any, ...]] = {"": URGENT_FIRST, "newest": ("-run_id", *URGENT_FIRST)}
+WARNING_SORTS = [("", "最紧急在前"), ("newest", "最新比对在前")]
 PAGE_SIZE = 50
 
 
@@ -550,7 +553,9 @@ def warning_page(actor: Actor, filters: WarningFilters, number: int = 1) -> Page
     """A page of the warnings list (its paginator holds the true total), most urgent first, each row with
     the names of the person and the household head and the village (people, not codes); masked, audited."""
     scope = require_reader(actor)
-    page = Paginator(_filtered(scope, filters).order_by(*URGENT_FIRST), PAGE_SIZE).get_page(number)
+    page = Paginator(
+        _filtered(scope, filters).order_by(*filters.narrow.ordering(WARNING_ORDERS)), PAGE_SIZE
+    ).get_page(number)
     scope.audit_read(
         "warning_list", "", region_code=scope.region_code,
         detail=f"第 {page.number}/{page.paginator.num_pages} 页，共 {page.paginator.count} 条 "
@@ -578,7 +583,7 @@ def _name_people(found: list[RiskWarning]) -> None:
 def warnings(actor: Actor, filters: WarningFilters, limit: int = 200) -> list[RiskWarning]:
     """The warnings of the reader's region matching `filters`, most urgent first, masked by role, audited."""
     scope = require_reader(actor)
-    found = list(_filtered(scope, filters).order_by(*URGENT_FIRST)[:limit])
+    found = list(_filtered(scope, filters).order_by(*filters.narrow.ordering(WARNING_ORDERS))[:limit])
     scope.audit_read("warning_list", "", region_code=scope.region_code, detail=filters.describe()[:500])
     for w in found:
         _mask(scope, w)
@@ -601,7 +606,7 @@ def _filtered(scope: PersonalDataScope, filters: WarningFilters) -> models.Query
         query = query.filter(region_code__startswith=filters.region)
     query = filters.narrow.narrow(query, "region_code", "run__started_at")
     if filters.narrow.q:
-        query = query.filter(household_id__in=registry.households_matching(scope, filters.narrow.q))
+        query = query.filter(registry.households_matching(scope, filters.narrow.q))
     return query
 
 
@@ -707,7 +712,7 @@ def _all_sheet_rows(
         _filtered(scope, filters)
         .select_related("run")
         .defer("values", "evidence", "fingerprint", "outcome_note")  # not in the sheet: not decoded
-        .order_by(*URGENT_FIRST)[:EXPORT_LIMIT]
+        .order_by(*filters.narrow.ordering(WARNING_ORDERS))[:EXPORT_LIMIT]
     )
     count = 0
     chunk: list[RiskWarning] = []

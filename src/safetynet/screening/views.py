@@ -134,6 +134,7 @@ def warning_list(request: HttpRequest) -> HttpResponse:
             ),
             "townships": _townships(actor),
             "narrow": filters.narrow,
+            "sorts": services.WARNING_SORTS,
         },
     )
 

@@ -148,3 +148,24 @@ def test_the_warnings_list_narrows_by_run_date_and_search(household_facts, make_
     answer = client.get("/screening/warnings/export.xlsx", {"q": household})
     sheet = openpyxl.load_workbook(io.BytesIO(b"".join(answer.streaming_content)))["预警"]
     assert len([r for r in sheet.iter_rows(min_row=2, values_only=True) if any(r)]) == len(theirs)
+
+
+def ordered(client: Client, url: str, marker: str, **params: str) -> list[int]:
+    html = client.get(url, params).content.decode()
+    return [int(part.split('"')[0]) for part in html.split(f'{marker}="')[1:]]
+
+
+def test_lists_sort_as_chosen_and_an_unknown_sort_is_the_default(lists, make_user) -> None:  # type: ignore[no-untyped-def]
+    client = Client()
+    client.force_login(make_user("cty", "county", "371522000000"))
+    newest_first = [lists["H001"], lists["H002"], lists["H003"]]  # opened 1, 20 and 40 days ago
+    assert ordered(client, "/cases/", "data-case", sort="newest") == newest_first
+    assert ordered(client, "/cases/", "data-case", sort="oldest") == newest_first[::-1]
+    assert ordered(client, "/cases/", "data-case", sort="'; DROP") == ordered(client, "/cases/", "data-case")
+    leads = [Lead.objects.get(case_id=c).pk for c in newest_first]
+    assert ordered(client, "/leads/", "data-lead", sort="oldest") == sorted(leads)
+    assert ordered(client, "/leads/", "data-lead", sort="newest") == sorted(leads, reverse=True)
+    answer = client.get("/cases/export.xlsx", {"sort": "oldest"})
+    sheet = openpyxl.load_workbook(io.BytesIO(b"".join(answer.streaming_content)))["个案"]
+    assert [r[0] for r in sheet.iter_rows(min_row=2, values_only=True) if r[0]] == newest_first[::-1]
+    assert 'value="newest"' in client.get("/cases/").content.decode()  # the choice is offered

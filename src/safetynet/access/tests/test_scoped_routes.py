@@ -155,7 +155,8 @@ def test_every_route_is_scoped_audited_and_masked(screened_county, make_user) ->
         # Inside the region: a read that shows 王建国 is audited, and his identifiers are masked.
         before = AuditEntry.objects.count()
         status, body = get(coordinator, fill(route, "H001"), wang.name)
-        if status == 200 and wang.name in body:
+        # what was typed, echoed back into the form's own field, is not a read of the registry
+        if status == 200 and wang.name in body.replace(f'value="{wang.name}"', ""):
             assert AuditEntry.objects.count() > before, f"{route} shows personal data without an audit entry"
             assert wang.id_number not in body and wang.phone not in body, (
                 f"{route} shows identifiers unmasked"
@@ -164,6 +165,7 @@ def test_every_route_is_scoped_audited_and_masked(screened_county, make_user) ->
         # A social organisation never reads the registry.
         for query in (wang.name, wang.id_number):
             _, body = get(ngo, fill(route, "H001"), query)
+            body = body.replace(f'value="{query}"', "")  # their own typing, echoed into the form
             assert wang.name not in body and wang.id_number not in body, (
                 f"{route} shows the registry to an NGO"
             )

@@ -68,6 +68,16 @@ def test_hotline_finds_a_caller_as_they_type(live_server, prepared, page) -> Non
     assert "住址" in page.inner_text("[data-testid=status]")
     page.screenshot(path=testing.ARTIFACTS / "linkage-lookup.png", full_page=True)
 
+    # From the main search: a name read another way, then the lookup opened with it, asking at once.
+    page.goto(f"{live_server.url}/registry/search/?q=柳墙")
+    with page.expect_navigation():
+        page.click("[data-testid=fuzzy] a")
+    assert page.input_value("input[name=name]") == "柳墙"
+    page.wait_for_selector("[data-testid=candidates] tbody tr")
+    assert "刘强" in page.inner_text("[data-testid=candidates]")
+    page.screenshot(path=testing.ARTIFACTS / "linkage-lookup-from-search.png", full_page=True)
+    page.goto(f"{live_server.url}/linkage/")
+
     # Typed markup is shown as text, never run.
     page.fill("input[name=address_text]", "")
     page.fill("input[name=name]", "<img src=x onerror=alert(1)>")

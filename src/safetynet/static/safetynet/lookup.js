@@ -79,4 +79,6 @@
   });
   // A lookup-only form asks on Enter; a form that submits (reporting a lead) posts as usual.
   if (!form.dataset.submits) form.addEventListener("submit", (event) => { event.preventDefault(); ask(); });
+  // Opened from the person search with what was typed there: ask at once.
+  if (!form.dataset.submits && [...new FormData(form).values()].some((v) => String(v).trim())) ask();
 })();
