@@ -27,6 +27,7 @@ from safetynet.cases.models import Case
 from safetynet.leads import services as leads
 from safetynet.listing import ListQuery
 from safetynet.regions import services as regions
+from safetynet.registry import services as registry
 from safetynet.registry.models import Program
 from safetynet.xlsx import workbook_response
 
@@ -106,6 +107,9 @@ def inbox(request: HttpRequest) -> HttpResponse:
     names = regions.names(sorted(codes))
     for item in [c for s in sections for c in s.cases] + [lead for s in sections for lead in s.leads]:
         item.place = names.get(item.region_code, item.region_code)  # type: ignore[union-attr]
+    heads, _ = registry.names_of(c.household_id for s in sections for c in s.cases)
+    for c in (c for s in sections for c in s.cases):
+        c.head_name = heads.get(c.household_id, "")  # type: ignore[attr-defined]
     villages = []
     if Cap.ASSIGN_LEAD in actor.user.caps and actor.user.region is not None:
         villages = regions.villages_under(actor.user.region)

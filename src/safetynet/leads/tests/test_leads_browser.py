@@ -98,3 +98,17 @@ def test_hotline_ngo_and_township(live_server, prepared, page) -> None:  # type:
     rows = page.inner_text("[data-testid=leads]")
     assert "热线来电" in rows and "社会组织报告" in rows and "身份未明" in rows and "紧急" in rows
     page.screenshot(path=testing.ARTIFACTS / "leads-inbox.png", full_page=True)
+
+    # The township triages the organisation's lead (nobody knows who the old man is) to a village to check:
+    # it leaves 待分派 at once, and the village it went to shows in the list.
+    page.goto(f"{live_server.url}/cases/inbox/")
+    triage = page.inner_text("[data-testid=section-triage]")
+    assert "独居老人" in triage
+    page.select_option("[data-testid=triage] select[name=region_code]", label="南张村")
+    page.screenshot(path=testing.ARTIFACTS / "leads-triage.png", full_page=True)
+    with page.expect_navigation():
+        page.click("[data-testid=triage] button[type=submit]")
+    assert "已分派" in page.inner_text("[data-testid=message]")
+    assert "独居老人" not in page.inner_text("main")  # out of the triage section
+    page.goto(f"{live_server.url}/leads/?q=&unidentified=1")
+    assert "南张村" in page.inner_text("[data-testid=leads]")
