@@ -88,6 +88,22 @@ def test_county_admin_reviews_a_warning_and_tunes_the_rules(live_server, screene
     assert "王建国" in listing and "张桂兰" in listing and "红色" in listing  # heads, not codes
     page.screenshot(path=testing.ARTIFACTS / "screening-warnings.png", full_page=True)
 
+    # Narrowed as county staff do: red only, then one person by name; the filters stay as chosen.
+    page.select_option("[data-testid=filters] select[name=level]", "red")
+    page.fill("[data-testid=filters] input[name=q]", "张桂")
+    with page.expect_navigation():
+        page.click("[data-testid=filters] button:not([formaction])")
+    levels = page.eval_on_selector_all(
+        "[data-testid=warnings] tbody tr[data-level]", "rs => rs.map(r => r.dataset.level)"
+    )
+    assert levels and set(levels) == {"red"}, levels
+    assert "张桂兰" in page.inner_text("[data-testid=warnings]") and "王建国" not in page.inner_text(
+        "[data-testid=warnings]"
+    )
+    assert page.input_value("[data-testid=filters] input[name=q]") == "张桂"
+    page.screenshot(path=testing.ARTIFACTS / "screening-warnings-filtered.png", full_page=True)
+    page.goto(f"{live_server.url}/screening/warnings/")
+
     page.click("[data-testid=warnings] tr[data-rule=child_without_guardian] a >> nth=0")
     page.wait_for_selector("[data-testid=explanation]")
     warning_url = page.url
