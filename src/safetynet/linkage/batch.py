@@ -19,7 +19,12 @@ from safetynet.linkage.models import Decision, Recovery, ResolvedBatch
 from safetynet.linkage.services import FIELDS, DecisionKind, Linker, Result, active_model, queue_reviews
 from safetynet.tabular import FileRejected, RaggedRow, excel_safe, iter_rows, open_csv
 
-OUT_COLUMNS = ["record_id", "id_number", "household_id", "probability", "decision", "explanation"]
+# The contract's six columns, then the best candidate whatever the decision (a `review` row's too), so a
+# county can set its own threshold on `probability` without rerunning anything.
+OUT_COLUMNS = [
+    "record_id", "id_number", "household_id", "probability", "decision", "explanation",
+    "candidate_id_number", "candidate_household_id",
+]  # fmt: skip
 CHUNK = 2000
 
 
@@ -69,6 +74,8 @@ def link_file(
                             "0",
                             DecisionKind.UNKNOWN,
                             f"第 {line} 行列数与表头不符，未匹配",
+                            "",
+                            "",
                         ]
                     )
                     continue
@@ -111,6 +118,8 @@ def _out_row(record_id: str, result: Result) -> list[str]:
         f"{best.probability:.4f}" if best else "0",
         result.decision,
         excel_safe(result.explanation),
+        best.id_number if best else "",
+        best.household_id if best else "",
     ]
 
 

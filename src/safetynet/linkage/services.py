@@ -317,13 +317,13 @@ class Linker:
     def _decide(
         self, query: PersonRecord, found: list[PersonRecord], decided: dict[str, bool], print_: str
     ) -> Result:
-        scored: list[Candidate] = []
+        scored: list[tuple[float, Candidate]] = []
         confirmed = [self._persons[i] for i, same in decided.items() if same and i in self._persons]
         for person in {p.id_number: p for p in [*found, *confirmed]}.values():
             id_number = person.id_number
             if decided.get(id_number) is False:
                 continue
-            probability, vector = self.scorer.score(query, person)
+            vector = self.schema.vector(query, person)
             candidate = Candidate(
                 person.id_number,
                 person.name,
@@ -331,28 +331,39 @@ class Linker:
                 person.birth,  # type: ignore[arg-type]
                 person.household_id,
                 person.region_code,
-                probability,
+                0.0,
                 self.scorer.explain(vector),
+                decided_by_person=bool(decided.get(id_number)),
             )
-            if decided.get(id_number):
-                candidate.probability = 1.0
-                candidate.decided_by_person = True
-            scored.append(candidate)
-        scored.sort(key=lambda c: (-c.probability, c.id_number))
-        top = scored[: self.limit]
+            scored.append((self.scorer.weight(vector), candidate))
+        for candidate, probability in zip(
+            (c for _, c in scored), among_candidates([w for w, _ in scored]), strict=True
+        ):
+            candidate.probability = 1.0 if candidate.decided_by_person else probability
+        ranked = sorted((c for _, c in scored), key=lambda c: (-c.probability, c.id_number))
+        top = ranked[: self.limit]
         decision = DecisionKind.UNKNOWN
-        if top and top[0].decided_by_person:
+        if top and top[0].probability >= self.model.match_threshold:  # a person's decision counts as 1.0
             decision = DecisionKind.MATCH
-        elif top and top[0].probability >= self.model.review_threshold:
-            runner_up = top[1].probability if len(top) > 1 else 0.0
-            # Two plausible people (namesakes in one village) are never decided by the machine.
-            clear = runner_up < self.model.review_threshold
-            decision = (
-                DecisionKind.MATCH
-                if top[0].probability >= self.model.match_threshold and clear
-                else (DecisionKind.REVIEW)
-            )
+        elif ranked and sum(c.probability for c in ranked) >= self.model.review_threshold:
+            # Probably someone registered, but not clearly this one (namesakes in one village): a person
+            # decides.
+            decision = DecisionKind.REVIEW
         return Result(decision, top, print_, query.place_how)
+
+
+def among_candidates(weights: Sequence[float]) -> list[float]:
+    """Each candidate's probability of being the person, judged against the others: a record is one
+    registered person or none, so the pairwise odds 2^w (each already holding the prior) are normalised
+    together with the chance that it is nobody here: P(i) = 2^w_i / (1 + sum_j 2^w_j). Two namesakes who
+    both agree on everything given share the probability (neither is decided alone); one who also agrees
+    on a phone or a birth date the other lacks takes nearly all of it. Computed in log space: weights of
+    several hundred bits would overflow."""
+    if not weights:
+        return []
+    top = max(0.0, *weights)
+    total = 2.0 ** (-top) + sum(2.0 ** (w - top) for w in weights)
+    return [2.0 ** (w - top) / total for w in weights]
 
 
 def _common_prefix(low: str, high: str) -> str:
@@ -431,7 +442,12 @@ def queue_reviews(source: str, items: Iterable[tuple[str, dict[str, Any], Result
                 "fingerprint": result.fingerprint,
                 "record": clean(raw),
                 "candidates": [
-                    {"id_number": c.id_number, "probability": round(c.probability, 4), "explanation": c.text}
+                    {
+                        "id_number": c.id_number,
+                        "household_id": c.household_id,
+                        "probability": round(c.probability, 4),
+                        "explanation": c.text,
+                    }
                     for c in result.candidates
                 ],
                 "region_code": result.best.region_code,
