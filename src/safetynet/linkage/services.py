@@ -55,6 +55,7 @@ class Candidate:
     probability: float
     explanation: list[dict[str, Any]]
     decided_by_person: bool = False
+    exact: str = ""  # "id_number" or "phone" when the record's whole ID number or phone is this person's
 
     @property
     def text(self) -> str:
@@ -243,6 +244,10 @@ class Linker:
         self.schema = person_schema(self.as_of, self.resolver)
         self.scorer = Scorer(self.schema, Model.from_json(self.model.params))
         self._persons: dict[str, PersonRecord] = {}
+        # Where a comparison's first level means the whole ID number or the phone is this person's.
+        self._exact = [
+            (i, c.name) for i, c in enumerate(self.schema.comparisons) if c.name in ("id_number", "phone")
+        ]
 
     @classmethod
     def for_scope(cls, scope: PersonalDataScope, **kwargs: Any) -> Linker:
@@ -334,6 +339,7 @@ class Linker:
                 0.0,
                 self.scorer.explain(vector),
                 decided_by_person=bool(decided.get(id_number)),
+                exact=next((name for i, name in self._exact if vector[i] == 0), ""),
             )
             scored.append((self.scorer.weight(vector), candidate))
         for candidate, probability in zip(
@@ -342,12 +348,16 @@ class Linker:
             candidate.probability = 1.0 if candidate.decided_by_person else probability
         ranked = sorted((c for _, c in scored), key=lambda c: (-c.probability, c.id_number))
         top = ranked[: self.limit]
+        # Whom the record's own ID number or phone points to is always shown, however the name was said.
+        top += [c for c in ranked[self.limit :] if c.exact]
         decision = DecisionKind.UNKNOWN
         if top and top[0].probability >= self.model.match_threshold:  # a person's decision counts as 1.0
             decision = DecisionKind.MATCH
         elif ranked and sum(c.probability for c in ranked) >= self.model.review_threshold:
             # Probably someone registered, but not clearly this one (namesakes in one village): a person
             # decides.
+            decision = DecisionKind.REVIEW
+        elif any(c.exact for c in top):  # a whole ID number or phone of a registered person: a person looks
             decision = DecisionKind.REVIEW
         return Result(decision, top, print_, query.place_how)
 
@@ -411,7 +421,8 @@ def known_to_us(actor: Actor, raw: dict[str, Any]) -> bool:
         raise PermissionDenied("user is bound to no region")
     low, high = regions.subtree_range(user.region_id, user.region.level)  # type: ignore[union-attr]
     result = Linker(scope=(low, high), limit=2).link(raw)
-    known = result.decision == DecisionKind.MATCH
+    # A whole ID number of someone registered here is known, however the name was written.
+    known = result.decision == DecisionKind.MATCH or any(c.exact == "id_number" for c in result.candidates)
     asked = str(raw.get("id_number") or raw.get("phone") or raw.get("name") or "")
     record(
         actor,

@@ -175,3 +175,22 @@ def test_only_a_county_admin_changes_thresholds(demo_county: Path, make_user) ->
     assert saved.status_code == 200 and saved.json()["match"] == 0.99
     assert LinkageModel.objects.first().review_threshold == 0.3  # type: ignore[union-attr]
     assert AuditEntry.objects.filter(action="linkage_thresholds", username="admin").exists()
+
+
+def test_an_exact_id_or_phone_shows_its_person_whatever_else_is_misspelled(
+    demo_county: Path, make_user
+) -> None:  # type: ignore[no-untyped-def]
+    """A caller gives the right phone and a name nobody would recognise: the hotline sees whom the phone
+    belongs to, for a person to judge; an organisation giving a whole ID number learns it is known."""
+    person = _person()
+    hotline = _client(make_user, "hot", "hotline", "371427000000")
+    answer = hotline.get(
+        URL, {"name": "甄士隐", "phone": f"+86 {person.phone[:3]}-{person.phone[3:7]}-{person.phone[7:]}"}
+    )
+    assert answer.status_code == 200
+    body = answer.json()
+    assert any(c["household_id"] == person.household_id for c in body["candidates"]), body
+    assert body["decision"] in ("review", "match"), body  # never "unknown" when the phone points to someone
+    ngo = _client(make_user, "ngo", "social_org", "371427000000")
+    assert ngo.get(URL, {"name": "甄士隐", "id_number": person.id_number}).json()["known"] is True
+    assert ngo.get(URL, {"name": "甄士隐", "phone": "19900000000"}).json()["known"] is False
