@@ -41,6 +41,9 @@ class PersonRecord:
     phone: Phone | None = None
     birth: dt.date | None = None
     birth_years: tuple[int, int] | None = None  # inclusive range; from an age, or the exact year
+    # The wider range an age as people say it allows: 虚岁 (a year or two more than the real age), or a
+    # round number ("七十来岁"); a birth year in it but outside `birth_years` is near, not a mismatch.
+    birth_near: tuple[int, int] | None = None
     gender: str = ""
     village: str = ""  # 12-digit code
     township: str = ""  # 9-digit prefix
@@ -77,8 +80,13 @@ def _birth(value: Any) -> dt.date | None:
     match = re.fullmatch(r"(\d{4})[-/.年]?(\d{1,2})[-/.月]?(\d{1,2})日?", text)
     if not match:
         raise InvalidRecord(f"出生日期“{text[:20]}”无法识别，应为 YYYY-MM-DD")
+    year, month, day = int(match[1]), int(match[2]), int(match[3])
     try:
-        return dt.date(int(match[1]), int(match[2]), int(match[3]))
+        return dt.date(year, month, day)
+    except ValueError:
+        pass
+    try:  # day and month swapped, as "1958-14-03" can only be
+        return dt.date(year, day, month)
     except ValueError as exc:
         raise InvalidRecord(f"出生日期“{text[:20]}”不是有效日期") from exc
 
@@ -98,12 +106,15 @@ def prepare_query(raw: dict[str, Any], as_of: dt.date, resolver: AddressResolver
     surname, given = split_name(name) if name else ("", "")
     birth = _birth(raw.get("birth_date"))
     age = _age(raw.get("age"))
-    years = None
+    years = near = None
     if birth is not None:
         years = (birth.year, birth.year)
     elif age is not None:
         # Someone aged 40 today was born this year minus 40, or a year before if the birthday is to come.
         years = (as_of.year - age - 1, as_of.year - age)
+        # 虚岁 counts a year or two more; a round age ("60", "75") is anything within a couple of years.
+        spread = 3 if age >= 30 and age % 5 == 0 else 1
+        near = (as_of.year - age - spread, as_of.year - age + 2)
     gender_text = str(raw.get("gender") or "").strip()
     gender = GENDERS.get(gender_text, "")
     if gender_text and not gender:
@@ -116,6 +127,7 @@ def prepare_query(raw: dict[str, Any], as_of: dt.date, resolver: AddressResolver
         phone=normalise_phone(str(raw.get("phone") or "")),
         birth=birth,
         birth_years=years,
+        birth_near=near,
         gender=gender,
     )
     code = re.sub(r"\D", "", str(raw.get("region_code") or ""))
@@ -239,11 +251,13 @@ class BirthComparison:
             if q.birth == c.birth:
                 return 0
             typo = one_digit_apart(q.birth.strftime("%Y%m%d"), c.birth.strftime("%Y%m%d"))
-            return 2 if typo or abs(q.birth.year - c.birth.year) <= 1 else 3
+            swapped = (q.birth.year, q.birth.month, q.birth.day) == (c.birth.year, c.birth.day, c.birth.month)
+            return 2 if typo or swapped or abs(q.birth.year - c.birth.year) <= 1 else 3
         low, high = q.birth_years
         if low <= c.birth.year <= high:
             return 1
-        if low - 1 <= c.birth.year <= high + 1:
+        near_low, near_high = q.birth_near or (low - 1, high + 1)
+        if near_low <= c.birth.year <= near_high:
             return 2
         return 3
 
@@ -320,7 +334,9 @@ def query_keys(q: PersonRecord) -> list[str]:
         keys.append(f"t:{tail}")
     if q.phone is not None:
         keys.append(f"p:{q.phone.local}")
-    years = range(q.birth_years[0], q.birth_years[1] + 1) if q.birth_years else range(0)
+    # Blocked on every year the age as said allows (虚岁, a round number), not only the likeliest two.
+    span = q.birth_near if q.birth is None and q.birth_near else q.birth_years
+    years = range(span[0], span[1] + 1) if span else range(0)
     for sound in q.fuzzy:
         keys.extend(f"n:{sound}|{y}" for y in years)
         if q.township:

@@ -72,6 +72,52 @@ def test_every_kind_of_error_still_finds_the_person(demo_county: Path) -> None:
         assert result.best.explanation, what  # every field that spoke is explained
 
 
+def test_ages_and_dates_as_people_say_them(demo_county: Path) -> None:
+    """虚岁 (a year or two more than the real age), a round age, day and month swapped in a birth date
+    (also where only the swap makes it a date): the person is still the best candidate."""
+    from safetynet.linkage.persons import prepare_query
+
+    person = _person_with_a_late_birthday()
+    township, village = _place(person)
+    real = (
+        AS_OF.year
+        - person.birth_date.year
+        - ((AS_OF.month, AS_OF.day) < (person.birth_date.month, person.birth_date.day))
+    )
+    born = person.birth_date
+    swapped = f"{born.year}-{born.day:02d}-{born.month:02d}"
+    linker = Linker(as_of=AS_OF)
+    for what, extra in {
+        "虚岁 +1": {"age": str(real + 1)},
+        "虚岁 +2": {"age": str(real + 2)},
+        "round age": {"age": str(5 * round(real / 5))},
+        "day and month swapped": {"birth_date": swapped},
+    }.items():
+        raw = {"name": person.name, "address_text": f"{township}{village}", **extra}
+        result = linker.link(raw)
+        assert result.best is not None and result.best.id_number == person.id_number, (
+            what,
+            result.explanation,
+        )
+        birth = next(p for p in result.best.explanation if p["field"] == "birth")
+        assert birth["level"] <= 2, (what, birth)  # near, not a mismatch
+    assert prepare_query({"birth_date": swapped}, AS_OF, None).birth == born
+
+
+def _person_with_a_late_birthday() -> Person:
+    """Someone whose day of birth is past the 12th (so the swapped date is no date at all) and who is
+    not yet a year older on the as-of day."""
+    for person in (
+        Person.objects.filter(death_date__isnull=True, birth_date__lt="1990-01-01")
+        .select_related("household")
+        .order_by("id_number")
+    ):
+        b = person.birth_date
+        if b.day > 12 and (b.month, b.day) > (AS_OF.month, AS_OF.day):
+            return person
+    raise AssertionError("the demo county has such a person")
+
+
 def test_a_homophone_name_and_a_wrong_phone_digit(demo_county: Path) -> None:
     from safetynet.linkage.chinese import char_readings, spellings
 
