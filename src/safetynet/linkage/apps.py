@@ -13,10 +13,11 @@ class LinkageConfig(AppConfig):
 
 
 def _rebuild_index(**_: object) -> None:
-    """A new registry import changes who can be found: the blocking index is rebuilt from it."""
-    from safetynet.linkage.services import rebuild_index
+    """A new registry import changes who can be found: the persons it added, changed or removed are
+    filed again in the blocking index (the whole index when most of the registry changed)."""
+    from safetynet.linkage.services import update_index
 
-    rebuild_index()
+    update_index()
 
 
 def _reading_alike(name: str, low: str, high: str, **_: object) -> list[str]:

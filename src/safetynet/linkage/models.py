@@ -14,11 +14,26 @@ class PersonKey(models.Model):
     region_code = models.CharField(max_length=12)  # the person's household village, for region scope
 
     class Meta:
-        # Covering: a lookup reads the index alone (SQLite, and PostgreSQL once vacuumed).
-        indexes = [models.Index(fields=["key", "region_code", "id_number"], name="linkage_key_region")]
+        indexes = [
+            # Covering: a lookup reads the index alone (SQLite, and PostgreSQL once vacuumed).
+            models.Index(fields=["key", "region_code", "id_number"], name="linkage_key_region"),
+            # An import re-files only the persons who changed: their keys are found by person.
+            models.Index(fields=["id_number"], name="linkage_key_person"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.key} -> {self.id_number}"
+
+
+class IndexedPerson(models.Model):
+    """What a registry person's keys were made from (a digest of the fields that make them), so an import
+    re-files only the persons it added or changed, and drops those it removed."""
+
+    id_number = models.CharField(max_length=18, primary_key=True)
+    digest = models.CharField(max_length=32)
+
+    def __str__(self) -> str:
+        return f"{self.id_number} indexed"
 
 
 class LinkageModel(models.Model):
