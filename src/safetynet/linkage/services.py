@@ -642,7 +642,8 @@ def train(
     if len(ids) < 2:
         raise ValueError("登记库人数太少，无法估计参数")
     chosen = random.Random(11).sample(ids, min(sample, len(ids)))
-    reference = list(registry_rows(chosen))
+    # In one order whatever the database returns: the same registry trains the same model.
+    reference = sorted(registry_rows(chosen), key=lambda p: p.id_number)
     vectors: list[list[int]] = []
     every_query: list[PersonRecord] = []
     for start in range(0, len(records), QUERY_CHUNK):
