@@ -1,4 +1,4 @@
-"""In real headless Chromium: a township clerk verifies a household on site from a phone (a first try
+"""In real headless Chromium: the village coordinator verifies a household on site from a phone (a first try
 refused beside the fields), and the person declines help: the refusal is recorded with a follow-up date.
 Then a county delegates confirmation (审核确认) to its townships: the clerk who reviewed an application
 may not confirm it too, a colleague does. Screenshots go to test-artifacts/."""
@@ -31,6 +31,7 @@ def case_id(transactional_db, county_dir: Path) -> int:  # type: ignore[no-untyp
     assert not registry.import_registry(county_dir).errors
     hotline = create_user("hotline", PASSWORD, "hotline", "371522000000")
     create_user("town", PASSWORD, "township", "371522100000")
+    create_user("dongwang", PASSWORD, "coordinator", "371522100201")  # 东王村, where H001 lives
     lead = leads.report(
         Actor(user=hotline, purpose="test"),
         leads.LeadInput(
@@ -120,7 +121,7 @@ def phone(chromium) -> Iterator[object]:  # type: ignore[no-untyped-def]
 def test_verification_on_a_phone_then_a_respected_refusal(live_server, case_id, phone) -> None:  # type: ignore[no-untyped-def]
     page = phone
     page.goto(f"{live_server.url}/login/")
-    page.fill("input[name=username]", "town")
+    page.fill("input[name=username]", "dongwang")  # the village's coordinator, on the visit
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit].primary")
     page.goto(f"{live_server.url}/cases/")
