@@ -35,6 +35,7 @@ from safetynet.cases.actions import (
 )
 from safetynet.cases.models import Case, Step
 from safetynet.listing import EVERYTHING, ListQuery
+from safetynet.xlsx import SHEET_CHUNK, sheet_in_chunks
 
 __all__ = ["Conflict", "StepRejected", "act", "deadline_days"]
 
@@ -280,8 +281,7 @@ def _case_sheet(actor: Actor, cases: Any, filters: str) -> Iterator[list[Any]]:
     from safetynet.regions import services as regions
     from safetynet.registry import services as registry
 
-    today, stages, count = timezone.localdate(), dict(Case.Stage.choices), 0
-    chunk: list[Case] = []
+    today, stages = timezone.localdate(), dict(Case.Stage.choices)
 
     def sheet(found: list[Case]) -> Iterator[list[Any]]:
         heads, _ = registry.names_of(c.household_id for c in found)
@@ -293,14 +293,9 @@ def _case_sheet(actor: Actor, cases: Any, filters: str) -> Iterator[list[Any]]:
                 "是" if c.urgent else "否", timezone.localtime(c.opened_at).date() if c.opened_at else None,
             ]  # fmt: skip
 
-    for case in cases.iterator(chunk_size=2000):
-        chunk.append(case)
-        if len(chunk) == 2000:
-            yield from sheet(chunk)
-            count, chunk = count + len(chunk), []
-    yield from sheet(chunk)
-    count += len(chunk)
-    record(actor, "export", "case_list", "", actor.user.region_id or "", f"{count} 个 xlsx {filters}")
+    count = [0]
+    yield from sheet_in_chunks(cases.iterator(chunk_size=SHEET_CHUNK), sheet, count)
+    record(actor, "export", "case_list", "", actor.user.region_id or "", f"{count[0]} 个 xlsx {filters}")
 
 
 def get_case(actor: Actor, case_id: int) -> Case | None:

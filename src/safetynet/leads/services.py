@@ -28,6 +28,7 @@ from safetynet.listing import EVERYTHING, ListQuery
 from safetynet.regions import services as regions
 from safetynet.screening import services as screening
 from safetynet.screening.models import RiskWarning
+from safetynet.xlsx import SHEET_CHUNK, sheet_in_chunks
 
 MAX_SUMMARY = 1000
 
@@ -374,7 +375,7 @@ def lead_sheet_rows(
 def _lead_sheet(scope: PersonalDataScope, leads: QuerySet[Lead], filters: str) -> Iterator[list[Any]]:
     from safetynet.registry import services as registry
 
-    channels, statuses, count = dict(Channel.choices), dict(Lead.Status.choices), 0
+    channels, statuses = dict(Channel.choices), dict(Lead.Status.choices)
 
     def sheet(found: list[Lead]) -> Iterator[list[Any]]:
         found = _as_read(scope, found)
@@ -388,15 +389,9 @@ def _lead_sheet(scope: PersonalDataScope, leads: QuerySet[Lead], filters: str) -
                 timezone.localtime(lead.created_at).replace(tzinfo=None),
             ]  # fmt: skip
 
-    chunk: list[Lead] = []
-    for lead in leads.iterator(chunk_size=2000):
-        chunk.append(lead)
-        if len(chunk) == 2000:
-            yield from sheet(chunk)
-            count, chunk = count + len(chunk), []
-    yield from sheet(chunk)
-    count += len(chunk)
-    record(scope.actor, "export", "lead_list", "", scope.region_code, f"{count} 条 xlsx {filters}")
+    count = [0]
+    yield from sheet_in_chunks(leads.iterator(chunk_size=SHEET_CHUNK), sheet, count)
+    record(scope.actor, "export", "lead_list", "", scope.region_code, f"{count[0]} 条 xlsx {filters}")
 
 
 def get_lead(actor: Actor, lead_id: int) -> Lead | None:

@@ -47,6 +47,7 @@ from safetynet.screening.packs import (
 from safetynet.screening.plan import Plan, value_column
 from safetynet.screening.signals import run_finished
 from safetynet.tabular import excel_safe
+from safetynet.xlsx import SHEET_CHUNK, sheet_in_chunks
 
 LEVEL_FACTOR = {"red": Decimal(3), "orange": Decimal(2), "yellow": Decimal(1)}
 EXPORT_COLUMNS = [
@@ -714,27 +715,18 @@ def _all_sheet_rows(
         .defer("values", "evidence", "fingerprint", "outcome_note")  # not in the sheet: not decoded
         .order_by(*filters.narrow.ordering(WARNING_ORDERS))[:EXPORT_LIMIT]
     )
-    count = 0
-    chunk: list[RiskWarning] = []
-    for w in query.iterator(chunk_size=EXPORT_CHUNK):
-        chunk.append(w)
-        if len(chunk) == EXPORT_CHUNK:
-            yield from _sheet_rows(scope, chunk, titles)
-            count += len(chunk)
-            chunk = []
-    yield from _sheet_rows(scope, chunk, titles)
-    count += len(chunk)
+    count = [0]
+    yield from sheet_in_chunks(
+        query.iterator(chunk_size=SHEET_CHUNK), lambda chunk: _sheet_rows(scope, chunk, titles), count
+    )
     record(
         actor,
         "export",
         "warning_list",
         "",
         actor.user.region_id or "",
-        f"{count} 条 xlsx {filters.describe()}"[:500],
+        f"{count[0]} 条 xlsx {filters.describe()}"[:500],
     )
-
-
-EXPORT_CHUNK = 2000
 
 
 def _sheet_rows(
