@@ -50,6 +50,7 @@ class PersonRecord:
     county: str = ""  # 6-digit prefix
     place_how: str = ""
     # Registry side only:
+    household_phones: tuple[Phone, ...] = ()  # the other members' phones
     id_number: str = ""
     household_id: str = ""
     region_code: str = ""
@@ -148,15 +149,26 @@ def prepare_query(raw: dict[str, Any], as_of: dt.date, resolver: AddressResolver
 
 
 def registry_record(
-    id_number: str, name: str, gender: str, birth: dt.date, phone: str, household_id: str, region_code: str
+    id_number: str,
+    name: str,
+    gender: str,
+    birth: dt.date,
+    phone: str,
+    household_id: str,
+    region_code: str,
+    household_phones: tuple[str, ...] = (),
 ) -> PersonRecord:
     surname, given = split_name(name)
+    own = normalise_phone(phone)
     return PersonRecord(
+        household_phones=tuple(
+            p for p in map(normalise_phone, household_phones) if p is not None and (own is None or p != own)
+        ),
         name=name,
         surname=surname,
         given=given,
         id=IdEvidence(full=id_number),
-        phone=normalise_phone(phone),
+        phone=own,
         birth=birth,
         birth_years=(birth.year, birth.year),
         gender=gender,
@@ -226,16 +238,18 @@ class IdComparison:
 class PhoneComparison:
     name = "phone"
     label = "电话"
-    levels = ("一致", "差一位", "不一致")
+    levels = ("一致", "差一位", "是同户家人的电话", "不一致")
 
     def level(self, q: PersonRecord, c: PersonRecord) -> int | None:
-        if q.phone is None or c.phone is None:
+        if q.phone is None or (c.phone is None and not c.household_phones):
             return None
-        if phones_agree(q.phone, c.phone):
+        if c.phone is not None and phones_agree(q.phone, c.phone):
             return 0
-        if one_digit_apart(q.phone.local, c.phone.local):
+        if c.phone is not None and one_digit_apart(q.phone.local, c.phone.local):
             return 1
-        return 2
+        if any(phones_agree(q.phone, p) for p in c.household_phones):
+            return 2
+        return 3
 
 
 class BirthComparison:
@@ -308,6 +322,7 @@ def registry_keys(p: PersonRecord) -> list[str]:
     keys = [f"i:{p.id_number}", f"t:{p.id_number[-4:]}"]
     if p.phone is not None:
         keys.append(f"p:{p.phone.local}")
+    keys.extend(f"h:{phone.local}" for phone in p.household_phones)  # found by a relative's number too
     year = p.birth.year if p.birth else 0
     for sound in p.fuzzy:
         keys.append(f"f:{sound}")
@@ -333,7 +348,7 @@ def query_keys(q: PersonRecord) -> list[str]:
     if tail:
         keys.append(f"t:{tail}")
     if q.phone is not None:
-        keys.append(f"p:{q.phone.local}")
+        keys.extend((f"p:{q.phone.local}", f"h:{q.phone.local}"))
     # Blocked on every year the age as said allows (虚岁, a round number), not only the likeliest two.
     span = q.birth_near if q.birth is None and q.birth_near else q.birth_years
     years = range(span[0], span[1] + 1) if span else range(0)
@@ -373,7 +388,7 @@ ANCHORS = ((("id_number",), (0,)), (("phone", "name"), (0, 1)))
 DEFAULT_M = {
     "name": [0.80, 0.10, 0.04, 0.03, 0.02, 0.01],
     "id_number": [0.90, 0.06, 0.03, 0.01],
-    "phone": [0.85, 0.10, 0.05],
+    "phone": [0.80, 0.08, 0.08, 0.04],
     "birth": [0.80, 0.15, 0.04, 0.01],
     "gender": [0.98, 0.02],
     "place": [0.75, 0.10, 0.08, 0.05, 0.02],
@@ -381,7 +396,7 @@ DEFAULT_M = {
 DEFAULT_U = {
     "name": [0.001, 0.002, 0.004, 0.01, 0.06, 0.923],
     "id_number": [1e-7, 1e-6, 1e-4, 0.9999],
-    "phone": [1e-5, 1e-4, 0.9999],
+    "phone": [1e-5, 1e-4, 3e-5, 0.99986],
     "birth": [1e-4, 0.012, 0.03, 0.958],
     "gender": [0.5, 0.5],
     "place": [0.002, 0.02, 0.06, 0.9, 0.018],

@@ -123,6 +123,17 @@ def default_model() -> Model:
     )
 
 
+def current_params(params: dict[str, Any]) -> dict[str, Any]:
+    """A model trained before a comparison gained a level (the phone's 同户家人的电话) uses that
+    comparison's starting values until the county trains again; every other comparison keeps its own."""
+    m, u = dict(params["m"]), dict(params["u"])
+    for comparison in schema_module.COMPARISONS:
+        name, levels = comparison.name, len(comparison.levels)
+        if len(m.get(name, ())) != levels or len(u.get(name, ())) != levels:
+            m[name], u[name] = list(schema_module.DEFAULT_M[name]), list(schema_module.DEFAULT_U[name])
+    return {**params, "m": m, "u": u}
+
+
 def set_thresholds(actor: Actor, match: float, review: float) -> LinkageModel:
     """A county admin's thresholds become a new version with the same parameters."""
     require(actor, Cap.LINKAGE_SETTINGS)
@@ -160,12 +171,32 @@ REBUILD_MIN = 10_000
 
 
 def _registry_raw(id_numbers: Iterable[str] | None = None) -> Iterator[tuple[Any, ...]]:
+    """Each person's fields (REGISTRY_FIELDS), then the phones of the rest of their household: a caller
+    often gives a son's or a daughter's number, which is evidence for the parent too."""
     persons = Person.objects.all()
     if id_numbers is not None:
         persons = persons.filter(id_number__in=list(id_numbers))
     rows = persons.values_list(*REGISTRY_FIELDS).order_by()
     # A bounded list is read at once; the whole registry (index rebuild, training) streams.
-    yield from rows if id_numbers is not None else rows.iterator(chunk_size=5000)
+    chunk: list[tuple[Any, ...]] = []
+    for row in rows if id_numbers is not None else rows.iterator(chunk_size=5000):
+        chunk.append(row)
+        if len(chunk) == 5000:
+            yield from _with_household_phones(chunk)
+            chunk = []
+    yield from _with_household_phones(chunk)
+
+
+def _with_household_phones(rows: list[tuple[Any, ...]]) -> Iterator[tuple[Any, ...]]:
+    phones: dict[str, list[tuple[str, str]]] = {}
+    households = sorted({row[5] for row in rows})
+    for start in range(0, len(households), 5000):
+        members = Person.objects.filter(household_id__in=households[start : start + 5000]).exclude(phone="")
+        for household, id_number, phone in members.values_list("household_id", "id_number", "phone").order_by():
+            phones.setdefault(household, []).append((id_number, phone))
+    for row in rows:
+        others = sorted({phone for id_number, phone in phones.get(row[5], ()) if id_number != row[0]})
+        yield (*row, tuple(others))
 
 
 def registry_rows(id_numbers: Iterable[str] | None = None) -> Iterator[PersonRecord]:
@@ -324,7 +355,7 @@ class Linker:
             prefix = _common_prefix(*self.scope)
         self.resolver = AddressResolver.cached(prefix)
         self.schema = person_schema(self.as_of, self.resolver)
-        self.scorer = Scorer(self.schema, Model.from_json(self.model.params))
+        self.scorer = Scorer(self.schema, Model.from_json(current_params(self.model.params)))
         self._persons: dict[str, PersonRecord] = {}
         # Where a comparison's first level means the whole ID number or the phone is this person's.
         self._exact = [

@@ -21,7 +21,10 @@ pytestmark = pytest.mark.django_db
 def test_an_import_refiles_only_whom_it_added_or_changed(county, county_dir: Path) -> None:  # type: ignore[no-untyped-def]
     assert IndexedPerson.objects.count() == Person.objects.count() == 5  # the first import built it whole
     wang = Person.objects.get(name="王建国")
-    untouched = set(PersonKey.objects.exclude(id_number=wang.id_number).values_list("pk", flat=True))
+    # his household's keys hold his phone too (a relative's number finds them): all of H001 is re-filed
+    h001 = Person.objects.filter(household_id="H001").values_list("id_number", flat=True)
+    untouched = set(PersonKey.objects.exclude(id_number__in=list(h001)).values_list("pk", flat=True))
+    assert PersonKey.objects.filter(key="h:13812345678").count() == 2  # 李秀英 and 王小红, by his number
     assert PersonKey.objects.filter(key="p:13812345678").exists()
 
     # The next month's registry: 王建国 has a new phone, and a grandson was born into H003.
@@ -41,6 +44,10 @@ def test_an_import_refiles_only_whom_it_added_or_changed(county, county_dir: Pat
     assert services.update_index() == services.IndexUpdate(0, 0, False)  # the import already did it
     assert not PersonKey.objects.filter(key="p:13812345678").exists()  # the old phone finds no one
     assert PersonKey.objects.filter(key="p:13912345678", id_number=wang.id_number).exists()
+    assert (
+        PersonKey.objects.filter(key="h:13912345678").count() == 2
+        and not PersonKey.objects.filter(key="h:13812345678").exists()
+    )
     assert PersonKey.objects.filter(id_number=baby[0]).exists()
     # nobody else's keys were touched: the same rows, not rewritten
     assert untouched <= set(PersonKey.objects.values_list("pk", flat=True))

@@ -224,3 +224,26 @@ def test_human_decisions_win_over_the_model(demo_county: Path, make_user) -> Non
     assert again.best.id_number == person.id_number and again.best.decided_by_person
     with pytest.raises(services.Conflict):
         services.decide_review(actor, review.pk, review.version, None)  # an old version: someone was first
+
+
+def test_a_relatives_phone_is_evidence_for_the_person(demo_county: Path) -> None:
+    """An old woman registered without a phone; her son calls from his own number, which the registry
+    holds under his name in the same household: she is found, and the phone counts for her."""
+    for mother in (
+        Person.objects.filter(phone="", death_date__isnull=True, birth_date__lt="1960-01-01")
+        .select_related("household")
+        .order_by("id_number")
+    ):
+        son = Person.objects.filter(household_id=mother.household_id).exclude(phone="").first()
+        if son is not None and son.name != mother.name:
+            break
+    else:
+        raise AssertionError("the demo county has such a household")
+    township, village = _place(mother)
+    result = Linker(as_of=AS_OF).link(
+        {"name": mother.name, "phone": son.phone, "address_text": f"{township}{village}"}
+    )
+    assert result.best is not None and result.best.id_number == mother.id_number, result.explanation
+    phone = next(p for p in result.best.explanation if p["field"] == "phone")
+    assert phone["text"] == "是同户家人的电话" and phone["weight"] > 0, phone
+    assert result.best.household_id == son.household_id
