@@ -50,9 +50,20 @@ def import_registry(directory: Path, imported_by: str = "", progress: Progress |
     """Load a folder of registry files, all or nothing; re-importing the same content is a no-op."""
     result = RegistryImport(directory, imported_by=imported_by, progress=progress).run()
     if not result.errors and not result.already_imported:
+        _analyse()
         bump_version()
         registry_imported.send(sender=RegistryImport, result=result)
     return result
+
+
+def _analyse() -> None:
+    """Fresh planner statistics after a bulk load: planned on stale ones, PostgreSQL read a household's
+    members through the wrong index (110 ms instead of 1 ms per identity lookup at 1,000,000 persons)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        for model in (Household, Person):
+            cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
 
 
 # -- registry version, verified incomes and household facts ------------------------------------------
