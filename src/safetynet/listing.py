@@ -24,7 +24,7 @@ class ListQuery:
     region: str = ""  # a region code prefix (a township's 9 digits, a village's 12) inside the reader's scope
     since: dt.date | None = None
     until: dt.date | None = None
-    q: str = ""  # what the search box holds: a household code or a household head's name
+    q: str = ""  # the search box: a member's name, a whole ID number, a phone, or a household code
     sort: str = ""  # one of the list's own orders (`ordering`); "" is its default, most urgent first
     problems: tuple[str, ...] = field(default=(), compare=False)
 

@@ -333,7 +333,7 @@ def search(actor: Actor, query: str) -> tuple[list[PersonView], int]:
     if ID_NUMBER.match(query):
         found = persons.filter(id_number=query.upper())
         kind = "id_number"
-    elif (phone := normalise_phone(query)) and PHONE.match(re.sub(r"[\s()（）]", "", query)):
+    elif phone := _as_phone(query):
         # "138 1234 5678", "+86 138-1234-5678", "(0534) 555-1234": as stored, or as bare digits
         found = persons.filter(phone__in=_phone_spellings(query, phone))
         kind, query = "phone", phone.digits
@@ -359,6 +359,11 @@ def search(actor: Actor, query: str) -> tuple[list[PersonView], int]:
     )
     today = dt.date.today()
     return [_person_view(scope, p, p.household.region_code, today) for p in results], total
+
+
+def _as_phone(text: str) -> Phone | None:
+    """The text as a phone number, if it is one however typed ("+86 138-1234-5678", "(0534) 555 1234")."""
+    return normalise_phone(text) if PHONE.match(re.sub(r"[\s()（）]", "", text)) else None
 
 
 def _phone_spellings(query: str, phone: Phone) -> set[str]:
@@ -395,7 +400,7 @@ def households_matching(scope: PersonalDataScope, text: str, field: str = "house
         if not scope.full_identifiers:
             ratelimit.check(scope.actor, "id_search_masked")
         members = Person.objects.filter(id_number=text.upper())
-    elif (phone := normalise_phone(text)) and PHONE.match(re.sub(r"[\s()（）]", "", text)):
+    elif phone := _as_phone(text):
         members = Person.objects.filter(phone__in=_phone_spellings(text, phone))
     else:
         named = Person.objects.filter(name__startswith=text).values("household_id")
