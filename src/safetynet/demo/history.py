@@ -80,8 +80,9 @@ def simulate(
         _work(plan, case, county, admin, rng, today)
         plans.append(plan)
     for case_id, region in Case.objects.filter(pk__in=waiting).values_list("id", "region_code"):
-        # the rest of the latest run's cases: found in the last month, not visited yet
-        plans.append(Plan(case_id, today - dt.timedelta(days=rng.randint(0, 30)), pace[region[:9]]))
+        # the rest of the latest run's cases: found in the last month, not visited yet, most of them in the
+        # last few days (a county that keeps up, with a backlog of some 30 % past their deadline)
+        plans.append(Plan(case_id, today - dt.timedelta(days=int(30 * rng.random() ** 4)), pace[region[:9]]))
     _date_back(plans, rng)
     from safetynet.cases import inbox
     from safetynet.reports import tallies
