@@ -35,7 +35,7 @@ def home(request: HttpRequest) -> HttpResponse:
         from safetynet.cases import inbox
 
         context["today"] = [
-            (s.key, s.title, s.total_shown, s.key in ("overdue",) and s.total > 0)
+            (s.key, s.title, s.total_shown, s.key == "overdue" and s.total > 0)
             for s in inbox.for_actor(Actor.from_request(request, "home page"))
         ]
     if Cap.READ_STATISTICS in user.caps:

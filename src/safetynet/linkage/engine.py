@@ -107,10 +107,6 @@ class Scorer(Generic[P]):
             return 1.0
         return 2**weight / (1 + 2**weight)
 
-    def score(self, query: P, candidate: P) -> tuple[float, list[int]]:
-        vector = self.schema.vector(query, candidate)
-        return self.probability(self.weight(vector)), vector
-
     def explain(self, vector: Sequence[int]) -> list[dict[str, Any]]:
         """Per field: how it compared, and how much that moved the odds (bits of evidence)."""
         parts = []

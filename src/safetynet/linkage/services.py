@@ -192,7 +192,9 @@ def _with_household_phones(rows: list[tuple[Any, ...]]) -> Iterator[tuple[Any, .
     households = sorted({row[5] for row in rows})
     for start in range(0, len(households), 5000):
         members = Person.objects.filter(household_id__in=households[start : start + 5000]).exclude(phone="")
-        for household, id_number, phone in members.values_list("household_id", "id_number", "phone").order_by():
+        for household, id_number, phone in members.values_list(
+            "household_id", "id_number", "phone"
+        ).order_by():
             phones.setdefault(household, []).append((id_number, phone))
     for row in rows:
         others = sorted({phone for id_number, phone in phones.get(row[5], ()) if id_number != row[0]})
@@ -204,9 +206,14 @@ def registry_rows(id_numbers: Iterable[str] | None = None) -> Iterator[PersonRec
         yield registry_record(*row)
 
 
+# Raise when `registry_keys` files people differently: every digest changes, so the next import re-files all.
+KEYS_VERSION = 2
+
+
 def _digest(row: tuple[Any, ...]) -> str:
-    """Of the fields a person's keys are made from: the same digest, the same keys."""
-    return hashlib.blake2b("\x1f".join(map(str, row)).encode(), digest_size=16).hexdigest()
+    """Of the fields a person's keys are made from (and of how keys are made): the same digest, the same
+    keys."""
+    return hashlib.blake2b("\x1f".join(map(str, (KEYS_VERSION, *row))).encode(), digest_size=16).hexdigest()
 
 
 def _keys_of(row: tuple[Any, ...]) -> list[tuple[str, str, str]]:
@@ -455,9 +462,7 @@ class Linker:
                 exact=next((name for i, name in self._exact if vector[i] == 0), ""),
             )
             scored.append((self.scorer.weight(vector), candidate))
-        for candidate, probability in zip(
-            (c for _, c in scored), among_candidates([w for w, _ in scored]), strict=True
-        ):
+        for (_, candidate), probability in zip(scored, among_candidates([w for w, _ in scored]), strict=True):
             candidate.probability = 1.0 if candidate.decided_by_person else probability
         ranked = sorted((c for _, c in scored), key=lambda c: (-c.probability, c.id_number))
         top = ranked[: self.limit]
