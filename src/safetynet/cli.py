@@ -6,6 +6,9 @@ import datetime as dt
 import gc
 import os
 import secrets
+import signal
+import subprocess
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -246,7 +249,7 @@ def screen(
                 dry_run=dry_run,
                 pack=pack,
                 started_by="cli",
-                progress=lambda step: status.update(f"数据比对中… {step}"),
+                progress=lambda step, done, total: status.update(f"数据比对中… {done}/{total} {step}"),
             )
     except services.ScreeningError as error:
         err.print(f"[red]{error}[/red]")
@@ -752,8 +755,11 @@ def recover_stale_work() -> None:
 def serve(
     host: Annotated[str, typer.Option()] = "127.0.0.1",
     port: Annotated[int, typer.Option()] = 8000,
+    no_worker: Annotated[
+        bool, typer.Option("--no-worker", help="Don't start a worker beside the server (run `safetynet worker`).")
+    ] = False,
 ) -> None:
-    """Serve the web interface and API with a production WSGI server."""
+    """Serve the web interface and API with a production WSGI server, and a worker for background jobs."""
     setup()
     from django.core.management import call_command
     from waitress import serve as waitress_serve
@@ -762,8 +768,59 @@ def serve(
 
     call_command("collectstatic", interactive=False, verbosity=0)
     recover_stale_work()
+    worker_process = None if no_worker else start_worker_beside()
+    # SIGTERM (systemd, `kill`) ends the server by SystemExit, so the worker beside it is stopped too.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     console.print(f"safetynet 已启动: http://{host}:{port}/  (API 文档 http://{host}:{port}/api/docs)")
-    waitress_serve(application, host=host, port=port, threads=8)
+    try:
+        waitress_serve(application, host=host, port=port, threads=8)
+    finally:
+        if worker_process is not None and worker_process.poll() is None:
+            worker_process.terminate()
+            worker_process.wait(timeout=60)
+
+
+def start_worker_beside() -> subprocess.Popen[bytes]:
+    """`safetynet worker` as a child of this server: stopped with it, and told to stop (SIGTERM: it
+    finishes the job in hand) if the server dies without a word."""
+    return subprocess.Popen(  # noqa: S603 - our own entry point
+        [sys.executable, "-m", "safetynet.cli", "worker"], preexec_fn=_stop_with_parent  # noqa: PLW1509
+    )
+
+
+def _stop_with_parent() -> None:
+    """Linux: SIGTERM to this process when its parent dies (prctl PR_SET_PDEATHSIG)."""
+    import ctypes
+
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)
+    except OSError:
+        pass  # not Linux: stopping the server stops the worker through the `finally` above
+
+
+@app.command()
+def worker() -> None:
+    """Run background jobs: screening runs and backtests, department pushes, and the schedules set on
+    /jobs/schedules/ (nightly run, daily escalation, feed freshness, monthly reports). Stop with Ctrl-C
+    or SIGTERM; a job cut off by a kill is retried by the next worker."""
+    setup()
+    import time
+
+    from django_q.cluster import Cluster
+
+    from safetynet.jobs import services as jobs
+
+    recover_stale_work()
+    jobs.install_tick()
+    jobs.tick()  # put back what a killed worker held, at once rather than at the first tick
+    from django.db import connections
+
+    connections.close_all()  # the cluster forks its processes: none may share this one's connection
+    cluster = Cluster()
+    cluster.start()
+    console.print("safetynet worker 已启动")
+    while cluster.sentinel is not None and cluster.sentinel.is_alive():
+        time.sleep(1)
 
 
 @app.command()

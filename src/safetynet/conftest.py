@@ -19,6 +19,9 @@ def pytest_configure() -> None:
     # Still Argon2 (the hash says so, and a server process reads its parameters from the hash), at a cost
     # of half a millisecond instead of 150: the suite makes and signs in over a thousand accounts.
     settings.PASSWORD_HASHERS = ["safetynet.testing.QuickArgon2PasswordHasher"]
+    # Jobs run inside the request or command that asks for them, through the same claim and record as on
+    # the worker; the worker itself is tested in processes of its own (jobs/tests/test_worker.py).
+    settings.SAFETYNET_JOBS_INLINE = True
     # Live-server threads must not keep connections open, or PostgreSQL cannot drop the test database.
     settings.DATABASES["default"]["CONN_MAX_AGE"] = 0
     connections.settings["default"]["CONN_MAX_AGE"] = 0

@@ -30,8 +30,10 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "ninja",  # serves Swagger UI from its own static files instead of a CDN
+    "django_q",  # the job queue's transport, worker processes and timers (safetynet.jobs)
     "safetynet.regions",
     "safetynet.access",
+    "safetynet.jobs",
     "safetynet.registry",
     "safetynet.lake",
     "safetynet.screening",
@@ -126,6 +128,38 @@ AXES_LOCKOUT_TEMPLATE = "access/locked_out.html"
 # The data lake: a local folder under the data folder by default; s3://… or hdfs://… in production.
 SAFETYNET_LAKE_URL = os.environ.get("SAFETYNET_LAKE_URL", "")
 SAFETYNET_MAX_PUSH_BYTES = int(os.environ.get("SAFETYNET_MAX_PUSH_BYTES", str(1 << 30)))
+# Background jobs (safetynet.jobs): django-q2 keeps its queue in the database (the ORM broker: nothing to
+# install for the embedded default; SAFETYNET_JOBS_REDIS=redis://host:6379/0 moves it to Redis). A job may
+# run for SAFETYNET_JOB_TIMEOUT seconds; the broker hands a task out again only after a longer lease, but a
+# dead worker's job is retried at once by safetynet.jobs.services.recover. SAFETYNET_JOBS_INLINE=1 runs
+# jobs inside the process that asks (tests, a one-off command) instead of on `safetynet worker`.
+SAFETYNET_JOBS_INLINE = os.environ.get("SAFETYNET_JOBS_INLINE", "") == "1"
+SAFETYNET_JOB_TIMEOUT = int(os.environ.get("SAFETYNET_JOB_TIMEOUT", str(6 * 3600)))
+Q_CLUSTER = {
+    "name": "safetynet",
+    "workers": int(os.environ.get("SAFETYNET_WORKERS", "2")),
+    "timeout": SAFETYNET_JOB_TIMEOUT,
+    "retry": SAFETYNET_JOB_TIMEOUT + 600,
+    "max_attempts": 1,  # retries are safetynet.jobs' own (delays, a record of each attempt)
+    "ack_failures": True,
+    "save_limit": 500,
+    "poll": 0.5,
+    "catch_up": False,  # a missed minute of the tick is not run again: the next tick covers it
+    "label": "后台任务",
+}
+if os.environ.get("SAFETYNET_JOBS_REDIS"):
+    import urllib.parse
+
+    _redis = urllib.parse.urlsplit(os.environ["SAFETYNET_JOBS_REDIS"])
+    Q_CLUSTER["redis"] = {
+        "host": _redis.hostname or "127.0.0.1",
+        "port": _redis.port or 6379,
+        "db": int((_redis.path or "/0").lstrip("/") or 0),
+        "password": _redis.password,
+    }
+else:
+    Q_CLUSTER["orm"] = "default"
+
 # Screening engines. DuckDB spills to the data folder beyond its memory limit; Spark runs in local mode
 # unless a master URL names a cluster.
 SAFETYNET_SCREENING_ENGINE = os.environ.get("SAFETYNET_SCREENING_ENGINE", "duckdb")

@@ -10,6 +10,7 @@ urlpatterns = [
     path("", include("safetynet.access.urls")),
     path("registry/", include("safetynet.registry.urls")),
     path("lake/", include("safetynet.lake.urls")),
+    path("jobs/", include("safetynet.jobs.urls")),
     path("screening/", include("safetynet.screening.urls")),
     path("linkage/", include("safetynet.linkage.urls")),
     path("leads/", include("safetynet.leads.urls")),

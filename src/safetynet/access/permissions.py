@@ -44,6 +44,9 @@ class Cap(StrEnum):
     # Departmental data
     READ_BATCHES = "lake.batches"  # batches and their quarantined rows
     MANAGE_TOKENS = "lake.tokens"
+    # Background work
+    READ_JOBS = "jobs.read"  # every job of the county, with its attempts and errors
+    MANAGE_SCHEDULES = "jobs.schedules"  # when the nightly run, escalation, checks and reports start
     # Data comparison
     RUN_SCREENING = "screening.run"
     TUNE_RULES = "screening.rules"  # edit the pack, dry runs, comparisons
@@ -111,6 +114,8 @@ GRANTS: dict[Cap, tuple[Role, ...]] = {
     Cap.MANAGE_USERS: ADMIN,
     Cap.READ_BATCHES: COUNTY,
     Cap.MANAGE_TOKENS: ADMIN,
+    Cap.READ_JOBS: ADMIN,
+    Cap.MANAGE_SCHEDULES: ADMIN,
     Cap.RUN_SCREENING: COUNTY,
     Cap.TUNE_RULES: ADMIN,
     Cap.READ_WARNINGS: STAFF,
@@ -176,6 +181,8 @@ LABELS: dict[Cap, str] = {
     Cap.MANAGE_USERS: "管理用户账号",
     Cap.READ_BATCHES: "查看部门数据批次和隔离行",
     Cap.MANAGE_TOKENS: "签发部门推送令牌",
+    Cap.READ_JOBS: "查看后台任务及其失败记录",
+    Cap.MANAGE_SCHEDULES: "设置定时任务（夜间比对、逾期上提、数据时效检查、月报）",
     Cap.RUN_SCREENING: "发起数据比对",
     Cap.TUNE_RULES: "调整预警规则、回测和对比",
     Cap.READ_WARNINGS: "查看预警",

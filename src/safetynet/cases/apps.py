@@ -10,6 +10,10 @@ class CasesConfig(AppConfig):
         from safetynet.cases.services import land_lead
 
         events.lead_matched.connect(land_lead, dispatch_uid="cases_land_lead")
+        from safetynet.cases import jobs
+        from safetynet.jobs.services import register
+
+        register("cases.escalate", "逾期个案上提", jobs.escalate)
         # the audit trail records case steps as case_<step>: it shows them by the steps' own labels
         from safetynet.access import audit_labels
         from safetynet.cases.actions import ACTIONS

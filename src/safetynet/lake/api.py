@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import tempfile
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -27,7 +28,6 @@ from safetynet.apierrors import ErrorOut, Id, answers
 from safetynet.lake import services, storage
 from safetynet.lake.models import Batch, DepartmentToken
 from safetynet.lake.sources import FEEDS
-from safetynet.tabular import FileRejected
 
 CHUNK_BYTES = 1 << 20
 JSONL_TYPES = (
@@ -50,7 +50,7 @@ router = Router(tags=["lake"], auth=DepartmentTokenAuth())
 
 class PushOut(Schema):
     batch_id: int
-    status: str  # done, rejected (the whole file)
+    status: str  # queued or running (202), done, rejected (the whole file), failed
     accepted: int
     rejected: int
     already_ingested: bool
@@ -63,7 +63,8 @@ class BatchOut(Schema):
     file_name: str
     file_format: str
     encoding: str
-    status: str  # running, done, rejected, failed
+    status: str  # queued, running, done, rejected, failed, duplicate (see duplicate_of)
+    duplicate_of: int | None
     rows_total: int
     accepted: int
     rejected: int
@@ -110,6 +111,7 @@ def _batch_out(batch: Batch) -> BatchOut:
         file_format=batch.file_format,
         encoding=batch.encoding,
         status=batch.status,
+        duplicate_of=batch.duplicate_of,
         rows_total=batch.rows_total,
         accepted=batch.accepted,
         rejected=batch.rejected,
@@ -163,14 +165,19 @@ def _raw_body(request: HttpRequest) -> IO[bytes] | HttpRequest:
 
 @router.post(
     "/{source}/batches",
-    response=answers({200: PushOut, 201: PushOut, 422: PushOut | ErrorOut}, 400, 403, 404, 411, 413, 415),
+    response=answers(
+        {200: PushOut, 201: PushOut, 202: PushOut, 422: PushOut | ErrorOut, 500: PushOut},
+        400, 403, 404, 411, 413, 415,
+    ),
     openapi_extra=PUSH_BODY,
 )
 def push(request: HttpRequest, source: str, file_name: str = "") -> Status[PushOut]:
     """Push one feed file: multipart with a `file` field (CSV, XLSX or JSON Lines), or a JSON Lines body
-    (Content-Type application/x-ndjson, optional `?file_name=`). 201 when a new batch landed, 200 when
-    the same content had landed before, 422 when the whole file was rejected; rejected rows are in the
-    batch's quarantine."""
+    (Content-Type application/x-ndjson, optional `?file_name=`). Answered **202** as soon as the file is
+    received, with the batch id; the worker lands it and `GET /api/lake/batches/{id}` tells how it went.
+    With `Prefer: wait=N` the answer waits up to N seconds (at most 600) for the final one: 201 when a new
+    batch landed, 200 when the same content had landed before (its batch id), 422 when the whole file was
+    rejected; rejected rows are in the batch's quarantine."""
     if source not in FEEDS:
         raise HttpError(404, f"未知的数据来源 {source}，应为 {'、'.join(FEEDS)} 之一")
     token = _token(request)
@@ -212,31 +219,54 @@ def push(request: HttpRequest, source: str, file_name: str = "") -> Status[PushO
 
     with _spooled(chunks, suffix, limit) as path:
         try:
-            result = services.push(token, source, path, name)
+            batch = services.accept_push(token, source, path, name)
         except PermissionDenied as exc:
             raise HttpError(403, str(exc)) from None
-        except FileRejected as exc:
-            raise HttpError(400, exc.reason) from None
-
-    if result.whole_file_rejected:
-        code, status, message = 422, Batch.Status.REJECTED, result.message
-    elif result.already_ingested:
-        code, status = 200, Batch.Status.DONE
-        message = f"相同内容此前已入湖（批次 {result.batch_id}），未重复导入"
+    batch = _waited(batch, _prefer_wait(request))
+    if batch.status == Batch.Status.DUPLICATE:
+        code, message = 200, batch.message
+    elif batch.status == Batch.Status.DONE:
+        code, message = 201, f"已入湖 {batch.accepted} 行，{batch.rejected} 行未通过校验，已放入隔离区"
+    elif batch.status == Batch.Status.REJECTED:
+        code, message = 422, batch.message
+    elif batch.status == Batch.Status.FAILED:
+        code, message = 500, batch.message or "入湖失败"
     else:
-        code, status = 201, Batch.Status.DONE
-        message = f"已入湖 {result.accepted} 行，{result.rejected} 行未通过校验，已放入隔离区"
+        code, message = 202, f"已受理，正在入湖：用 GET /api/lake/batches/{batch.pk} 查询结果"
+    duplicate = batch.status == Batch.Status.DUPLICATE and batch.duplicate_of is not None
     return Status(
         code,
         PushOut(
-            batch_id=result.batch_id,
-            status=status,
-            accepted=result.accepted,
-            rejected=result.rejected,
-            already_ingested=result.already_ingested,
+            batch_id=batch.duplicate_of if duplicate else batch.pk,  # type: ignore[arg-type]
+            status=Batch.Status.DONE if duplicate else batch.status,
+            accepted=batch.accepted,
+            rejected=batch.rejected,
+            already_ingested=duplicate,
             message=message,
         ),
     )
+
+
+MAX_WAIT = 600  # seconds a caller may ask to wait for its push to land
+
+
+def _prefer_wait(request: HttpRequest) -> float:
+    """RFC 7240 `Prefer: wait=N`: the caller would rather wait up to N seconds for the final answer
+    (201, 200, 422) than be told 202 at once. Anything else in the header is ignored."""
+    for part in request.headers.get("Prefer", "").split(","):
+        name, _, value = part.strip().partition("=")
+        if name.strip().lower() == "wait" and value.strip().isdigit():
+            return min(float(value.strip()), MAX_WAIT)
+    return 0.0
+
+
+def _waited(batch: Batch, seconds: float) -> Batch:
+    deadline = time.monotonic() + seconds
+    waiting = (Batch.Status.QUEUED, Batch.Status.RUNNING)
+    while batch.status in waiting and time.monotonic() < deadline:
+        time.sleep(0.2)
+        batch.refresh_from_db()
+    return batch
 
 
 @router.get("/{source}/batches", response=answers(list[BatchOut], 404, 422))

@@ -37,6 +37,7 @@ from safetynet.lake import pseudonyms, readers, storage
 from safetynet.lake.mapping import Mapping, load_mapping
 from safetynet.lake.models import Batch
 from safetynet.lake.sources import FeedSpec, feed
+from safetynet.processes import process_alive
 from safetynet.tabular import FileRejected
 
 DUCKDB_MEMORY = "1GB"
@@ -181,19 +182,6 @@ WAIT_FOR_TWIN = 900  # seconds an identical push waits for the one that is landi
 def worker_id() -> str:
     """host:pid:token — one per ingest, so two ingests in threads of one server are told apart."""
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-
-
-def process_alive(host: str, pid: str) -> bool:
-    """Whether a process of this host is running; another host's cannot be told from here (True)."""
-    if host != socket.gethostname() or not pid.isdigit():
-        return True
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _dead(batch: Batch, now: dt.datetime) -> bool:
@@ -416,8 +404,10 @@ class FeedIngest:
         department: str = "",
         file_name: str = "",
         scanned: Future[readers.Scan] | None = None,
+        batch_id: int | None = None,
     ):
         self.spec: FeedSpec = feed(source)
+        self.batch_id = batch_id  # a push accepted earlier: land it under the id the department was given
         self.scanned = scanned  # `readers.scan_ahead` of the same path, when the caller started one
         self.path = path
         self.mapping_path = mapping_path
@@ -459,9 +449,20 @@ class FeedIngest:
                 source=spec.source, content_hash=content_hash, status=Batch.Status.DONE
             ).first()
             if done:
+                if self.batch_id is not None:
+                    Batch.objects.filter(pk=self.batch_id).update(
+                        status=Batch.Status.DUPLICATE,
+                        duplicate_of=done.pk,
+                        content_hash=content_hash,
+                        file_format=file_format,
+                        finished_at=timezone.now(),
+                        message=f"相同内容此前已入湖（批次 {done.pk}），未重复导入",
+                    )
                 return IngestResult(batch_id=done.pk, already_ingested=True)
             try:
                 with transaction.atomic():
+                    if self.batch_id is not None:
+                        return self._take_queued(content_hash, file_format, mapping)
                     return Batch.objects.create(
                         source=spec.source,
                         file_name=self.file_name,
@@ -482,6 +483,26 @@ class FeedIngest:
                 )
             time.sleep(0.5)
             recover_interrupted(spec.source)  # the twin may have died: its lease frees the content
+
+    def _take_queued(self, content_hash: str, file_format: str, mapping: Mapping) -> Batch:
+        """The accepted push's own batch, now running: queued, or failed by an attempt that died (its
+        files are cleaned up by `recover_interrupted` before this)."""
+        assert self.batch_id is not None
+        taken = Batch.objects.filter(
+            pk=self.batch_id, status__in=[Batch.Status.QUEUED, Batch.Status.FAILED]
+        ).update(
+            status=Batch.Status.RUNNING,
+            content_hash=content_hash,
+            file_format=file_format,
+            mapping=mapping.name,
+            worker=worker_id(),
+            lease_until=timezone.now() + LEASE,
+            message="",
+            finished_at=None,
+        )
+        if not taken:
+            raise FileRejected(self.file_name, f"批次 {self.batch_id} 已在导入或已完成")
+        return Batch.objects.get(pk=self.batch_id)
 
     def _land(
         self, batch: Batch, mapping: Mapping, scanned: readers.Scan, parts: int, fs, root: str  # type: ignore[no-untyped-def]

@@ -10,10 +10,12 @@ from django.utils.translation import gettext_lazy as _
 
 class Batch(models.Model):
     class Status(models.TextChoices):
+        QUEUED = "queued", _("queued")  # a push accepted (202), waiting for the worker
         RUNNING = "running", _("running")
         DONE = "done", _("done")
         REJECTED = "rejected", _("rejected")  # the whole file: missing column, unreadable
         FAILED = "failed", _("failed")  # interrupted; its files were cleaned up
+        DUPLICATE = "duplicate", _("already landed")  # a push of content an earlier batch (duplicate_of) holds
 
     source = models.CharField(max_length=32, db_index=True)
     file_name = models.CharField(max_length=255)
@@ -34,6 +36,7 @@ class Batch(models.Model):
     # renews it while it works, so only a dead one (its process gone, or its lease run out) is cleaned up.
     worker = models.CharField(max_length=100, blank=True)
     lease_until = models.DateTimeField(null=True, blank=True)
+    duplicate_of = models.PositiveBigIntegerField(null=True, blank=True)  # the batch holding this content
 
     class Meta:
         ordering = ["-id"]

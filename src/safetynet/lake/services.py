@@ -6,8 +6,10 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import os
 import re
 import secrets
+import uuid
 from concurrent.futures import Future
 from dataclasses import dataclass
 from decimal import Decimal
@@ -23,11 +25,13 @@ from safetynet.access.masking import mask_id_number, mask_phone
 from safetynet.access.models import User
 from safetynet.access.permissions import Cap, require
 from safetynet.access.services import Actor, record, record_as
+from safetynet.jobs import services as jobs
 from safetynet.lake import pseudonyms, storage
 from safetynet.lake.ingest import FeedIngest, IngestResult
 from safetynet.lake.models import Batch, DepartmentToken, RegistrySnapshot
 from safetynet.lake.readers import Scan
 from safetynet.lake.sources import FEEDS, feed
+from safetynet.tabular import FileRejected
 
 QUARANTINE_PAGE = 500
 
@@ -177,6 +181,10 @@ class Freshness:
 def freshness(actor: Actor, now: dt.datetime | None = None) -> list[Freshness]:
     """Last landed batch per source and its age; a source past its expected interval is late."""
     require_data_admin(actor)
+    return feed_freshness(now)
+
+
+def feed_freshness(now: dt.datetime | None = None) -> list[Freshness]:
     now = now or timezone.now()
     result = []
     for spec in FEEDS.values():
@@ -278,26 +286,76 @@ def authenticate_token(token: str) -> DepartmentToken | None:
     return found
 
 
-def push(token: DepartmentToken, source: str, path: Path, file_name: str) -> IngestResult:
-    """A department pushes a feed: only to the sources its token names."""
+def accept_push(token: DepartmentToken, source: str, path: Path, file_name: str) -> Batch:
+    """A department's push, accepted at once: its own batch, queued, and a job that lands it. The file
+    moves from the request's spool to the inbox, where it waits for the worker."""
     if source not in token.sources:
         record_as(
             f"token:{token.prefix}", "department", "denied", "push", source, detail=token.department[:100]
         )
         raise PermissionDenied(f"令牌无权推送 {source}")
-    result = ingest(
-        source, path, submitted_by=f"token:{token.prefix}", department=token.department, file_name=file_name
+    batch = Batch.objects.create(
+        source=source,
+        file_name=file_name[:255],
+        file_format=Path(file_name).suffix.lstrip(".").lower()[:8],
+        content_hash=f"queued:{uuid.uuid4().hex}",  # the real hash is taken when the worker reads the file
+        status=Batch.Status.QUEUED,
+        submitted_by=f"token:{token.prefix}",
+        department=token.department[:100],
     )
+    waiting = storage.inbox_dir() / f"{batch.pk}{path.suffix}"
+    try:
+        os.replace(path, waiting)
+        jobs.submit("lake.ingest_push", {"batch_id": batch.pk, "file": waiting.name}, started_by=batch.submitted_by)
+    except BaseException:
+        waiting.unlink(missing_ok=True)
+        Batch.objects.filter(pk=batch.pk, status=Batch.Status.QUEUED).update(
+            status=Batch.Status.FAILED, message="受理失败，请重新推送", finished_at=timezone.now()
+        )
+        raise
     record_as(
         f"token:{token.prefix}",
         "department",
         "push",
         "batch",
-        str(result.batch_id),
-        detail=f"{token.department[:60]} {source} accepted={result.accepted} rejected={result.rejected}"
-        + (" already ingested" if result.already_ingested else ""),
+        str(batch.pk),
+        detail=f"{token.department[:60]} {source} accepted",
     )
-    return result
+    batch.refresh_from_db()
+    return batch
+
+
+def land_push(batch_id: int, file: str) -> Batch:
+    """The worker lands an accepted push under its batch id (the job `lake.ingest_push`). Idempotent: a
+    batch already finished is left as it is; one whose earlier attempt died is cleaned and landed again."""
+    batch = Batch.objects.get(pk=batch_id)
+    path = storage.inbox_dir() / Path(file).name
+    finished = (Batch.Status.DONE, Batch.Status.REJECTED, Batch.Status.DUPLICATE)
+    if batch.status not in finished:
+        try:
+            FeedIngest(
+                batch.source,
+                path,
+                submitted_by=batch.submitted_by,
+                department=batch.department,
+                file_name=batch.file_name,
+                batch_id=batch.pk,
+            ).run()
+        except FileRejected as exc:  # unreadable before a batch could be claimed (e.g. no such file)
+            Batch.objects.filter(pk=batch.pk).exclude(status__in=finished).update(
+                status=Batch.Status.REJECTED, message=exc.reason[:500], finished_at=timezone.now()
+            )
+        batch.refresh_from_db()
+    path.unlink(missing_ok=True)
+    record_as(
+        batch.submitted_by,
+        "department",
+        "land",
+        "batch",
+        str(batch.pk),
+        detail=f"{batch.source} {batch.status} accepted={batch.accepted} rejected={batch.rejected}",
+    )
+    return batch
 
 
 def _pushed_by(token: DepartmentToken) -> models.QuerySet[Batch]:

@@ -68,13 +68,21 @@ def spool_dir() -> Path:
     return path
 
 
+def inbox_dir() -> Path:
+    """Where an accepted push waits for the worker, named by its batch id (outside the spool, which is
+    swept of a dead server's files: an accepted push must outlive the server that took it)."""
+    path = Path(settings.DATA_DIR) / "lake-inbox"
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return path
+
+
 def spool_prefix() -> str:
     return f"{socket.gethostname()}.{os.getpid()}."
 
 
 def sweep_spool() -> int:
     """Remove pushed files whose server process is gone, and uploads older than SPOOL_MAX_AGE."""
-    from safetynet.lake.ingest import process_alive
+    from safetynet.processes import process_alive
 
     removed = 0
     now = time.time()

@@ -20,6 +20,10 @@ class ReportsConfig(AppConfig):
         run_finished.connect(tallies.on_run_finished, dispatch_uid="reports_run_finished")
 
         registry_imported.connect(tallies.on_registry_imported, dispatch_uid="reports_registry_imported")
+        from safetynet.jobs.services import register
+        from safetynet.reports import jobs
+
+        register("reports.monthly", "月度统计报表和简报", jobs.monthly_reports)
         from safetynet.access import audit_labels
 
         audit_labels.OBJECTS["report"] = "分析研判统计"  # the auditor reads who looked at which region

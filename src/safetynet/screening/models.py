@@ -50,6 +50,8 @@ class Run(models.Model):
     notes = models.JSONField(default=list)  # what a reader must know: households without a standard ...
     error = models.TextField(blank=True)
     worker = models.CharField(max_length=100, blank=True)  # host:pid of the process running it
+    # The background job that started it: a job retried after its worker died finds the run it finished.
+    job = models.ForeignKey("jobs.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
     class Meta:
         ordering = ["-id"]

@@ -141,20 +141,23 @@ class Plan:
         )
 
     def run(self, engine: Engine, progress=None) -> PlanResult:  # type: ignore[no-untyped-def]
+        """`progress(step, done, total)` is told after each step."""
         timings: dict[str, float] = {}
+        steps = list(self.feature_steps())
+        rules = self.pack.enabled_rules
+        first = [r for r in rules if r.stage == 1]
+        second = [r for r in rules if r.stage == 2]
+        total = len(steps) + len(rules) + (1 if second else 0)
 
         def timed(name: str, work) -> None:  # type: ignore[no-untyped-def]
             start = time.perf_counter()
             work()
             timings[name] = round(time.perf_counter() - start, 3)
             if progress:
-                progress(name)
+                progress(name, len(timings), total)
 
-        for name, select in self.feature_steps():
+        for name, select in steps:
             timed(name, lambda name=name, select=select: engine.materialise(name, select))
-        rules = self.pack.enabled_rules
-        first = [r for r in rules if r.stage == 1]
-        second = [r for r in rules if r.stage == 2]
         for rule in first:
             timed(
                 f"rule:{rule.id}",

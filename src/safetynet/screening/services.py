@@ -24,6 +24,8 @@ from django.utils import timezone
 from safetynet.access.permissions import Cap, require
 from safetynet.access.services import Actor, PersonalDataScope, record
 from safetynet.events import CaseEvent
+from safetynet.jobs import services as jobs
+from safetynet.jobs.models import Job
 from safetynet.lake import pseudonyms
 from safetynet.lake import services as lake
 from safetynet.linkage import batch as linkage
@@ -160,7 +162,8 @@ def screen(
     pack: RulePack | None = None,
     actor: Actor | None = None,
     started_by: str = "",
-    progress: Callable[[str], None] | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
+    job_id: int | None = None,
 ) -> Run:
     """Run a rule pack over the registry and every landed batch, as of a date.
 
@@ -212,6 +215,7 @@ def screen(
         started_by=(actor.user.get_username() if actor else started_by)[:150],
         snapshot_id=inputs.snapshot_id,
         input_batches=inputs.batch_ids,
+        job_id=job_id,
     )
     try:
         runner = get_engine(engine)
@@ -257,6 +261,21 @@ def screen(
     return run
 
 
+def start_run(actor: Actor) -> Job:
+    """A live run as of today, on the worker. One at a time: a second click finds the run already going."""
+    _require_screening(actor)
+    going = Job.objects.filter(kind="screening.run", status__in=[Job.Status.QUEUED, Job.Status.RUNNING]).first()
+    if going is not None:
+        return going
+    return jobs.submit("screening.run", {"as_of": timezone.localdate().isoformat()}, actor=actor)
+
+
+def start_backtest(actor: Actor, version: RulePack, base: Run) -> Job:
+    """Dry-run a pack version on the worker, as of a live run's date, to compare with that run."""
+    require_rule_admin(actor)
+    return jobs.submit("screening.backtest", {"version": version.version, "base": base.pk}, actor=actor)
+
+
 EARLIEST_AS_OF = dt.date(1950, 1, 1)  # windows reach back years; nothing in a registry is older
 
 
@@ -267,7 +286,7 @@ def worker_id() -> str:
 def recover_stale_runs() -> list[int]:
     """Runs left "running" by a process that is gone (killed mid-run) are marked failed, so no page
     waits for them forever. A run on another host is trusted for a day."""
-    from safetynet.lake.ingest import process_alive
+    from safetynet.processes import process_alive
 
     stale = []
     day_ago = timezone.now() - dt.timedelta(days=1)

@@ -8,6 +8,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -48,16 +49,13 @@ def index(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def start(request: HttpRequest) -> HttpResponse:
-    """Start a live run now, as of today (the command line and a nightly job do the same)."""
+    """Start a live run as of today on the worker; its page shows the progress (the nightly job does the same)."""
     actor = Actor.from_request(request, "screening run")
     try:
-        run = services.screen(actor=actor)
+        job = services.start_run(actor)
     except PermissionDenied:
         return _forbidden(request)
-    except services.ScreeningError as error:
-        messages.error(request, str(error))
-        return redirect("screening:index")
-    return redirect("screening:run", run_id=run.pk)
+    return redirect(f"{reverse('jobs:job', args=[job.pk])}?then=result")
 
 
 @login_required
@@ -295,15 +293,10 @@ def backtest(request: HttpRequest) -> HttpResponse:
         messages.error(request, _("Choose a pack version and a live run to compare with."))
         return redirect("screening:rules")
     try:
-        candidate = services.screen(
-            actor=actor, dry_run=True, pack=version, as_of=base.as_of, engine=base.engine
-        )
+        job = services.start_backtest(actor, version, base)
     except PermissionDenied:
         return _forbidden(request)
-    except services.ScreeningError as error:
-        messages.error(request, str(error))
-        return redirect("screening:rules")
-    return redirect(f"/screening/compare/?base={base.pk}&candidate={candidate.pk}")
+    return redirect(f"{reverse('jobs:job', args=[job.pk])}?then=result")
 
 
 @login_required

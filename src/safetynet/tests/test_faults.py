@@ -97,11 +97,14 @@ def free_port() -> int:
 
 @contextmanager
 def served(env: dict[str, str], log: Path) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    """`safetynet serve` and the worker it starts, in a process group of their own: `kill_service` kills
+    both, as a machine's crash or systemd's kill of the service's group does."""
     port = free_port()
     with log.open("ab") as out:
         server = subprocess.Popen(  # noqa: S603 - our own entry point
-            [SAFETYNET, "serve", "--host", "127.0.0.1", "--port", str(port)], env=env, stdout=out, stderr=out
-        )
+            [SAFETYNET, "serve", "--host", "127.0.0.1", "--port", str(port)],
+            env=env, stdout=out, stderr=out, start_new_session=True,
+        )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while True:
@@ -117,7 +120,14 @@ def served(env: dict[str, str], log: Path) -> Iterator[tuple[subprocess.Popen[by
     finally:
         if server.poll() is None:
             server.terminate()
-            server.wait(timeout=30)
+            server.wait(timeout=60)
+        with suppress(ProcessLookupError):
+            os.killpg(server.pid, signal.SIGKILL)  # anything of the group still there
+
+
+def kill_service(server: subprocess.Popen[bytes]) -> None:
+    os.killpg(server.pid, signal.SIGKILL)
+    server.wait()
 
 
 class Session:
@@ -180,11 +190,13 @@ def _decoded(raw: bytes, kind: str) -> Any:
 
 
 def push(url: str, token: str, source: str, path: Path, key: str = "") -> tuple[int, dict[str, Any]]:
+    """A push whose sender waits for the final answer (201, 200, 422) rather than the 202 of acceptance."""
     req = urllib.request.Request(  # noqa: S310 - loopback
         f"{url}/api/lake/{source}/batches?file_name={path.name}", data=path.read_bytes(), method="POST"
     )
     req.add_header("Authorization", f"Bearer {token}")
     req.add_header("Content-Type", "application/x-ndjson")
+    req.add_header("Prefer", "wait=600")
     if key:
         req.add_header("Idempotency-Key", key)
     try:
@@ -306,7 +318,9 @@ def test_identical_and_different_pushes_at_once(tmp_path: Path, database: str) -
     assert spool_files(data) == []
 
 
-def test_a_server_killed_mid_push_leaves_nothing_and_the_next_push_lands(tmp_path: Path, database: str) -> None:
+def test_a_service_killed_mid_push_lands_the_push_once_when_it_comes_back(tmp_path: Path, database: str) -> None:
+    """The server and its worker killed (-9) while a push is landing: the accepted push waits in the inbox,
+    the next worker retries its job, and it lands once, under the batch id the department was given."""
     data = tmp_path / "data"
     env = env_for(data, database)
     subprocess.run([SAFETYNET, "manage", "migrate", "-v", "0"], env=env, check=True)
@@ -324,18 +338,24 @@ def test_a_server_killed_mid_push_leaves_nothing_and_the_next_push_lands(tmp_pat
         while not rows(env, "SELECT id FROM lake_batch WHERE status = 'running'"):
             assert time.monotonic() < deadline, "the push never started landing"
             time.sleep(0.05)
-        server.send_signal(signal.SIGKILL)
-        server.wait()
-    assert spool_files(data), "the killed server's spooled push should still be on disk here"
+        kill_service(server)
+    assert rows(env, "SELECT id, status FROM lake_batch") == [(1, "running")]
+    assert [p.name for p in (data / "lake-inbox").iterdir()] == ["1.jsonl"]  # accepted: kept for the retry
     with served(env, tmp_path / "server2.log") as (_, url):
+        deadline = time.monotonic() + 300
+        while rows(env, "SELECT status FROM lake_batch WHERE id = 1") != [("done",)]:
+            assert time.monotonic() < deadline, rows(env, "SELECT status, message FROM lake_batch")
+            time.sleep(0.2)
         status, body = push(url, token, "medical_claims", big, key="k1")
-        assert status == 201 and body["accepted"] == 600_000, body
+        assert status == 200 and body["already_ingested"] and body["batch_id"] == 1, body
         assert push(url, token, "medical_claims", big, key="k1") == (status, body)  # now replayed
-    batches = rows(env, "SELECT status, accepted FROM lake_batch ORDER BY id")
-    assert batches == [("failed", 0), ("done", 600_000)], batches
-    assert spool_files(data) == []  # the dead server's copy went with its batch
+    batches = rows(env, "SELECT id, status, accepted FROM lake_batch ORDER BY id")
+    assert batches == [(1, "done", 600_000), (2, "duplicate", 0)], batches
+    attempts = rows(env, "SELECT attempts, status, error FROM jobs_job WHERE kind = 'lake.ingest_push' ORDER BY id")
+    assert attempts[0][:2] == (2, "done") and "中断" in attempts[0][2], attempts
+    assert spool_files(data) == [] and list((data / "lake-inbox").iterdir()) == []
     lake = data / "lake" / "medical_claims"
-    assert sorted(p.name for p in lake.iterdir() if p.name.startswith("batch=")) == ["batch=2"]
+    assert sorted(p.name for p in lake.iterdir() if p.name.startswith("batch=")) == ["batch=1"]
     assert not any((lake / "_staging").glob("*")) if (lake / "_staging").exists() else True
 
 

@@ -59,7 +59,7 @@ def live_lake(transactional_db, county_dir: Path, tmp_path: Path, settings, monk
         ["claim_id", "id_number", "settle_date", "out_of_pocket"],
         [["P1", ids[0], "2026-02-01", "10"]],
     )
-    services.push(services.authenticate_token(token), "medical_claims", pushed, "claims-2026-02.csv")  # type: ignore[arg-type]
+    services.accept_push(services.authenticate_token(token), "medical_claims", pushed, "claims-2026-02.csv")  # type: ignore[arg-type]
     deaths = testing.write_csv(tmp_path / "deaths.csv", ["id_number", "death_date"], [[ids[1], "2025-12-01"]])
     late = services.ingest("deaths", deaths, submitted_by="datadmin").batch_id
     Batch.objects.filter(pk=late).update(finished_at=timezone.now() - dt.timedelta(days=45))

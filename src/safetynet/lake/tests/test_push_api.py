@@ -17,7 +17,7 @@ from django.test import Client
 from django.utils import timezone
 
 from safetynet import testing
-from safetynet.lake import services
+from safetynet.lake import services, storage
 from safetynet.lake.models import Batch, DepartmentToken
 
 pytestmark = pytest.mark.django_db
@@ -144,7 +144,56 @@ def test_identical_push_twice_is_already_ingested(client: Client, token: str) ->
     body = again.json()
     assert body["already_ingested"] is True and body["batch_id"] == first["batch_id"]
     assert body["accepted"] == 0 and str(first["batch_id"]) in body["message"]
-    assert Batch.objects.count() == 1
+    # the second push keeps its own record, saying which batch holds its content; nothing lands twice
+    assert Batch.objects.filter(status="done").count() == 1
+    second = Batch.objects.exclude(pk=first["batch_id"]).get()
+    assert second.status == "duplicate" and second.duplicate_of == first["batch_id"]
+    read = client.get(f"/api/lake/batches/{second.pk}", **bearer(token)).json()
+    assert read["status"] == "duplicate" and read["duplicate_of"] == first["batch_id"]
+
+
+@pytest.fixture
+def on_the_worker(settings):  # type: ignore[no-untyped-def]
+    """Jobs queued for the worker, as served, instead of run inside the request."""
+    settings.SAFETYNET_JOBS_INLINE = False
+
+
+def test_a_push_is_answered_202_at_once_and_lands_when_the_worker_runs(
+    client: Client, token: str, lake: Path, on_the_worker: None
+) -> None:
+    from django_q.models import OrmQ
+
+    from safetynet.jobs import services as jobs
+    from safetynet.jobs.models import Job
+
+    response = push_csv(client, token)
+    assert response.status_code == 202, response.content
+    body = response.json()
+    assert body["status"] == "queued" and str(body["batch_id"]) in body["message"]
+    read = client.get(f"/api/lake/batches/{body['batch_id']}", **bearer(token)).json()
+    assert read["status"] == "queued" and read["accepted"] == 0
+    assert lake_files(lake) == []  # nothing landed yet: the file waits in the inbox
+    assert [p.name for p in storage.inbox_dir().iterdir()] == [f"{body['batch_id']}.csv"]
+    job = Job.objects.get(kind="lake.ingest_push")
+    assert job.status == "queued" and OrmQ.objects.count() == 1  # in the worker's queue
+    assert jobs.execute(job.pk) is True
+    read = client.get(f"/api/lake/batches/{body['batch_id']}", **bearer(token)).json()
+    assert read["status"] == "done" and (read["accepted"], read["rejected"]) == (2, 1)
+    job.refresh_from_db()
+    assert job.status == "done" and job.attempts == 1 and f"/lake/batches/{body['batch_id']}/" == job.result["url"]
+    # a second delivery of the same job (the broker's lease ran out) does nothing
+    assert jobs.execute(job.pk) is True
+    assert Batch.objects.get().accepted == 2 and job.attempts == 1
+    assert list(storage.inbox_dir().iterdir()) == []  # landed: the waiting copy is gone
+
+
+def test_prefer_wait_is_answered_202_when_the_push_has_not_landed_in_time(
+    client: Client, token: str, on_the_worker: None
+) -> None:
+    response = client.post(
+        URL, {"file": SimpleUploadedFile("c.csv", csv_bytes(), "text/csv")}, HTTP_PREFER="wait=1", **bearer(token)
+    )
+    assert response.status_code == 202 and response.json()["status"] == "queued"
 
 
 def test_whole_file_rejected_is_422_with_the_reason(client: Client, token: str) -> None:
