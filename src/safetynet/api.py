@@ -26,6 +26,7 @@ from safetynet.apierrors import refuse_nul
 from safetynet.campaigns.api import router as campaigns_router
 from safetynet.cases.actions import Conflict, StepRejected
 from safetynet.cases.api import router as cases_router
+from safetynet.jobs.api import router as jobs_router
 from safetynet.lake.api import router as lake_router
 from safetynet.leads.api import router as leads_router
 from safetynet.linkage.api import router as linkage_router
@@ -79,6 +80,7 @@ api.add_router("/leads", leads_router)
 api.add_router("/cases", cases_router)
 api.add_router("/campaigns", campaigns_router)
 api.add_router("/policies", policies_router)
+api.add_router("/jobs", jobs_router)
 # Departments push with a bearer token of their own (the router sets its auth): no session, no CSRF.
 api.add_router("/lake", lake_router)
 

@@ -790,12 +790,12 @@ def start_worker_beside() -> subprocess.Popen[bytes]:
 
 def _stop_with_parent() -> None:
     """Linux: SIGTERM to this process when its parent dies (prctl PR_SET_PDEATHSIG)."""
+    import contextlib
     import ctypes
 
-    try:
+    # Not Linux: stopping the server stops the worker through the `finally` of `serve`.
+    with contextlib.suppress(OSError):
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)
-    except OSError:
-        pass  # not Linux: stopping the server stops the worker through the `finally` above
 
 
 @app.command()

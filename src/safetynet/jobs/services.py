@@ -307,7 +307,7 @@ def tick(now: dt.datetime | None = None) -> list[Job]:
         due = Schedule.objects.filter(kind=kind, enabled=True).filter(
             Q(last_run_on__isnull=True) | Q(last_run_on__lt=today)
         )
-        due_ids = [s.pk for s in due if (s.hour, s.minute) <= (local.hour, local.minute)]
+        due_ids = [s.pk for s in due if _due(s, local)]
         if not due_ids or job_kind not in KINDS:
             continue
         started.append(
@@ -315,6 +315,17 @@ def tick(now: dt.datetime | None = None) -> list[Job]:
         )
         Schedule.objects.filter(pk__in=due_ids).update(last_run_on=today)
     return started
+
+
+CATCH_UP = dt.timedelta(hours=4)
+
+
+def _due(schedule: Schedule, now: dt.datetime) -> bool:
+    """Its time today has come, and not long ago: a worker down at 02:00 still starts the night's run when
+    it is back by 06:00, but one started in the afternoon waits for the next night instead of loading the
+    database in working hours."""
+    at = now.replace(hour=schedule.hour, minute=schedule.minute, second=0, microsecond=0)
+    return at <= now < at + CATCH_UP
 
 
 def install_tick() -> None:

@@ -86,19 +86,24 @@ def schedules(request: HttpRequest) -> HttpResponse:
     return render(request, "jobs/schedules.html", {"schedules": current})
 
 
+def _clock(text: str) -> tuple[int, int]:
+    """"HH:MM" as a browser's time field sends it; anything else is (-1, -1), which the service refuses."""
+    hour, _, minute = text.partition(":")
+    if not (hour.isascii() and hour.isdigit() and minute.isascii() and minute.isdigit()):
+        return -1, -1
+    if len(hour) > 2 or len(minute) != 2:
+        return -1, -1
+    return int(hour), int(minute)
+
+
 @login_required
 @require_POST
 def schedule_save(request: HttpRequest) -> HttpResponse:
     actor = Actor.from_request(request, "job schedules")
-    time_text = request.POST.get("time", "")
-    hour, _sep, minute = time_text.partition(":")
+    hour, minute = _clock(request.POST.get("time", ""))
     try:
         services.set_schedule(
-            actor,
-            request.POST.get("kind", ""),
-            request.POST.get("enabled") == "on",
-            int(hour) if hour.isdigit() and len(hour) <= 2 else -1,
-            int(minute) if minute.isdigit() and len(minute) <= 2 else -1,
+            actor, request.POST.get("kind", ""), request.POST.get("enabled") == "on", hour, minute
         )
     except PermissionDenied:
         return _forbidden(request)

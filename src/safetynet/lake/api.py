@@ -25,6 +25,7 @@ from ninja.errors import HttpError
 from ninja.security import HttpBearer
 
 from safetynet.apierrors import ErrorOut, Id, answers
+from safetynet.jobs.api import prefer_wait
 from safetynet.lake import services, storage
 from safetynet.lake.models import Batch, DepartmentToken
 from safetynet.lake.sources import FEEDS
@@ -222,7 +223,7 @@ def push(request: HttpRequest, source: str, file_name: str = "") -> Status[PushO
             batch = services.accept_push(token, source, path, name)
         except PermissionDenied as exc:
             raise HttpError(403, str(exc)) from None
-    batch = _waited(batch, _prefer_wait(request))
+    batch = _waited(batch, prefer_wait(request))
     if batch.status == Batch.Status.DUPLICATE:
         code, message = 200, batch.message
     elif batch.status == Batch.Status.DONE:
@@ -245,19 +246,6 @@ def push(request: HttpRequest, source: str, file_name: str = "") -> Status[PushO
             message=message,
         ),
     )
-
-
-MAX_WAIT = 600  # seconds a caller may ask to wait for its push to land
-
-
-def _prefer_wait(request: HttpRequest) -> float:
-    """RFC 7240 `Prefer: wait=N`: the caller would rather wait up to N seconds for the final answer
-    (201, 200, 422) than be told 202 at once. Anything else in the header is ignored."""
-    for part in request.headers.get("Prefer", "").split(","):
-        name, _, value = part.strip().partition("=")
-        if name.strip().lower() == "wait" and value.strip().isdigit():
-            return min(float(value.strip()), MAX_WAIT)
-    return 0.0
 
 
 def _waited(batch: Batch, seconds: float) -> Batch:

@@ -14,6 +14,8 @@ from ninja.errors import HttpError
 
 from safetynet.access.services import Actor
 from safetynet.apierrors import Id, answers
+from safetynet.jobs.api import JobOut, job_out, prefer_wait, waited
+from safetynet.jobs.models import Job
 from safetynet.screening import services
 from safetynet.screening.models import RiskWarning, Run
 
@@ -110,16 +112,25 @@ def list_runs(request: HttpRequest) -> list[RunOut]:
         raise HttpError(403, "this role may not read screening runs") from None
 
 
-@router.post("/runs", response=answers(RunOut, 400, 403, 409, 422, status=201))
-def start_run(request: HttpRequest, body: StartIn) -> Status[RunOut]:
+@router.post("/runs", response=answers({201: RunOut, 202: JobOut}, 400, 403, 409, 422))
+def start_run(request: HttpRequest, body: StartIn) -> Status[RunOut] | Status[JobOut]:
+    """Start a live run on the worker: 202 with the job at once (follow it at `GET /api/jobs/{job_id}`);
+    with `Prefer: wait=N` (at most 600 seconds), 201 with the run when it finishes in time. One run at a
+    time: asked again while one is going, the answer is that run's job."""
     actor = Actor.from_request(request, "api screening run")
     try:
-        run = services.screen(actor=actor, as_of=body.as_of, engine=body.engine)
+        job = services.start_run(actor, as_of=body.as_of, engine=body.engine)
     except PermissionDenied:
         raise HttpError(403, "this role may not run data comparison") from None
     except services.ScreeningError as error:
         raise HttpError(409, str(error)) from None
-    return Status(201, _run(run))
+    job = waited(job, prefer_wait(request))
+    run = Run.objects.filter(job_id=job.pk, dry_run=False, status=Run.Status.DONE).first()
+    if job.status == Job.Status.DONE and run is not None:
+        return Status(201, _run(run))
+    if job.status == Job.Status.FAILED:
+        raise HttpError(409, job.error.strip().rsplit("\n", 1)[-1] or "比对失败")
+    return Status(202, job_out(job))
 
 
 @router.get("/runs/{run_id}", response=answers(RunOut, 403, 404, 422))

@@ -26,6 +26,7 @@ def live_run(work: Work) -> dict[str, Any]:
         try:
             finished = services.screen(
                 as_of=dt.date.fromisoformat(as_of) if as_of else None,
+                engine=work.params.get("engine"),
                 started_by=work.job.started_by,
                 job_id=work.job.pk,
                 progress=_progress(work),

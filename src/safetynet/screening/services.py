@@ -172,22 +172,12 @@ def screen(
     persisted facts with the ones it computed. A dry run reads the newest snapshot (taking one only when
     there is none), keeps every hit as a dry-run warning for comparison and changes nothing else.
     """
-    from django.conf import settings
 
     if actor is not None and dry_run:
         require_rule_admin(actor)  # a backtest is part of tuning the rules
     elif actor is not None:
         _require_screening(actor)
-    as_of = as_of or timezone.localdate()
-    engine = engine or settings.SAFETYNET_SCREENING_ENGINE
-    if engine not in ENGINES:
-        raise ScreeningError(f"未知的引擎 {engine}：可选 {', '.join(ENGINES)}")
-    if as_of > timezone.localdate():
-        raise ScreeningError(f"比对日期 {as_of} 晚于今天")
-    if as_of < EARLIEST_AS_OF:
-        raise ScreeningError(f"比对日期 {as_of} 早于 {EARLIEST_AS_OF}：没有那么早的数据")
-    if engine == "spark" and importlib.util.find_spec("pyspark") is None:
-        raise ScreeningError("本机未安装 Spark 引擎（pip install '.[spark]'），请改用 duckdb")
+    as_of, engine = checked_request(as_of, engine)
     recover_stale_runs()
     pack = pack or active_pack()
     try:
@@ -261,13 +251,31 @@ def screen(
     return run
 
 
-def start_run(actor: Actor) -> Job:
-    """A live run as of today, on the worker. One at a time: a second click finds the run already going."""
+def checked_request(as_of: dt.date | None, engine: str | None) -> tuple[dt.date, str]:
+    """The as-of date and engine of a run, or the reason it cannot be run (before anything is queued)."""
+    from django.conf import settings
+
+    as_of = as_of or timezone.localdate()
+    engine = engine or settings.SAFETYNET_SCREENING_ENGINE
+    if engine not in ENGINES:
+        raise ScreeningError(f"未知的引擎 {engine}：可选 {', '.join(ENGINES)}")
+    if as_of > timezone.localdate():
+        raise ScreeningError(f"比对日期 {as_of} 晚于今天")
+    if as_of < EARLIEST_AS_OF:
+        raise ScreeningError(f"比对日期 {as_of} 早于 {EARLIEST_AS_OF}：没有那么早的数据")
+    if engine == "spark" and importlib.util.find_spec("pyspark") is None:
+        raise ScreeningError("本机未安装 Spark 引擎（pip install '.[spark]'），请改用 duckdb")
+    return as_of, engine
+
+
+def start_run(actor: Actor, as_of: dt.date | None = None, engine: str | None = None) -> Job:
+    """A live run on the worker. One at a time: a second click finds the run already going."""
     _require_screening(actor)
+    as_of, engine = checked_request(as_of, engine)
     going = Job.objects.filter(kind="screening.run", status__in=[Job.Status.QUEUED, Job.Status.RUNNING]).first()
     if going is not None:
         return going
-    return jobs.submit("screening.run", {"as_of": timezone.localdate().isoformat()}, actor=actor)
+    return jobs.submit("screening.run", {"as_of": as_of.isoformat(), "engine": engine}, actor=actor)
 
 
 def start_backtest(actor: Actor, version: RulePack, base: Run) -> Job:

@@ -55,6 +55,9 @@ def start(request: HttpRequest) -> HttpResponse:
         job = services.start_run(actor)
     except PermissionDenied:
         return _forbidden(request)
+    except services.ScreeningError as error:
+        messages.error(request, str(error))
+        return redirect("screening:index")
     return redirect(f"{reverse('jobs:job', args=[job.pk])}?then=result")
 
 

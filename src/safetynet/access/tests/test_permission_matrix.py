@@ -292,6 +292,10 @@ PROBES: dict[Cap, Callable[[World, Client, str], Any]] = {
     Cap.MANAGE_TOKENS: lambda w, c, r: c.post(
         "/lake/", {"department": "医保局", "sources": ["medical_claims"]}
     ),
+    Cap.READ_JOBS: lambda w, c, r: c.get("/jobs/"),
+    Cap.MANAGE_SCHEDULES: lambda w, c, r: c.post(
+        "/jobs/schedules/save/", {"kind": "nightly_screening", "enabled": "on", "time": "03:00"}
+    ),
     Cap.RUN_SCREENING: lambda w, c, r: post(c, "/api/screening/runs", {}),
     Cap.TUNE_RULES: lambda w, c, r: c.get("/screening/rules/"),
     Cap.EXPORT_WARNINGS: lambda w, c, r: c.get("/screening/warnings/export.csv"),
