@@ -249,7 +249,7 @@ def screen(
                 dry_run=dry_run,
                 pack=pack,
                 started_by="cli",
-                progress=lambda step, done, total: status.update(f"数据比对中… {done}/{total} {step}"),
+                progress=lambda step, done, total: status.update(f"数据比对中… {done}/{total} {step.removeprefix('rule:')}"),
             )
     except services.ScreeningError as error:
         err.print(f"[red]{error}[/red]")

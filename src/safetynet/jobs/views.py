@@ -7,6 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -34,6 +35,8 @@ def _state(job: Job) -> dict[str, object]:
         "percent": job.percent,
         "note": job.progress_note,
         "attempts": job.attempts,
+        "attempts_text": f"{job.attempts} / {job.max_attempts}",
+        "started": timezone.localtime(job.started_at).strftime("%Y-%m-%d %H:%M:%S") if job.started_at else "—",
         "summary": job.result.get("summary", "") if isinstance(job.result, dict) else "",
         "url": _result_url(job),
         "finished": job.finished,

@@ -16,7 +16,19 @@ from safetynet.screening.signals import run_finished
 
 
 def _progress(work: Work):  # type: ignore[no-untyped-def]
-    return lambda step, done, total: work.progress(done, total, step)
+    """The plan's steps in words on the job's page: the rule being applied, else the features computed."""
+    titles = services.rule_titles()
+
+    def told(step: str, done: int, total: int) -> None:
+        if step.startswith("rule:"):
+            words = f"应用规则：{titles.get(step[5:], step[5:])}"
+        elif step == "store":
+            words = "保存预警，生成线索"
+        else:
+            words = "计算家庭和人员特征"
+        work.progress(done, total, words)
+
+    return told
 
 
 def live_run(work: Work) -> dict[str, Any]:

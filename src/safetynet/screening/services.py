@@ -221,6 +221,9 @@ def screen(
         hits = [
             hit for r in result.results for hit in _hits(r.rule, r.rows, rules, inputs.snapshot_id, titles)
         ]
+        if progress:
+            steps = len(result.timings)
+            progress("store", steps, steps + 1)
         with transaction.atomic():
             counts = _store(run, hits, rules, as_of)
             if facts is not None:

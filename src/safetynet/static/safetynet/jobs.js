@@ -19,6 +19,10 @@
     el("job-progress").value = state.percent;
     el("job-percent").textContent = `${state.percent}%`;
     el("job-summary").textContent = state.summary;
+    const started = document.querySelector("[data-testid=job-started]");
+    const attempts = document.querySelector("[data-testid=job-attempts]");
+    if (started) started.textContent = state.started;
+    if (attempts) attempts.textContent = state.attempts_text;
     if (state.url) {
       el("job-result").href = state.url;
       el("job-result").hidden = false;
