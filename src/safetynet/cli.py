@@ -9,6 +9,8 @@ import secrets
 import signal
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -804,8 +806,6 @@ def worker() -> None:
     /jobs/schedules/ (nightly run, daily escalation, feed freshness, monthly reports). Stop with Ctrl-C
     or SIGTERM; a job cut off by a kill is retried by the next worker."""
     setup()
-    import time
-
     from django_q.cluster import Cluster
 
     from safetynet.jobs import services as jobs
@@ -818,9 +818,18 @@ def worker() -> None:
     connections.close_all()  # the cluster forks its processes: none may share this one's connection
     cluster = Cluster()
     cluster.start()
+    # Our own SIGTERM and Ctrl-C: django-q2's handler waits on its sentinel process, and deadlocks when the
+    # sentinel died of the same signal first (systemd and `kill -- -PGID` signal the whole group at once).
+    stopping = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stopping.set())
     console.print("safetynet worker 已启动")
-    while cluster.sentinel is not None and cluster.sentinel.is_alive():
-        time.sleep(1)
+    while cluster.sentinel is not None and cluster.sentinel.is_alive() and not stopping.is_set():
+        stopping.wait(1)
+    if stopping.is_set():
+        time.sleep(0.5)  # a signal to the whole group reaches the sentinel too: let it go first
+        if cluster.sentinel is not None and cluster.sentinel.is_alive():
+            cluster.stop()  # the signal was for this process alone: stop after the job in hand
 
 
 @app.command()
@@ -952,7 +961,36 @@ def regions_boundaries(
 def main() -> None:
     global _whole_process
     _whole_process = True  # the console script: the process ends with its one command
-    app(prog_name="safetynet")
+    started, outcome = time.perf_counter(), "ok"
+    try:
+        app(prog_name="safetynet")
+    except SystemExit as done:
+        outcome = "ok" if done.code in (0, None) else f"exit {done.code}"
+        raise
+    except BaseException as error:
+        outcome = type(error).__name__
+        raise
+    finally:
+        _log_command(outcome, time.perf_counter() - started)
+
+
+def _log_command(outcome: str, seconds: float) -> None:
+    """One JSON line per command in the service's log (once Django is set up: `--help` logs nothing).
+    Only the command's words are kept, never its arguments (a file name may hold a name)."""
+    from django.conf import settings
+
+    if not settings.configured:
+        return
+    import logging
+    import re
+
+    words = [w for w in sys.argv[1:3] if re.fullmatch(r"[a-z][a-z-]*", w)]
+    logging.getLogger("safetynet.commands").info(
+        "command %s %s",
+        " ".join(words),
+        outcome,
+        extra={"command": " ".join(words), "outcome": outcome, "ms": round(seconds * 1000, 1), "user": os.environ.get("USER", "")},
+    )
 
 
 if __name__ == "__main__":

@@ -264,5 +264,9 @@ LOGGING = {
             "propagate": False,
             "handlers": ["file"],
         },
+        # a line per command (file only: a clerk at the terminal reads the command's own output) and per
+        # job (also to stderr: the worker's service log)
+        "safetynet.commands": {"level": "INFO", "propagate": False, "handlers": ["file"]},
+        "safetynet.jobs": {"level": "INFO", "propagate": False, "handlers": ["console", "file"]},
     },
 }

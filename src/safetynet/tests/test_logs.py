@@ -46,3 +46,27 @@ def test_requests_and_errors_are_json_lines_without_identifiers(county, make_use
     assert hostile["message"] == "name 王\u2028建\u2029国\x85\x0b\x1c rejected"
     text = "\n".join(lines)
     assert not WHOLE_ID.search(text) and not WHOLE_PHONE.search(text)
+
+
+def test_each_command_leaves_one_json_line(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The command line's own process: the words of the command (never its arguments), outcome, time."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    data = tmp_path / "data"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SAFETYNET_")}
+    env.update(SAFETYNET_DATA_DIR=str(data), SAFETYNET_DATABASE_URL=f"sqlite:///{data}/db.sqlite3")
+    env["SAFETYNET_JOBS_INLINE"] = "1"
+    safetynet = str(Path(sys.executable).parent / "safetynet")
+    missing = tmp_path / "张三-370102199001011234.csv"  # a file name holding a name and an ID number
+    done = subprocess.run([safetynet, "link", str(missing), str(tmp_path / "out.csv")], env=env, capture_output=True)
+    assert done.returncode != 0
+    subprocess.run([safetynet, "cases", "escalate"], env=env, check=True, capture_output=True)
+    lines = [json.loads(line) for line in (data / "logs" / "safetynet.log").read_text(encoding="utf-8").splitlines()]
+    commands = [(line["command"], line["outcome"]) for line in lines if line["logger"] == "safetynet.commands"]
+    assert commands == [("link", f"exit {done.returncode}"), ("cases escalate", "ok")], commands
+    assert all(isinstance(line["ms"], float) for line in lines if line["logger"] == "safetynet.commands")
+    text = (data / "logs" / "safetynet.log").read_text(encoding="utf-8")
+    assert "370102199001011234" not in text and "张三" not in text

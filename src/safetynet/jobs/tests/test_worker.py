@@ -6,6 +6,7 @@ effect happens once: one finished run, each of its warnings one lead, on SQLite 
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -66,12 +67,15 @@ print(services.submit("screening.run", {}, started_by="test").pk)
     try:
         wait_for(env, f"SELECT id FROM jobs_job WHERE id = {job_id} AND status = 'done'", 300, log)
     finally:
-        worker.send_signal(signal.SIGTERM)  # a stop between jobs: the worker ends by itself
+        # SIGTERM to the whole group, as systemd stops a service: every process ends by itself (the queue
+        # library's own handler used to deadlock on its sentinel dying of the same signal)
+        os.killpg(worker.pid, signal.SIGTERM)
         try:
-            worker.wait(timeout=60)
+            worker.wait(timeout=30)
         finally:
             if worker.poll() is None:
                 os.killpg(worker.pid, signal.SIGKILL)
+    assert worker.returncode == 0
 
     (attempts, error, result), = rows(env, f"SELECT attempts, error, result FROM jobs_job WHERE id = {job_id}")
     assert attempts == 2 and "运行中断" in error, (attempts, error)
@@ -82,3 +86,8 @@ print(services.submit("screening.run", {}, started_by="test").pk)
     warnings = rows(env, f"SELECT COUNT(*) FROM screening_riskwarning WHERE run_id = {done} AND status = 'open'")[0][0]
     leads = rows(env, "SELECT source_ref, COUNT(*) FROM leads_lead WHERE channel = 'warning' GROUP BY source_ref")
     assert warnings > 100 and len(leads) == warnings and all(n == 1 for _, n in leads)
+    logged = [json.loads(line) for line in (data / "logs" / "safetynet.log").read_text(encoding="utf-8").splitlines()]
+    assert [(line["command"], line["outcome"]) for line in logged if line["logger"] == "safetynet.jobs"][-1] == (
+        "job:screening.run",
+        "done",
+    )
