@@ -1,4 +1,5 @@
-"""Backup and restore of a whole service as one folder: the database, the lake, the photos and the keys.
+"""Backup and restore of a whole service as one folder: the database, the lake, the photos, the pushes
+accepted but not yet landed, and the keys.
 
 A backup is consistent while the service runs: the embedded database is copied with SQLite's online
 backup API in one step (one read transaction: writers carry on, the copy is a single moment), PostgreSQL
@@ -99,6 +100,15 @@ def _copy_tree(source: Path, target: Path, skip: tuple[str, ...] = ()) -> int:
     return copied
 
 
+# Folders of the data folder a backup carries besides the lake: visit photos, and pushes a department was
+# told were received (202) that the worker has not landed yet.
+DATA_FOLDERS = ("photos", "lake-inbox")
+
+
+def _folders() -> list[tuple[str, Path]]:
+    return [("lake", _lake_folder()), *((name, settings.DATA_DIR / name) for name in DATA_FOLDERS)]
+
+
 def _lake_folder() -> Path:
     from safetynet.lake import storage
 
@@ -150,7 +160,8 @@ def backup(target: Path) -> Outcome:
     os.chmod(database, 0o600)
     files = 1
     files += _copy_tree(_lake_folder(), target / "lake", skip=("_staging",))
-    files += _copy_tree(settings.DATA_DIR / "photos", target / "photos")
+    for name in DATA_FOLDERS:
+        files += _copy_tree(settings.DATA_DIR / name, target / name)
     files += _copy_tree(conf.keys_dir(), target / "keys", skip=())
     manifest = {
         "format": FORMAT,
@@ -201,7 +212,7 @@ def _set_aside(aside: Path, vendor: str) -> None:
     """What a restore replaces, moved (keys: copied) into `aside`, so a failed restore loses nothing."""
     aside.mkdir(parents=True, mode=0o700)
     _copy_tree(conf.keys_dir(), aside / "keys")
-    for name, path in (("lake", _lake_folder()), ("photos", settings.DATA_DIR / "photos")):
+    for name, path in _folders():
         if path.exists():
             shutil.move(path, aside / name)
     if vendor == "sqlite":
@@ -218,7 +229,7 @@ def _put_back(aside: Path, vendor: str) -> None:
         if not (aside / "keys" / path.name).exists():
             path.unlink()
     _copy_tree(aside / "keys", keys)
-    for name, path in (("lake", _lake_folder()), ("photos", settings.DATA_DIR / "photos")):
+    for name, path in _folders():
         shutil.rmtree(path, ignore_errors=True)
         if (aside / name).exists():
             shutil.move(aside / name, path)
@@ -261,8 +272,8 @@ def restore(source: Path, force: bool = False) -> Outcome:
             )  # fmt: skip
             if done.returncode != 0:
                 raise BackupError(f"pg_restore 失败：{done.stderr.strip()[-500:]}")
-        _copy_tree(source / "lake", _lake_folder())
-        _copy_tree(source / "photos", settings.DATA_DIR / "photos")
+        for name, path in _folders():
+            _copy_tree(source / name, path)
         from django.core.management import call_command
 
         call_command("migrate", verbosity=0, interactive=False)  # a backup from an earlier version
