@@ -363,6 +363,34 @@ def linkage_index() -> None:
     print(f"keys={keys}")
 
 
+@linkage_app.command("aliases")
+def linkage_aliases(
+    file: Annotated[Path, typer.Argument(help="CSV with columns alias, region_code (a village's 12-digit code).")],
+) -> None:
+    """Replace the county's village alias table from a CSV (all or nothing; edit single ones on
+    /linkage/settings/)."""
+    setup()
+    from safetynet.linkage import services
+    from safetynet.tabular import FileRejected, RaggedRow, iter_rows, open_csv
+
+    columns = ["alias", "region_code"]
+    try:
+        source = open_csv(file, required=columns, known=columns)
+        read = list(iter_rows(source, columns))
+        ragged = [r.line for r in read if isinstance(r, RaggedRow)]
+        if ragged:
+            raise ValueError(f"第 {ragged[0]} 行的列数与表头不同")
+        rows = [(values[0], values[1]) for _, values in read]  # type: ignore[misc]
+        count = services.replace_aliases(rows, by=os.environ.get("USER", "cli"))
+    except FileRejected as error:
+        err.print(f"[red]{error.reason}[/red]")
+        raise typer.Exit(2) from None
+    except ValueError as error:
+        err.print(f"[red]{error}[/red]")
+        raise typer.Exit(2) from None
+    console.print(f"aliases: {count}")
+
+
 @linkage_app.command("train")
 def linkage_train(
     records: Annotated[

@@ -30,7 +30,7 @@ class _Entry:
     base: str
 
 
-_CACHE: dict[str, tuple[tuple[int, str], AddressResolver]] = {}
+_CACHE: dict[str, tuple[tuple[object, ...], AddressResolver]] = {}
 
 
 class AddressResolver:
@@ -43,10 +43,17 @@ class AddressResolver:
     def cached(cls, prefix: str = "") -> AddressResolver:
         """One resolver per region subtree and registry import: regions change only by an import, and
         reading a county's thousands of villages on every keystroke would cost more than the lookup."""
+        from safetynet.linkage.models import VillageAlias
         from safetynet.registry.models import ImportBatch
 
         # The newest import names the regions' version; its hash too, as a rolled-back id can come again.
-        stamp = ImportBatch.objects.order_by("-id").values_list("id", "content_hash").first() or (0, "")
+        # The alias table's size and newest row name its version (an alias removed and another added
+        # change the newest id).
+        stamp = (
+            *(ImportBatch.objects.order_by("-id").values_list("id", "content_hash").first() or (0, "")),
+            VillageAlias.objects.count(),
+            VillageAlias.objects.order_by("-id").values_list("id", flat=True).first() or 0,
+        )
         found = _CACHE.get(prefix)
         if found is None or found[0] != stamp:
             if len(_CACHE) > 64:
@@ -60,8 +67,19 @@ class AddressResolver:
         rows = Region.objects.filter(
             code__startswith=prefix, level__in=[Level.TOWNSHIP, Level.VILLAGE]
         ).values_list("code", "name", "level", "parent_id")
+        from safetynet.linkage.models import VillageAlias
+
         townships = [_Entry(c, p or "", base_name(n)) for c, n, lv, p in rows if lv == Level.TOWNSHIP]
         villages = [_Entry(c, p or "", base_name(n)) for c, n, lv, p in rows if lv == Level.VILLAGE]
+        # The county's aliases are more names of their villages, found like the registered ones.
+        parent = {v.code: v.parent for v in villages}
+        villages += [
+            _Entry(code, parent[code], base_name(alias))
+            for alias, code in VillageAlias.objects.filter(region_code__startswith=prefix).values_list(
+                "alias", "region_code"
+            )
+            if code in parent
+        ]
         upper = Region.objects.filter(level__in=[Level.PROVINCE, Level.CITY, Level.COUNTY]).values_list(
             "name", flat=True
         )

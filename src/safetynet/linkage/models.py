@@ -131,3 +131,20 @@ class Recovery(models.Model):
 
     def __str__(self) -> str:
         return f"batch {self.batch_id} line {self.line} -> {self.id_number}"
+
+
+class VillageAlias(models.Model):
+    """A name people use for a village that is not its registered one (张家庄 for 张庄村, 刘寨 for 刘家寨村),
+    kept by the county on /linkage/settings/: address text saying it is read as that village."""
+
+    alias = models.CharField(max_length=30)
+    region_code = models.CharField(max_length=12, db_index=True)  # a village
+    created_by = models.CharField(max_length=150, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["region_code", "alias"]
+        constraints = [models.UniqueConstraint(fields=["alias", "region_code"], name="linkage_one_alias_per_village")]
+
+    def __str__(self) -> str:
+        return f"{self.alias} -> {self.region_code}"

@@ -11,6 +11,8 @@ import datetime as dt
 import hashlib
 import json
 import random
+import re
+import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,9 +29,10 @@ from safetynet.linkage import chinese
 from safetynet.linkage import persons as schema_module
 from safetynet.linkage.address import AddressResolver
 from safetynet.linkage.engine import Model, Scorer, estimate_u, explanation_text, fit
-from safetynet.linkage.models import Decision, IndexedPerson, LinkageModel, PersonKey, Review
+from safetynet.linkage.models import Decision, IndexedPerson, LinkageModel, PersonKey, Review, VillageAlias
 from safetynet.linkage.persons import InvalidRecord, PersonRecord, person_schema, registry_record
 from safetynet.regions import services as regions
+from safetynet.regions.models import Level, Region
 from safetynet.registry.models import Person
 
 FIELDS = ("name", "id_number", "phone", "birth_date", "age", "gender", "region_code", "address_text")
@@ -149,6 +152,70 @@ def set_thresholds(actor: Actor, match: float, review: float) -> LinkageModel:
     )
     record(actor, "linkage_thresholds", "linkage_model", str(model.pk), detail=model.note)
     return model
+
+
+# ---------------------------------------------------------------------------------------------
+# Village aliases: the names people use for villages, kept by the county
+
+
+ALIAS_TEXT = re.compile(r"[\u3400-\u9fff\U00020000-\U0003134fA-Za-z0-9]{2,30}")
+
+
+def aliases(actor: Actor) -> list[VillageAlias]:
+    """The county's aliases, each with its village's name."""
+    require(actor, Cap.LINKAGE_SETTINGS)
+    county = (actor.user.region_id or "")[:6]
+    found = list(VillageAlias.objects.filter(region_code__startswith=county))
+    names = regions.names([a.region_code for a in found])
+    for alias in found:
+        alias.village_name = names.get(alias.region_code, alias.region_code)  # type: ignore[attr-defined]
+    return found
+
+
+def _alias_problem(alias: str, village: str, county: str) -> str:
+    if not ALIAS_TEXT.fullmatch(alias):
+        return f"别名“{alias[:30]}”应为 2 至 30 个汉字、字母或数字"
+    if not (village.startswith(county) and Region.objects.filter(code=village, level=Level.VILLAGE).exists()):
+        return f"{village[:12]} 不是本县的村（社区）代码"
+    return ""
+
+
+def add_alias(actor: Actor, alias: str, village: str) -> VillageAlias:
+    require(actor, Cap.LINKAGE_SETTINGS)
+    alias, village = unicodedata.normalize("NFKC", alias).strip(), village.strip()
+    problem = _alias_problem(alias, village, (actor.user.region_id or "")[:6])
+    if problem:
+        raise ValueError(problem)
+    found, _ = VillageAlias.objects.get_or_create(
+        alias=alias, region_code=village, defaults={"created_by": actor.user.get_username()}
+    )
+    record(actor, "add", "village_alias", str(found.pk), region_code=village, detail=f"{alias} -> {village}")
+    return found
+
+
+def remove_alias(actor: Actor, alias_id: int) -> bool:
+    require(actor, Cap.LINKAGE_SETTINGS)
+    county = (actor.user.region_id or "")[:6]
+    found = VillageAlias.objects.filter(pk=alias_id, region_code__startswith=county).first()
+    if found is None:
+        return False
+    found.delete()
+    record(actor, "remove", "village_alias", str(alias_id), region_code=found.region_code, detail=found.alias)
+    return True
+
+
+def replace_aliases(rows: Sequence[tuple[str, str]], by: str = "") -> int:
+    """The whole alias table from a county's file (`safetynet linkage aliases FILE`): all or nothing."""
+    cleaned = [(unicodedata.normalize("NFKC", a).strip(), v.strip()) for a, v in rows]
+    problems = [f"第 {i} 行：{p}" for i, (a, v) in enumerate(cleaned, 2) if (p := _alias_problem(a, v, v[:6]))]
+    if problems:
+        raise ValueError("；".join(problems[:20]))
+    with transaction.atomic():
+        VillageAlias.objects.all().delete()
+        VillageAlias.objects.bulk_create(
+            [VillageAlias(alias=a, region_code=v, created_by=by[:150]) for a, v in dict.fromkeys(cleaned)]
+        )
+    return VillageAlias.objects.count()
 
 
 # ---------------------------------------------------------------------------------------------

@@ -126,6 +126,19 @@ def settings_page(request: HttpRequest) -> HttpResponse:
     actor = Actor.from_request(request, "linkage thresholds")
     if Cap.LINKAGE_SETTINGS not in actor.user.caps:
         return _forbidden(request)
+    if request.method == "POST" and "alias" in request.POST:
+        try:
+            added = services.add_alias(actor, request.POST.get("alias", "")[:100], request.POST.get("village", "")[:20])
+        except ValueError as error:
+            messages.error(request, str(error))
+        else:
+            messages.success(request, _("Alias %(alias)s saved.") % {"alias": added.alias})
+        return redirect("linkage:settings")
+    if request.method == "POST" and "remove_alias" in request.POST:
+        alias_id = request.POST.get("remove_alias", "")
+        if not (alias_id.isascii() and alias_id.isdigit() and len(alias_id) < 12 and services.remove_alias(actor, int(alias_id))):
+            messages.error(request, _("No such alias."))
+        return redirect("linkage:settings")
     if request.method == "POST":
         try:
             match = float(request.POST.get("match", ""))
@@ -140,5 +153,9 @@ def settings_page(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "linkage/settings.html",
-        {"model": services.active_model(), "versions": LinkageModel.objects.all()[:20]},
+        {
+            "model": services.active_model(),
+            "versions": LinkageModel.objects.all()[:20],
+            "aliases": services.aliases(actor),
+        },
     )
