@@ -45,6 +45,11 @@ ACTIONS: dict[str, str] = {
     "linkage_known": "核查是否在册（社会组织）",
     "linkage_review": "身份匹配复核",
     "linkage_thresholds": "修改身份匹配阈值",
+    "submit": "提交后台任务",
+    "update": "修改",
+    "land": "数据入湖",
+    "add": "新增",
+    "remove": "删除",
 }
 
 OBJECTS: dict[str, str] = {
@@ -84,6 +89,9 @@ OBJECTS: dict[str, str] = {
     "visit_task": "走访任务",
     "warning": "预警",
     "warning_list": "预警列表",
+    "job": "后台任务",
+    "schedule": "定时任务",
+    "village_alias": "村名别称",
 }
 
 # Why a page or route read what it read (Actor.purpose); "api …" is the same purpose through the API.
@@ -105,6 +113,9 @@ PURPOSES: dict[str, str] = {
     "declare campaign": "发起集中排查",
     "feed administration": "部门数据管理",
     "home page": "首页",
+    "job": "后台任务",
+    "jobs": "后台任务",
+    "job schedules": "定时任务设置",
     "household profile": "家庭档案",
     "inbox": "待办",
     "lead": "线索",

@@ -21,6 +21,9 @@ class Place:
     code: str
     level: str  # village or township
     how: str  # how the text was read, for the explanation
+    # A village name that several townships have (两个乡镇都有王庄村) and nothing said which: all of them,
+    # `code` being the first. The person may live in any; none is guessed.
+    villages: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +106,9 @@ class AddressResolver:
         village = self._best(rest, pool) if rest else None
         if village is not None:
             return Place(village[0].code, Level.VILLAGE, "村名一致")
+        namesakes = self._namesakes(rest, pool) if rest else []
+        if namesakes:
+            return Place(namesakes[0], Level.VILLAGE, "同名村（多个乡镇都有）", tuple(namesakes))
         guess = self._sounds_like(rest_base, pool) if len(rest_base) >= 2 else None
         if guess is not None:
             return Place(guess.code, Level.VILLAGE, "村名近似")
@@ -124,6 +130,17 @@ class AddressResolver:
             return None
         entry, at = top[0]
         return entry, at, at + len(entry.base)
+
+    @staticmethod
+    def _namesakes(text: str, entries: list[_Entry]) -> list[str]:
+        """Villages of the one name said first, where several townships have a village of that name."""
+        hits = [(e, text.find(e.base)) for e in entries if len(e.base) >= 2 and e.base in text]
+        if not hits:
+            return []
+        first = min(at for _, at in hits)
+        longest = max(len(e.base) for e, at in hits if at == first)
+        codes = sorted({e.code for e, at in hits if at == first and len(e.base) == longest})
+        return codes if 1 < len(codes) <= 6 else []
 
     @staticmethod
     def _sounds_like(text: str, entries: list[_Entry]) -> _Entry | None:

@@ -46,6 +46,7 @@ class PersonRecord:
     birth_near: tuple[int, int] | None = None
     gender: str = ""
     village: str = ""  # 12-digit code
+    villages: tuple[str, ...] = ()  # a query's village name that several townships have: each of them
     township: str = ""  # 9-digit prefix
     county: str = ""  # 6-digit prefix
     place_how: str = ""
@@ -141,10 +142,12 @@ def prepare_query(raw: dict[str, Any], as_of: dt.date, resolver: AddressResolver
     if place is not None:
         record.place_how = place.how
         record.county = place.code[:6]
-        if place.level in (Level.VILLAGE, Level.TOWNSHIP):
+        if place.villages:
+            record.villages = place.villages
+        elif place.level in (Level.VILLAGE, Level.TOWNSHIP):
             record.township = place.code[:9]
-        if place.level == Level.VILLAGE:
-            record.village = place.code
+            if place.level == Level.VILLAGE:
+                record.village = place.code
     return record
 
 
@@ -210,8 +213,14 @@ class NameComparison:
             qg, cg = q.given, c.given
             if len(qg) == len(cg) >= 2 and sum(a != b for a, b in zip(qg, cg, strict=True)) == 1:
                 return 3
+            if qg and cg and abs(len(qg) - len(cg)) == 1 and _one_char_dropped(min(qg, cg, key=len), max(qg, cg, key=len)):
+                return 3  # 玉 for 玉兰, 小静 for 静: a character dropped or added as a name is said
             return 4
         return 5
+
+
+def _one_char_dropped(short: str, long: str) -> bool:
+    return any(long[:i] + long[i + 1 :] == short for i in range(len(long)))
 
 
 class IdComparison:
@@ -290,7 +299,7 @@ class GenderComparison:
 class PlaceComparison:
     name = "place"
     label = "住址"
-    levels = ("同村", "同乡镇（只说到乡镇）", "同乡镇不同村", "同县不同乡镇", "不在同县")
+    levels = ("同村", "同名村之一（多个乡镇有此村名）", "同乡镇（只说到乡镇）", "同乡镇不同村", "同县不同乡镇", "不在同县")
 
     def level(self, q: PersonRecord, c: PersonRecord) -> int | None:
         if not q.county or not c.village:
@@ -298,10 +307,12 @@ class PlaceComparison:
         if q.village:
             if q.village == c.village:
                 return 0
-            return 2 if q.township == c.township else 3 if q.county == c.county else 4
+            return 3 if q.township == c.township else 4 if q.county == c.county else 5
+        if q.villages:
+            return 1 if c.village in q.villages else 4 if q.county == c.county else 5
         if q.township:
-            return 1 if q.township == c.township else 3 if q.county == c.county else 4
-        return 3 if q.county == c.county else 4
+            return 2 if q.township == c.township else 4 if q.county == c.county else 5
+        return 4 if q.county == c.county else 5
 
 
 COMPARISONS = (
@@ -352,13 +363,13 @@ def query_keys(q: PersonRecord) -> list[str]:
     # Blocked on every year the age as said allows (虚岁, a round number), not only the likeliest two.
     span = q.birth_near if q.birth is None and q.birth_near else q.birth_years
     years = range(span[0], span[1] + 1) if span else range(0)
+    townships = {q.township} if q.township else {v[:9] for v in q.villages}
     for sound in q.fuzzy:
         keys.extend(f"n:{sound}|{y}" for y in years)
-        if q.township:
-            keys.append(f"r:{sound}|{q.township}")
+        keys.extend(f"r:{sound}|{township}" for township in sorted(townships))
     for sound in q.surname_fuzzy:
-        if q.village:
-            keys.extend(f"v:{sound}|{q.village}|{y}" for y in years)
+        for village in (q.village,) if q.village else q.villages:
+            keys.extend(f"v:{sound}|{village}|{y}" for y in years)
         if q.phone is not None:
             keys.append(f"s:{sound}|{q.phone.local[-4:]}")
     if not keys:
@@ -391,7 +402,7 @@ DEFAULT_M = {
     "phone": [0.80, 0.08, 0.08, 0.04],
     "birth": [0.80, 0.15, 0.04, 0.01],
     "gender": [0.98, 0.02],
-    "place": [0.75, 0.10, 0.08, 0.05, 0.02],
+    "place": [0.75, 0.06, 0.10, 0.06, 0.02, 0.01],
 }
 DEFAULT_U = {
     "name": [0.001, 0.002, 0.004, 0.01, 0.06, 0.923],
@@ -399,6 +410,6 @@ DEFAULT_U = {
     "phone": [1e-5, 1e-4, 3e-5, 0.99986],
     "birth": [1e-4, 0.012, 0.03, 0.958],
     "gender": [0.5, 0.5],
-    "place": [0.002, 0.02, 0.06, 0.9, 0.018],
+    "place": [0.002, 0.005, 0.02, 0.06, 0.895, 0.018],
 }
 DEFAULT_PRIOR = 1 / 50_000  # two random records, one of them a registered person: about one registry's size

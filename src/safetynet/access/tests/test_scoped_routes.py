@@ -81,6 +81,9 @@ def fill(route: str, household_id: str) -> str:
         # Reports: a monthly report (none made in the walk: 404 to who reads statistics, 403 to others).
         "report_id": "1",
         "kind": "pdf",
+        # Jobs hold no personal data (their parameters are ids and dates); a job is shown to whoever may do
+        # its work (jobs/tests): none was started in the walk, so 404 to all.
+        "job_id": "1",
     }
     missing = [p for p in PARAM.findall(route) if p not in samples]
     assert not missing, f"route {route!r} has parameters {missing}: add samples and decide its scoping"
