@@ -89,19 +89,22 @@ class AddressResolver:
         strip = [n for name in upper for n in {name, base_name(name)} if len(n) >= 2]
         return cls(townships, villages, strip)
 
-    def resolve(self, text: str) -> Place | None:
+    def resolve(self, text: str, within: str = "") -> Place | None:
+        """`within`: a code prefix the place is known to be in (a township's 9 digits when the region code
+        said the township and the text says the village)."""
         text = re.sub(r"\s", "", unicodedata.normalize("NFKC", text or ""))
         for name in self.strip:
             text = text.replace(name, "")
         if len(text) < 2:
             return None
-        township = self._best(text, self.townships)
+        townships = [t for t in self.townships if t.code.startswith(within)] if within else self.townships
+        township = self._best(text, townships)
         rest = text
-        pool = self.villages
+        pool = [v for v in self.villages if v.code.startswith(within)] if within else self.villages
         if township is not None:
             entry, start, end = township
             rest = text[:start] + text[end:]
-            pool = [v for v in self.villages if v.parent == entry.code]
+            pool = [v for v in pool if v.parent == entry.code]
         rest_base = base_name(rest) if rest else ""
         village = self._best(rest, pool) if rest else None
         if village is not None:

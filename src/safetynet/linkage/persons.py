@@ -137,6 +137,11 @@ def prepare_query(raw: dict[str, Any], as_of: dt.date, resolver: AddressResolver
     if len(code) == 12:
         level = Level.VILLAGE if code[9:] != "000" else Level.TOWNSHIP if code[6:] != "000000" else "county"
         place = Place(code, level, "区划代码")
+        if level != Level.VILLAGE and raw.get("address_text") and resolver is not None:
+            # The code said only the township (or county); the text may say the village within it.
+            inner = resolver.resolve(str(raw["address_text"])[:200], within=code[:9] if level == Level.TOWNSHIP else code[:6])
+            if inner is not None and inner.level == Level.VILLAGE:
+                place = Place(inner.code, Level.VILLAGE, f"区划代码及{inner.how}", inner.villages)
     elif raw.get("address_text") and resolver is not None:
         place = resolver.resolve(str(raw["address_text"])[:200])
     if place is not None:
