@@ -279,13 +279,14 @@ def id_variants(number: str) -> list[str]:
     body, check = number[:17], number[17]
     if re.fullmatch(r"\d{17}", body):
         found[body + check_char(body)] = None  # the check character itself was the typo
-    for i in range(17):
-        for digit in "0123456789":
-            if digit == body[i]:
-                continue
-            candidate = body[:i] + digit + body[i + 1 :]
-            if check_char(candidate) == check:
-                found[candidate + check] = None
+        # One digit changed moves the weighted sum by weight × difference: test all 153 in arithmetic
+        # rather than recomputing each number's check character.
+        total = sum(int(d) * w for d, w in zip(body, ID_WEIGHTS, strict=True))
+        for i, weight in enumerate(ID_WEIGHTS):
+            old = int(body[i])
+            for new in range(10):
+                if new != old and ID_CHECK_CHARS[(total + weight * (new - old)) % 11] == check:
+                    found[body[:i] + str(new) + body[i + 1 :] + check] = None
     swappable = number if check != "X" else body
     for i in range(len(swappable) - 1):
         if swappable[i] != swappable[i + 1]:

@@ -82,3 +82,27 @@ def test_a_mistyped_id_is_recovered_with_the_check_digit() -> None:
     # Few candidates: the check digit rules out ten of every eleven changes.
     assert len(id_variants(wrong)) < 40
     assert all(id_valid(v) for v in id_variants(wrong))
+
+
+def test_id_variants_are_every_valid_number_one_keyed_error_away() -> None:
+    """The arithmetic shortcut finds exactly what trying every change and every swap finds."""
+    import random
+
+    from safetynet.linkage.chinese import id_valid, id_variants
+
+    rng = random.Random(3)
+    for _ in range(200):
+        body = "3714" + "".join(rng.choice("0123456789") for _ in range(13))
+        number = body + rng.choice("0123456789X")
+        brute = set()
+        for i in range(18):
+            for c in "0123456789X" if i == 17 else "0123456789":
+                changed = number[:i] + c + number[i + 1 :]
+                if changed != number and id_valid(changed):
+                    brute.add(changed)
+        for i in range(17):
+            swapped = number[:i] + number[i + 1] + number[i] + number[i + 2 :]
+            if swapped != number and id_valid(swapped):
+                brute.add(swapped)
+        brute = {v for v in brute if v[6:8] in ("18", "19", "20")}
+        assert set(id_variants(number)) == brute, number

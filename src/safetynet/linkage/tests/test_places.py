@@ -7,7 +7,13 @@ from __future__ import annotations
 import datetime as dt
 
 from safetynet.linkage.address import AddressResolver, _Entry
-from safetynet.linkage.persons import NameComparison, PlaceComparison, prepare_query, query_keys, registry_record
+from safetynet.linkage.persons import (
+    NameComparison,
+    PlaceComparison,
+    prepare_query,
+    query_keys,
+    registry_record,
+)
 
 MAJI, CHENGGUAN = "371427003000", "371427001000"
 WANGZHUANG_MAJI, WANGZHUANG_CG, SHIQIAO = "371427003201", "371427001203", "371427003202"
