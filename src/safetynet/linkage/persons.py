@@ -280,7 +280,10 @@ class BirthComparison:
                 return 0
             typo = one_digit_apart(q.birth.strftime("%Y%m%d"), c.birth.strftime("%Y%m%d"))
             swapped = (q.birth.year, q.birth.month, q.birth.day) == (c.birth.year, c.birth.day, c.birth.month)
-            return 2 if typo or swapped or abs(q.birth.year - c.birth.year) <= 1 else 3
+            # The year misremembered (or the lunar year said): the same day, a year either side. A date
+            # that differs in its year *and* its day is another person's.
+            year_off = abs(q.birth.year - c.birth.year) == 1 and (q.birth.month, q.birth.day) == (c.birth.month, c.birth.day)
+            return 2 if typo or swapped or year_off else 3
         low, high = q.birth_years
         if low <= c.birth.year <= high:
             return 1

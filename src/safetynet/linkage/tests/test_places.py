@@ -72,3 +72,20 @@ def test_a_name_said_with_a_character_dropped_or_added() -> None:
     for said, level in (("刘玉", 3), ("刘兰", 3), ("刘玉兰", 0), ("刘小玉兰", 3), ("刘建国", 4), ("张玉", 5)):
         query = prepare_query({"name": said}, as_of, None)
         assert name.level(query, person) == level, said
+
+
+def test_a_whole_birth_date_of_another_year_and_day_is_another_person() -> None:
+    from safetynet.linkage.persons import BirthComparison
+
+    as_of = dt.date(2026, 12, 1)
+    birth = BirthComparison()
+    person = registry_record("x", "张国庆", "M", dt.date(1954, 10, 8), "", "H1", SHIQIAO)
+    for said, level in (
+        ("1954-10-08", 0),
+        ("1954-08-10", 2),  # day and month swapped
+        ("1954-10-09", 2),  # one digit
+        ("1955-10-08", 2),  # the year a year off, the day right
+        ("1955-10-21", 3),  # another year and another day: someone else
+    ):
+        query = prepare_query({"name": "张国庆", "birth_date": said}, as_of, None)
+        assert birth.level(query, person) == level, said
