@@ -113,6 +113,12 @@ def test_township_settles_a_review_and_admin_tunes_thresholds(live_server, prepa
     page.click("[data-testid=thresholds] button[type=submit]")
     assert "新的模型版本" in page.inner_text("[data-testid=message]")
     assert "0.98" in page.inner_text("[data-testid=versions]")
+    # the county's own name for a village: kept here, read by every lookup from now on
+    page.fill("[data-testid=alias-add] input[name=alias]", "王家湾")
+    page.fill("[data-testid=alias-add] input[name=village]", "371522100201")
+    page.click("[data-testid=alias-add] button[type=submit]")
+    assert "已保存别称" in page.inner_text("[data-testid=message]")
+    assert "东王村" in page.inner_text("[data-testid=aliases]")
     page.screenshot(path=testing.ARTIFACTS / "linkage-thresholds.png", full_page=True)
 
 
