@@ -22,10 +22,9 @@ import datetime as dt
 import logging
 import os
 import socket
-import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,7 +37,7 @@ from safetynet.access.masking import mask_in_text
 from safetynet.access.permissions import Cap, require
 from safetynet.access.services import Actor, record
 from safetynet.jobs.models import Job, Schedule
-from safetynet.processes import process_alive
+from safetynet.processes import beating, process_alive
 
 log = logging.getLogger("safetynet.jobs")
 
@@ -219,29 +218,14 @@ def _log(job: Job, outcome: str, seconds: float) -> None:
     )
 
 
-@contextmanager
-def _heartbeat(job_id: int, me: str) -> Iterator[None]:
+def _heartbeat(job_id: int, me: str) -> AbstractContextManager[None]:
     """Tell the database every few seconds that this job's process is alive (for workers on other
-    hosts, which cannot see this process); its own connection, closed when the job ends."""
-    stop = threading.Event()
-
-    def beat() -> None:
-        try:
-            while not stop.wait(HEARTBEAT_SECONDS):
-                try:
-                    Job.objects.filter(pk=job_id, worker=me).update(heartbeat_at=timezone.now())
-                except Exception:  # noqa: BLE001 - a busy database skips a beat, the next one tries again
-                    log.debug("heartbeat of job %s skipped", job_id)
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=beat, name=f"job-{job_id}-heartbeat", daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        stop.set()
-        thread.join()
+    hosts, which cannot see this process)."""
+    return beating(
+        HEARTBEAT_SECONDS,
+        lambda: Job.objects.filter(pk=job_id, worker=me).update(heartbeat_at=timezone.now()),
+        f"job-{job_id}-heartbeat",
+    )
 
 
 def recover() -> list[int]:

@@ -29,7 +29,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-from django.db import DatabaseError, IntegrityError, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from safetynet import validation
@@ -37,7 +37,7 @@ from safetynet.lake import pseudonyms, readers, storage
 from safetynet.lake.mapping import Mapping, load_mapping
 from safetynet.lake.models import Batch
 from safetynet.lake.sources import FeedSpec, feed
-from safetynet.processes import process_alive
+from safetynet.processes import beating, process_alive
 from safetynet.tabular import FileRejected
 
 DUCKDB_MEMORY = "1GB"
@@ -366,32 +366,16 @@ def _errors_list(checks: list[tuple[str, validation.Check]]) -> str:
     return f"list_filter([{', '.join(items)}], lambda e: e IS NOT NULL)"
 
 
-@contextlib.contextmanager
-def lease_kept(batch: Batch) -> Iterator[None]:
-    """Renew the batch's lease from a thread of its own while the ingest works (DuckDB may hold the
-    ingest's thread for minutes), so no other process takes a live ingest for a dead one."""
-    stop = threading.Event()
-
-    def renew() -> None:
-        from django.db import connection
-
-        try:
-            while not stop.wait(LEASE.total_seconds() / 3):
-                # A busy database: the next beat tries again, well inside the lease.
-                with contextlib.suppress(DatabaseError):
-                    Batch.objects.filter(pk=batch.pk, status=Batch.Status.RUNNING).update(
-                        lease_until=timezone.now() + LEASE
-                    )
-        finally:
-            connection.close()
-
-    beat = threading.Thread(target=renew, name=f"lease-{batch.pk}", daemon=True)
-    beat.start()
-    try:
-        yield
-    finally:
-        stop.set()
-        beat.join()
+def lease_kept(batch: Batch) -> contextlib.AbstractContextManager[None]:
+    """Renew the batch's lease while the ingest works, so no other process takes a live ingest for a dead
+    one (a third of the lease apart: a busy database can miss a beat well inside it)."""
+    return beating(
+        LEASE.total_seconds() / 3,
+        lambda: Batch.objects.filter(pk=batch.pk, status=Batch.Status.RUNNING).update(
+            lease_until=timezone.now() + LEASE
+        ),
+        f"lease-{batch.pk}",
+    )
 
 
 class FeedIngest:
