@@ -34,6 +34,9 @@ class _Entry:
 
 
 _CACHE: dict[str, tuple[tuple[object, ...], AddressResolver]] = {}
+# Where the place's name ends in what people say: a direction, a landmark, a number.
+LANDMARK = re.compile(r"[东西南北]头|[东西南北前后]街|卫生室|小学|学校|村委|大队|路口|后面|前面|旁边|对面|附近|[0-9一二三四五六七八九十]+[组队号排]|\d")
+CJK = re.compile(r"[\u3400-\u9fff\U00020000-\U0003134f]+")
 
 
 class AddressResolver:
@@ -133,6 +136,22 @@ class AddressResolver:
             return None
         entry, at = top[0]
         return entry, at, at + len(entry.base)
+
+    def unread_name(self, text: str, village: str) -> str:
+        """The name `text` gives a place, when it is not how the registry names `village` nor any place
+        this resolver knows there: "张家庄西头" said of 张庄村 gives 张家庄. Empty when there is none."""
+        text = re.sub(r"\s", "", unicodedata.normalize("NFKC", text or ""))
+        for name in self.strip:
+            text = text.replace(name, "")
+        township = next((t for t in self.townships if t.code == village[:9] + "000"), None)
+        if township is not None:
+            text = text.split(township.base, 1)[-1].lstrip("镇乡街道办事处")
+        said = base_name(LANDMARK.split(text, 1)[0])
+        known = {v.base for v in self.villages if v.code == village}
+        if not (2 <= len(said) <= 8) or not CJK.fullmatch(said) or said in known:
+            return ""
+        place = self.resolve(said, within=village[:9])
+        return "" if place is not None and place.code == village else said
 
     @staticmethod
     def _namesakes(text: str, entries: list[_Entry]) -> list[str]:

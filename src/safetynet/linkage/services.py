@@ -204,6 +204,44 @@ def remove_alias(actor: Actor, alias_id: int) -> bool:
     return True
 
 
+@dataclass(frozen=True)
+class AliasSuggestion:
+    alias: str
+    region_code: str
+    village_name: str
+    confirmations: int  # reviews confirming a person of this village whose record named it so
+
+
+def suggested_aliases(actor: Actor, least: int = 2) -> list[AliasSuggestion]:
+    """Learned from the county's own decisions: when staff confirm a person of a village for a record
+    whose address text named that village in a way the resolver could not read, the name is a candidate
+    alias. Suggested once `least` confirmations agree; the administrator adds it (or not)."""
+    require(actor, Cap.LINKAGE_SETTINGS)
+    county = (actor.user.region_id or "")[:6]
+    resolver = AddressResolver.cached(county)
+    confirmed = Review.objects.filter(status=Review.Status.CONFIRMED, region_code__startswith=county)
+    villages = dict(
+        Person.objects.filter(id_number__in=confirmed.values("id_number")).values_list(
+            "id_number", "household__region_code"
+        )
+    )
+    known = set(VillageAlias.objects.filter(region_code__startswith=county).values_list("alias", "region_code"))
+    counts: dict[tuple[str, str], int] = {}
+    for given, id_number in confirmed.values_list("record", "id_number").iterator(chunk_size=2000):
+        village = villages.get(id_number, "")
+        text = str(given.get("address_text") or "") if isinstance(given, dict) else ""
+        said = resolver.unread_name(text, village) if village and text else ""
+        if said and (said, village) not in known:
+            counts[(said, village)] = counts.get((said, village), 0) + 1
+    names = regions.names([v for _, v in counts])
+    found = [
+        AliasSuggestion(alias, village, names.get(village, village), n)
+        for (alias, village), n in counts.items()
+        if n >= least
+    ]
+    return sorted(found, key=lambda a: (-a.confirmations, a.region_code, a.alias))
+
+
 def replace_aliases(rows: Sequence[tuple[str, str]], by: str = "") -> int:
     """The whole alias table from a county's file (`safetynet linkage aliases FILE`): all or nothing."""
     cleaned = [(unicodedata.normalize("NFKC", a).strip(), v.strip()) for a, v in rows]

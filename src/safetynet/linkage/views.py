@@ -157,5 +157,6 @@ def settings_page(request: HttpRequest) -> HttpResponse:
             "model": services.active_model(),
             "versions": LinkageModel.objects.all()[:20],
             "aliases": services.aliases(actor),
+            "suggestions": services.suggested_aliases(actor),
         },
     )

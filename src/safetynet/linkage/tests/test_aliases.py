@@ -103,3 +103,32 @@ def test_the_aliases_command_reports_a_bad_file_and_changes_nothing(tmp_path: Pa
         [safetynet, "linkage", "aliases", str(tmp_path / "nope.csv")], env=env, capture_output=True, text=True
     )
     assert missing.returncode == 2 and "不存在" in missing.stderr
+
+
+def _confirmed(n: int, text: str, person_name: str = "王建国") -> None:
+    from safetynet.linkage.models import Review
+    from safetynet.registry.models import Person
+
+    person = Person.objects.get(name=person_name)
+    for i in range(n):
+        Review.objects.create(
+            source="hotline", source_ref=f"{text}:{i}:{Review.objects.count()}", fingerprint="f",
+            record={"name": person.name, "address_text": text}, candidates=[{"id_number": person.id_number}],
+            region_code=person.household.region_code, status=Review.Status.CONFIRMED, id_number=person.id_number,
+        )  # fmt: skip
+
+
+def test_aliases_are_suggested_from_confirmed_matches_and_added_by_the_administrator(county, make_user) -> None:  # type: ignore[no-untyped-def]
+    _confirmed(2, "燕店镇王家湾西头")  # twice: staff confirmed 东王村 people for "王家湾"
+    _confirmed(1, "李家洼12组")  # once: not yet a pattern
+    _confirmed(3, "东王村卫生室后面")  # the registered name: nothing to learn
+    admin = login(make_user, "county_admin", "371522000000")
+    page = admin.get("/linkage/settings/").content.decode()
+    assert "王家湾" in page and "李家洼" not in page
+    table = page.split('data-testid="alias-suggestions"', 1)[1].split("</table>", 1)[0]
+    assert "东王村" in table and ">2<" in table and "卫生室" not in table
+    admin.post("/linkage/settings/", {"alias": "王家湾", "village": EAST})  # the suggestion's button
+    assert VillageAlias.objects.filter(alias="王家湾", region_code=EAST).exists()
+    assert 'data-testid="alias-suggestions"' not in admin.get("/linkage/settings/").content.decode()
+    place = AddressResolver.cached().resolve("燕店镇王家湾西头")
+    assert place is not None and place.code == EAST
