@@ -129,7 +129,11 @@ def submit(
                 max_attempts=max_attempts,
             )
             if not settings.SAFETYNET_JOBS_INLINE:
-                _enqueue(job.pk)  # the queue's row commits with the job's, or neither does
+                if "orm" in settings.Q_CLUSTER:
+                    _enqueue(job.pk)  # the queue's row commits with the job's, or neither does
+                else:
+                    # Redis is outside the transaction: a worker told before the commit would find no job.
+                    transaction.on_commit(lambda: _enqueue(job.pk))
     except IntegrityError:
         return Job.objects.get(key=key)  # another process asked for the same key a moment ago
     if actor is not None:

@@ -91,3 +91,36 @@ print(services.submit("screening.run", {}, started_by="test").pk)
         "job:screening.run",
         "done",
     )
+
+
+def test_the_queue_on_redis_runs_a_job_once(tmp_path: Path) -> None:
+    """SAFETYNET_JOBS_REDIS: the queue in Redis (the job's record stays in the database), a real worker."""
+    import redis
+
+    url = "redis://127.0.0.1:6379/7"
+    try:
+        redis.Redis.from_url(url).flushdb()
+    except redis.exceptions.ConnectionError:
+        pytest.skip("no Redis at 127.0.0.1:6379")
+    data = tmp_path / "data"
+    env = {**env_for(data), "SAFETYNET_JOBS_REDIS": url}
+    subprocess.run([SAFETYNET, "manage", "migrate", "-v", "0"], env=env, check=True)
+    job_id = django(
+        env,
+        """
+from safetynet.jobs import services
+print(services.submit("cases.escalate", {}, started_by="test").pk)
+""",
+    ).strip()
+    # queued in Redis, not in the database's queue table
+    assert redis.Redis.from_url(url).dbsize() >= 1 and rows(env, "SELECT COUNT(*) FROM django_q_ormq") == [(0,)]
+    log = tmp_path / "worker.log"
+    worker = start_worker(env, log)
+    try:
+        (status, attempts), = wait_for(
+            env, f"SELECT status, attempts FROM jobs_job WHERE id = {job_id} AND status = 'done'", 120, log
+        )
+        assert attempts == 1
+    finally:
+        os.killpg(worker.pid, signal.SIGTERM)
+        worker.wait(timeout=30)
