@@ -17,19 +17,22 @@ fi
 .venv/bin/mypy src
 .venv/bin/lint-imports --no-cache  # the apps depend downward only (contract in pyproject.toml)
 # The two databases run side by side (one core each) so the whole run stays well under 20 minutes;
-# each gets its own data folder so their lakes never meet.
+# each gets its own data folder so their lakes never meet. The tests that start the service's own
+# processes on databases of their own (marker `processes`: kills, pushes, the worker, gunicorn) cover
+# SQLite and PostgreSQL themselves whatever the suite runs on: they run once, beside the SQLite suite,
+# which is the shorter; the browser tests and the larger-data ones run with PostgreSQL.
 PG_DATA="$(mktemp -d)"
 LITE_DATA="$(mktemp -d)"
 LITE_LOG="$LITE_DATA/pytest.log"
-echo "== tests on SQLite start in the background (browser and process-level tests run on PostgreSQL only)"
+echo "== tests on SQLite, and the process-level tests, start in the background"
 SAFETYNET_DATA_DIR="$LITE_DATA" SAFETYNET_DATABASE_URL="sqlite:///$LITE_DATA/test.sqlite3" \
-  .venv/bin/pytest -q -p no:cacheprovider -m "not browser and not slow" >"$LITE_LOG" 2>&1 &
+  .venv/bin/pytest -q -p no:cacheprovider -m "not browser and (not slow or processes)" >"$LITE_LOG" 2>&1 &
 LITE_PID=$!
 echo "== tests on PostgreSQL (browser tests included)"
 pg_rc=0
 SAFETYNET_DATA_DIR="$PG_DATA" \
 SAFETYNET_DATABASE_URL="${SAFETYNET_TEST_POSTGRES_URL:-postgresql://postgres@127.0.0.1:5432/test}" \
-  .venv/bin/pytest -q -p no:cacheprovider || pg_rc=$?
+  .venv/bin/pytest -q -p no:cacheprovider -m "browser or not processes" || pg_rc=$?
 lite_rc=0
 wait "$LITE_PID" || lite_rc=$?
 echo "== tests on SQLite"

@@ -31,7 +31,7 @@ import pytest
 
 from safetynet import sqlcipher, testing
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.processes]
 BIN = Path(sys.executable).parent
 SAFETYNET = str(BIN / "safetynet")
 PASSWORD = "correct-horse-battery"

@@ -20,7 +20,7 @@ import pytest
 
 from safetynet.tests.test_faults import BIN, PASSWORD, env_for, free_port, prepare
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.processes]
 
 HOST = "safetynet.county.example"
 ORIGIN = f"https://{HOST}"

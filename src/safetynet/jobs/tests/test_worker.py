@@ -17,7 +17,7 @@ import pytest
 
 from safetynet.tests.test_faults import SAFETYNET, database, django, env_for, prepare, rows  # noqa: F401
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.processes]
 
 
 def start_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:

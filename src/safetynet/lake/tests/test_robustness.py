@@ -2,7 +2,7 @@
 
 These run `safetynet ingest` in a subprocess against its own data folder (a fresh SQLite database and
 lake), exactly as an operator would, so a kill is a real SIGKILL and memory is the process's own. They
-need no test database, so the test script runs them once, not once per database (marker `slow`).
+need no test database, so the test script runs them once, not once per database (marker `processes`).
 """
 
 from __future__ import annotations
@@ -53,6 +53,7 @@ def batches(data: Path) -> list[tuple[int, str, int]]:
 
 
 @pytest.mark.slow
+@pytest.mark.processes
 def test_a_killed_ingest_leaves_nothing_half_done_and_the_next_run_completes(tmp_path: Path) -> None:
     data = tmp_path / "data"
     feed = tmp_path / "claims.csv"
@@ -96,6 +97,7 @@ def test_a_killed_ingest_leaves_nothing_half_done_and_the_next_run_completes(tmp
 
 
 @pytest.mark.slow
+@pytest.mark.processes
 def test_a_2_gb_file_lands_in_bounded_memory(tmp_path: Path) -> None:
     data = tmp_path / "data"
     feed = tmp_path / "businesses.csv"
