@@ -145,7 +145,8 @@ class AddressResolver:
             text = text.replace(name, "")
         township = next((t for t in self.townships if t.code == village[:9] + "000"), None)
         if township is not None:
-            text = text.split(township.base, 1)[-1].lstrip("镇乡街道办事处")
+            text = text.split(township.base, 1)[-1]
+            text = next((text[len(s) :] for s in ("街道办事处", "街道", "镇", "乡") if text.startswith(s)), text)
         said = base_name(LANDMARK.split(text, 1)[0])
         known = {v.base for v in self.villages if v.code == village}
         if not (2 <= len(said) <= 8) or not CJK.fullmatch(said) or said in known:

@@ -89,3 +89,11 @@ def test_a_whole_birth_date_of_another_year_and_day_is_another_person() -> None:
     ):
         query = prepare_query({"name": "张国庆", "birth_date": said}, as_of, None)
         assert birth.level(query, person) == level, said
+
+
+def test_the_name_a_record_gives_a_village_the_registry_calls_otherwise() -> None:
+    places = resolver()
+    assert places.unread_name("马集镇道口村西头", SHIQIAO) == "道口"  # 道 is the name, not 街道
+    assert places.unread_name("夏津县马集乡石家桥12组", SHIQIAO) == "石家桥"
+    assert places.unread_name("马集镇石桥村卫生室后面", SHIQIAO) == ""  # the registered name: nothing new
+    assert places.unread_name("", SHIQIAO) == "" and places.unread_name("12号", SHIQIAO) == ""
