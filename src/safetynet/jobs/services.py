@@ -113,7 +113,7 @@ def submit(
         raise ValueError(f"unknown job kind {kind}")
     if actor is not None:
         started_by = actor.user.get_username()
-        region_code = (actor.user.region_id or "")
+        region_code = actor.user.region_id or ""
     if key is not None:
         existing = Job.objects.filter(key=key).first()
         if existing is not None:
@@ -331,9 +331,14 @@ def install_tick() -> None:
     )
 
 
+def _county_of(actor: Actor) -> str:
+    """The 12-digit code of the county the actor's region lies in: schedules are kept per county."""
+    return (actor.user.region_id or "")[:6].ljust(12, "0")
+
+
 def schedules(actor: Actor) -> list[Schedule]:
     require(actor, Cap.MANAGE_SCHEDULES)
-    county = (actor.user.region_id or "")[:6].ljust(12, "0")
+    county = _county_of(actor)
     ensure_schedules([county])
     return list(Schedule.objects.filter(county_code=county))
 
@@ -342,7 +347,7 @@ def set_schedule(actor: Actor, kind: str, enabled: bool, hour: int, minute: int)
     require(actor, Cap.MANAGE_SCHEDULES)
     if kind not in Schedule.Kind.values or not (0 <= hour <= 23 and 0 <= minute <= 59):
         raise ValueError("时间应为 00:00 至 23:59")
-    county = (actor.user.region_id or "")[:6].ljust(12, "0")
+    county = _county_of(actor)
     ensure_schedules([county])
     schedule = Schedule.objects.get(county_code=county, kind=kind)
     schedule.enabled, schedule.hour, schedule.minute = enabled, hour, minute
