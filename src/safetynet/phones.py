@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +27,7 @@ class Phone:
 _AREA_CODE = re.compile(r"^0(10|2\d|[3-9]\d\d)")
 
 
+@lru_cache(maxsize=65536)  # a batch reads the same household numbers for every member
 def normalise_phone(text: str) -> Phone | None:
     """+86 / 0086 prefixes, spaces, dashes and brackets removed; None when no plausible number is left."""
     digits = re.sub(r"\D", "", unicodedata.normalize("NFKC", text or ""))

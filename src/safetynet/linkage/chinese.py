@@ -159,6 +159,18 @@ def fuzzy_spellings(text: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(" ".join(fuzzy_syllable(s) for s in sp.split(" ")) for sp in spellings(text)))
 
 
+# As sets, for comparing two names' readings in a batch's hundreds of thousands of pairs without building
+# a set per pair.
+@lru_cache(maxsize=262144)
+def spelling_set(text: str) -> frozenset[str]:
+    return frozenset(spellings(text))
+
+
+@lru_cache(maxsize=262144)
+def fuzzy_set(text: str) -> frozenset[str]:
+    return frozenset(fuzzy_spellings(text))
+
+
 # ---------------------------------------------------------------------------------------------
 # Place names
 

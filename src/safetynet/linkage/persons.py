@@ -16,11 +16,13 @@ from safetynet.linkage.address import AddressResolver, Place
 from safetynet.linkage.chinese import (
     IdEvidence,
     clean_name,
+    fuzzy_set,
     fuzzy_spellings,
     id_variants,
     one_digit_apart,
     pattern_agrees,
     read_id,
+    spelling_set,
     spellings,
     split_name,
 )
@@ -139,7 +141,9 @@ def prepare_query(raw: dict[str, Any], as_of: dt.date, resolver: AddressResolver
         place = Place(code, level, "区划代码")
         if level != Level.VILLAGE and raw.get("address_text") and resolver is not None:
             # The code said only the township (or county); the text may say the village within it.
-            inner = resolver.resolve(str(raw["address_text"])[:200], within=code[:9] if level == Level.TOWNSHIP else code[:6])
+            inner = resolver.resolve(
+                str(raw["address_text"])[:200], within=code[:9] if level == Level.TOWNSHIP else code[:6]
+            )
             if inner is not None and inner.level == Level.VILLAGE:
                 place = Place(inner.code, Level.VILLAGE, f"区划代码及{inner.how}", inner.villages)
     elif raw.get("address_text") and resolver is not None:
@@ -210,15 +214,20 @@ class NameComparison:
             return None
         if q.name == c.name:
             return 0
-        if set(q.sounds) & set(c.sounds):
+        if not spelling_set(q.name).isdisjoint(spelling_set(c.name)):
             return 1
-        if set(q.fuzzy) & set(c.fuzzy):
+        if not fuzzy_set(q.name).isdisjoint(fuzzy_set(c.name)):
             return 2
-        if set(q.surname_fuzzy) & set(c.surname_fuzzy):
+        if q.surname and c.surname and not fuzzy_set(q.surname).isdisjoint(fuzzy_set(c.surname)):
             qg, cg = q.given, c.given
             if len(qg) == len(cg) >= 2 and sum(a != b for a, b in zip(qg, cg, strict=True)) == 1:
                 return 3
-            if qg and cg and abs(len(qg) - len(cg)) == 1 and _one_char_dropped(min(qg, cg, key=len), max(qg, cg, key=len)):
+            if (
+                qg
+                and cg
+                and abs(len(qg) - len(cg)) == 1
+                and _one_char_dropped(min(qg, cg, key=len), max(qg, cg, key=len))
+            ):
                 return 3  # 玉 for 玉兰, 小静 for 静: a character dropped or added as a name is said
             return 4
         return 5
@@ -282,7 +291,10 @@ class BirthComparison:
             swapped = (q.birth.year, q.birth.month, q.birth.day) == (c.birth.year, c.birth.day, c.birth.month)
             # The year misremembered (or the lunar year said): the same day, a year either side. A date
             # that differs in its year *and* its day is another person's.
-            year_off = abs(q.birth.year - c.birth.year) == 1 and (q.birth.month, q.birth.day) == (c.birth.month, c.birth.day)
+            year_off = abs(q.birth.year - c.birth.year) == 1 and (q.birth.month, q.birth.day) == (
+                c.birth.month,
+                c.birth.day,
+            )
             return 2 if typo or swapped or year_off else 3
         low, high = q.birth_years
         if low <= c.birth.year <= high:
@@ -307,7 +319,14 @@ class GenderComparison:
 class PlaceComparison:
     name = "place"
     label = "住址"
-    levels = ("同村", "同名村之一（多个乡镇有此村名）", "同乡镇（只说到乡镇）", "同乡镇不同村", "同县不同乡镇", "不在同县")
+    levels = (
+        "同村",
+        "同名村之一（多个乡镇有此村名）",
+        "同乡镇（只说到乡镇）",
+        "同乡镇不同村",
+        "同县不同乡镇",
+        "不在同县",
+    )
 
     def level(self, q: PersonRecord, c: PersonRecord) -> int | None:
         if not q.county or not c.village:
@@ -349,6 +368,7 @@ def registry_keys(p: PersonRecord) -> list[str]:
         keys.append(f"r:{sound}|{p.township}")
     for sound in p.surname_fuzzy:
         keys.append(f"v:{sound}|{p.village}|{year}")
+        keys.append(f"u:{sound}|{p.id_number[-4:]}")
         if p.phone is not None:
             keys.append(f"s:{sound}|{p.phone.local[-4:]}")
     return keys
@@ -365,7 +385,9 @@ def query_keys(q: PersonRecord) -> list[str]:
     if not tail and len(q.id.fragment) >= 4:
         tail = q.id.fragment[-4:]
     if tail:
-        keys.append(f"t:{tail}")
+        # With a surname, the tail is read under it: the last four digits alone are shared by a hundred
+        # persons of a county of a million, who would all be compared.
+        keys.extend([f"u:{sound}|{tail}" for sound in q.surname_fuzzy] or [f"t:{tail}"])
     if q.phone is not None:
         keys.extend((f"p:{q.phone.local}", f"h:{q.phone.local}"))
     # Blocked on every year the age as said allows (虚岁, a round number), not only the likeliest two.

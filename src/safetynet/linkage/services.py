@@ -33,7 +33,7 @@ from safetynet.linkage.models import Decision, IndexedPerson, LinkageModel, Pers
 from safetynet.linkage.persons import InvalidRecord, PersonRecord, person_schema, registry_record
 from safetynet.regions import services as regions
 from safetynet.regions.models import Level, Region
-from safetynet.registry.models import Person
+from safetynet.registry.models import Household, Person
 
 FIELDS = ("name", "id_number", "phone", "birth_date", "age", "gender", "region_code", "address_text")
 MAX_BLOCK = 300  # a key shared by more persons than this says too little to be worth reading
@@ -225,7 +225,9 @@ def suggested_aliases(actor: Actor, least: int = 2) -> list[AliasSuggestion]:
             "id_number", "household__region_code"
         )
     )
-    known = set(VillageAlias.objects.filter(region_code__startswith=county).values_list("alias", "region_code"))
+    known = set(
+        VillageAlias.objects.filter(region_code__startswith=county).values_list("alias", "region_code")
+    )
     counts: dict[tuple[str, str], int] = {}
     for given, id_number in confirmed.values_list("record", "id_number").iterator(chunk_size=2000):
         village = villages.get(id_number, "")
@@ -245,7 +247,9 @@ def suggested_aliases(actor: Actor, least: int = 2) -> list[AliasSuggestion]:
 def replace_aliases(rows: Sequence[tuple[str, str]], by: str = "") -> int:
     """The whole alias table from a county's file (`safetynet linkage aliases FILE`): all or nothing."""
     cleaned = [(unicodedata.normalize("NFKC", a).strip(), v.strip()) for a, v in rows]
-    problems = [f"第 {i} 行：{p}" for i, (a, v) in enumerate(cleaned, 2) if (p := _alias_problem(a, v, v[:6]))]
+    problems = [
+        f"第 {i} 行：{p}" for i, (a, v) in enumerate(cleaned, 2) if (p := _alias_problem(a, v, v[:6]))
+    ]
     if problems:
         raise ValueError("；".join(problems[:20]))
     with transaction.atomic():
@@ -278,13 +282,16 @@ REBUILD_MIN = 10_000
 def _registry_raw(id_numbers: Iterable[str] | None = None) -> Iterator[tuple[Any, ...]]:
     """Each person's fields (REGISTRY_FIELDS), then the phones of the rest of their household: a caller
     often gives a son's or a daughter's number, which is evidence for the parent too."""
-    persons = Person.objects.all()
     if id_numbers is not None:
-        persons = persons.filter(id_number__in=list(id_numbers))
-    rows = persons.values_list(*REGISTRY_FIELDS).order_by()
-    # A bounded list is read at once; the whole registry (index rebuild, training) streams.
+        # A bounded list (a batch's candidates) is read in one statement per 5,000, without the ORM: at
+        # 1,000,000 persons building and converting the IN lists took longer than running them.
+        wanted = sorted(set(id_numbers))
+        for start in range(0, len(wanted), 5000):
+            yield from _with_household_phones(_persons_by_id(wanted[start : start + 5000]))
+        return
+    rows = Person.objects.values_list(*REGISTRY_FIELDS).order_by()
     chunk: list[tuple[Any, ...]] = []
-    for row in rows if id_numbers is not None else rows.iterator(chunk_size=5000):
+    for row in rows.iterator(chunk_size=5000):  # the whole registry (index rebuild, training) streams
         chunk.append(row)
         if len(chunk) == 5000:
             yield from _with_household_phones(chunk)
@@ -292,15 +299,41 @@ def _registry_raw(id_numbers: Iterable[str] | None = None) -> Iterator[tuple[Any
     yield from _with_household_phones(chunk)
 
 
+def _one_of(column: str, values: Sequence[str]) -> tuple[str, list[Any]]:
+    """`column` is one of `values`, bound as one parameter: PostgreSQL takes an array, SQLite a JSON array
+    (one value per placeholder would pass SQLite's limit of 32,766)."""
+    if connection.vendor == "postgresql":
+        return f"{column} = ANY(%s)", [list(values)]
+    return f"{column} IN (SELECT value FROM json_each(%s))", [json.dumps(list(values))]  # noqa: S608
+
+
+def _persons_by_id(id_numbers: Sequence[str]) -> list[tuple[Any, ...]]:
+    """REGISTRY_FIELDS of these persons, as the ORM's values_list would give them."""
+    person, household = Person._meta.db_table, Household._meta.db_table
+    where, params = _one_of("p.id_number", id_numbers)
+    # Table and column names from code; the values are one parameter.
+    columns = "p.id_number, p.name, p.gender, p.birth_date, p.phone, p.household_id, h.region_code"
+    joined = f"{person} p JOIN {household} h ON h.household_id = p.household_id"
+    sql = f"SELECT {columns} FROM {joined} WHERE {where}"  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    if rows and isinstance(rows[0][3], str):  # SQLite returns dates as text to a raw cursor
+        return [(*r[:3], dt.date.fromisoformat(r[3]), *r[4:]) for r in rows]
+    return rows
+
+
 def _with_household_phones(rows: list[tuple[Any, ...]]) -> Iterator[tuple[Any, ...]]:
     phones: dict[str, list[tuple[str, str]]] = {}
     households = sorted({row[5] for row in rows})
     for start in range(0, len(households), 5000):
-        members = Person.objects.filter(household_id__in=households[start : start + 5000]).exclude(phone="")
-        for household, id_number, phone in members.values_list(
-            "household_id", "id_number", "phone"
-        ).order_by():
-            phones.setdefault(household, []).append((id_number, phone))
+        where, params = _one_of("household_id", households[start : start + 5000])
+        with connection.cursor() as cursor:
+            table = Person._meta.db_table
+            sql = f"SELECT household_id, id_number, phone FROM {table} WHERE {where} AND phone <> ''"  # noqa: S608
+            cursor.execute(sql, params)
+            for household, id_number, phone in cursor.fetchall():
+                phones.setdefault(household, []).append((id_number, phone))
     for row in rows:
         others = sorted({phone for id_number, phone in phones.get(row[5], ()) if id_number != row[0]})
         yield (*row, tuple(others))
@@ -312,7 +345,7 @@ def registry_rows(id_numbers: Iterable[str] | None = None) -> Iterator[PersonRec
 
 
 # Raise when `registry_keys` files people differently: every digest changes, so the next import re-files all.
-KEYS_VERSION = 2
+KEYS_VERSION = 3
 
 
 def _digest(row: tuple[Any, ...]) -> str:
@@ -528,11 +561,15 @@ class Linker:
         found: dict[str, list[str]] = {}
         ordered = sorted(keys)
         for start in range(0, len(ordered), 5000):
-            rows = PersonKey.objects.filter(key__in=ordered[start : start + 5000])
+            where, params = _one_of("key", ordered[start : start + 5000])
             if self.scope is not None:
-                rows = rows.filter(region_code__gte=self.scope[0], region_code__lte=self.scope[1])
-            for key, id_number in rows.values_list("key", "id_number").order_by():
-                found.setdefault(key, []).append(id_number)
+                where += " AND region_code >= %s AND region_code <= %s"
+                params += list(self.scope)
+            with connection.cursor() as cursor:
+                table = PersonKey._meta.db_table
+                cursor.execute(f"SELECT key, id_number FROM {table} WHERE {where}", params)  # noqa: S608
+                for key, id_number in cursor.fetchall():
+                    found.setdefault(key, []).append(id_number)
         return {k: v for k, v in found.items() if len(v) <= MAX_BLOCK}
 
     def _load(self, ids: set[str]) -> None:
@@ -547,42 +584,51 @@ class Linker:
     def _decide(
         self, query: PersonRecord, found: list[PersonRecord], decided: dict[str, bool], print_: str
     ) -> Result:
-        scored: list[tuple[float, Candidate]] = []
         confirmed = [self._persons[i] for i, same in decided.items() if same and i in self._persons]
-        for person in {p.id_number: p for p in [*found, *confirmed]}.values():
-            id_number = person.id_number
-            if decided.get(id_number) is False:
-                continue
-            vector = self.schema.vector(query, person)
-            candidate = Candidate(
-                person.id_number,
-                person.name,
-                person.gender,
-                person.birth,  # type: ignore[arg-type]
-                person.household_id,
-                person.region_code,
-                0.0,
-                self.scorer.explain(vector),
-                decided_by_person=bool(decided.get(id_number)),
-                exact=next((name for i, name in self._exact if vector[i] == 0), ""),
-            )
-            scored.append((self.scorer.weight(vector), candidate))
-        for (_, candidate), probability in zip(scored, among_candidates([w for w, _ in scored]), strict=True):
-            candidate.probability = 1.0 if candidate.decided_by_person else probability
-        ranked = sorted((c for _, c in scored), key=lambda c: (-c.probability, c.id_number))
-        top = ranked[: self.limit]
-        # Whom the record's own ID number or phone points to is always shown, however the name was said.
-        top += [c for c in ranked[self.limit :] if c.exact]
+        persons = [
+            p
+            for p in {p.id_number: p for p in [*found, *confirmed]}.values()
+            if decided.get(p.id_number) is not False
+        ]
+        vectors = [self.schema.vector(query, person) for person in persons]
+        probabilities = among_candidates([self.scorer.weight(v) for v in vectors])
+        for k, person in enumerate(persons):
+            if decided.get(person.id_number):
+                probabilities[k] = 1.0  # a person's decision counts as certain
+        order = sorted(range(len(persons)), key=lambda k: (-probabilities[k], persons[k].id_number))
+        # Whom the record's own ID number or phone points to is always shown, however the name was said;
+        # only the candidates shown are explained (a clan village's forty namesakes need not be).
+        shown = order[: self.limit] + [k for k in order[self.limit :] if self._exact_field(vectors[k])]
+        top = [self._candidate(persons[k], vectors[k], probabilities[k], decided) for k in shown]
         decision = DecisionKind.UNKNOWN
         if top and top[0].probability >= self.model.match_threshold:  # a person's decision counts as 1.0
             decision = DecisionKind.MATCH
-        elif ranked and sum(c.probability for c in ranked) >= self.model.review_threshold:
+        elif persons and sum(probabilities) >= self.model.review_threshold:
             # Probably someone registered, but not clearly this one (namesakes in one village): a person
             # decides.
             decision = DecisionKind.REVIEW
         elif any(c.exact for c in top):  # a whole ID number or phone of a registered person: a person looks
             decision = DecisionKind.REVIEW
         return Result(decision, top, print_, query.place_how)
+
+    def _exact_field(self, vector: Sequence[int]) -> str:
+        return next((name for i, name in self._exact if vector[i] == 0), "")
+
+    def _candidate(
+        self, person: PersonRecord, vector: list[int], probability: float, decided: dict[str, bool]
+    ) -> Candidate:
+        return Candidate(
+            person.id_number,
+            person.name,
+            person.gender,
+            person.birth,  # type: ignore[arg-type]
+            person.household_id,
+            person.region_code,
+            probability,
+            self.scorer.explain(vector),
+            decided_by_person=bool(decided.get(person.id_number)),
+            exact=self._exact_field(vector),
+        )
 
 
 def among_candidates(weights: Sequence[float]) -> list[float]:
