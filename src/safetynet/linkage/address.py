@@ -35,7 +35,9 @@ class _Entry:
 
 _CACHE: dict[str, tuple[tuple[object, ...], AddressResolver]] = {}
 # Where the place's name ends in what people say: a direction, a landmark, a number.
-LANDMARK = re.compile(r"[东西南北]头|[东西南北前后]街|卫生室|小学|学校|村委|大队|路口|后面|前面|旁边|对面|附近|[0-9一二三四五六七八九十]+[组队号排]|\d")
+LANDMARK = re.compile(
+    r"[东西南北]头|[东西南北前后]街|卫生室|小学|学校|村委|大队|路口|后面|前面|旁边|对面|附近|[0-9一二三四五六七八九十]+[组队号排]|\d"
+)
 CJK = re.compile(r"[\u3400-\u9fff\U00020000-\U0003134f]+")
 
 
@@ -44,6 +46,9 @@ class AddressResolver:
         self.townships = townships
         self.villages = villages
         self.strip = sorted(strip, key=len, reverse=True)
+        # A batch's leads name the same places again and again; a resolver never changes (a new alias or
+        # import makes a new one), so what it read once it reads the same way.
+        self._read: dict[tuple[str, str], Place | None] = {}
 
     @classmethod
     def cached(cls, prefix: str = "") -> AddressResolver:
@@ -95,6 +100,14 @@ class AddressResolver:
     def resolve(self, text: str, within: str = "") -> Place | None:
         """`within`: a code prefix the place is known to be in (a township's 9 digits when the region code
         said the township and the text says the village)."""
+        key = (text, within)
+        if key not in self._read:
+            if len(self._read) >= 100_000:
+                self._read.clear()
+            self._read[key] = self._resolve(text, within)
+        return self._read[key]
+
+    def _resolve(self, text: str, within: str) -> Place | None:
         text = re.sub(r"\s", "", unicodedata.normalize("NFKC", text or ""))
         for name in self.strip:
             text = text.replace(name, "")
@@ -146,7 +159,9 @@ class AddressResolver:
         township = next((t for t in self.townships if t.code == village[:9] + "000"), None)
         if township is not None:
             text = text.split(township.base, 1)[-1]
-            text = next((text[len(s) :] for s in ("街道办事处", "街道", "镇", "乡") if text.startswith(s)), text)
+            text = next(
+                (text[len(s) :] for s in ("街道办事处", "街道", "镇", "乡") if text.startswith(s)), text
+            )
         said = base_name(LANDMARK.split(text, 1)[0])
         known = {v.base for v in self.villages if v.code == village}
         if not (2 <= len(said) <= 8) or not CJK.fullmatch(said) or said in known:

@@ -289,7 +289,9 @@ def id_variants(number: str) -> list[str]:
     """
     found: dict[str, None] = {}
     body, check = number[:17], number[17]
-    if re.fullmatch(r"\d{17}", body):
+    digits = re.fullmatch(r"\d{17}", body) is not None
+    total = 0
+    if digits:
         found[body + check_char(body)] = None  # the check character itself was the typo
         # One digit changed moves the weighted sum by weight × difference: test all 153 in arithmetic
         # rather than recomputing each number's check character.
@@ -301,10 +303,19 @@ def id_variants(number: str) -> list[str]:
                     found[body[:i] + str(new) + body[i + 1 :] + check] = None
     swappable = number if check != "X" else body
     for i in range(len(swappable) - 1):
-        if swappable[i] != swappable[i + 1]:
-            swapped = number[:i] + number[i + 1] + number[i] + number[i + 2 :]
-            if id_valid(swapped):
-                found[swapped] = None
+        a, b = swappable[i], swappable[i + 1]
+        if a == b:
+            continue
+        swapped = number[:i] + b + a + number[i + 2 :]
+        if digits and i + 1 < 17:  # both in the body: the sum moves by (w_i - w_i+1) × (b - a)
+            valid = (
+                ID_CHECK_CHARS[(total + (ID_WEIGHTS[i] - ID_WEIGHTS[i + 1]) * (int(b) - int(a))) % 11]
+                == check
+            )
+        else:
+            valid = id_valid(swapped)
+        if valid:
+            found[swapped] = None
     found.pop(number, None)
     return [v for v in found if v[6:8] in ("18", "19", "20")]
 

@@ -14,6 +14,7 @@ import random
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -484,6 +485,24 @@ def _write_keys(rows: list[tuple[str, str, str]]) -> int:
 # ---------------------------------------------------------------------------------------------
 # Linking
 
+READ_AHEAD_CHUNKS = 3  # a batch of this many chunks or more reads ahead on a second connection
+MAX_PERSONS = 200_000  # registry persons a linker keeps in memory before it starts afresh
+
+
+@dataclass
+class _Chunk:
+    prints: list[str]
+    prepared: list[PersonRecord | InvalidRecord]
+    keys_of: list[list[str]]
+
+
+@dataclass
+class _Fetched:
+    decisions: dict[str, dict[str, bool]]
+    blocks: dict[str, list[str]]
+    rows: list[tuple[Any, ...]]  # _registry_raw's
+    forget: bool  # the cache was emptied before these rows: drop what was kept
+
 
 @dataclass
 class Linker:
@@ -502,6 +521,7 @@ class Linker:
         self.schema = person_schema(self.as_of, self.resolver)
         self.scorer = Scorer(self.schema, Model.from_json(current_params(self.model.params)))
         self._persons: dict[str, PersonRecord] = {}
+        self._read_ids: set[str] = set()  # every person whose row was read (in scope or not)
         # Where a comparison's first level means the whole ID number or the phone is this person's.
         self._exact = [
             (i, c.name) for i, c in enumerate(self.schema.comparisons) if c.name in ("id_number", "phone")
@@ -515,9 +535,34 @@ class Linker:
         return self.link_many([raw])[0]
 
     def link_many(self, raws: Sequence[dict[str, Any]]) -> list[Result]:
+        chunks = [raws[start : start + QUERY_CHUNK] for start in range(0, len(raws), QUERY_CHUNK)]
+        if len(chunks) >= READ_AHEAD_CHUNKS and not connection.in_atomic_block:
+            return self._link_reading_ahead(chunks)
+        # Short, or inside a transaction whose rows another connection could not see: in turn.
         results: list[Result] = []
-        for start in range(0, len(raws), QUERY_CHUNK):
-            results.extend(self._link_chunk(raws[start : start + QUERY_CHUNK]))
+        for chunk in chunks:
+            prepared = self._prepare(chunk)
+            results.extend(self._finish(prepared, self._fetch(prepared)))
+        return results
+
+    def _link_reading_ahead(self, chunks: list[Sequence[dict[str, Any]]]) -> list[Result]:
+        """A long batch reads the next chunk's candidates on a second connection while this chunk is
+        compared: the database works on one core while Python works on the other. The reader keeps the
+        chunks' order, so the cache of persons read is filled as it would be in turn."""
+        results: list[Result] = []
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="linkage-read") as reader:
+            try:
+                waiting: list[tuple[_Chunk, Future[_Fetched]]] = []
+                for chunk in chunks:
+                    prepared = self._prepare(chunk)
+                    waiting.append((prepared, reader.submit(self._fetch, prepared)))
+                    if len(waiting) == 2:
+                        done, fetching = waiting.pop(0)
+                        results.extend(self._finish(done, fetching.result()))
+                for done, fetching in waiting:
+                    results.extend(self._finish(done, fetching.result()))
+            finally:
+                reader.submit(_close_connection).result()
         return results
 
     def prepare(self, raw: dict[str, str]) -> PersonRecord:
@@ -528,33 +573,67 @@ class Linker:
     ) -> list[list[PersonRecord]]:
         """The registry persons each query's blocking keys find, in scope; `also` loads more by ID."""
         keys_of = [self.schema.lookup_keys(q) for q in queries]
-        blocks = self._blocks({k for keys in keys_of for k in keys})
-        self._load({i for keys in keys_of for k in keys for i in blocks.get(k, ())} | set(also))
-        found = []
-        for keys in keys_of:
-            ids = {i for k in keys for i in blocks.get(k, ())}
-            found.append([self._persons[i] for i in sorted(ids) if i in self._persons])
-        return found
+        blocks = self._read(keys_of, also)
+        return [self._found(keys, blocks) for keys in keys_of]
 
-    def _link_chunk(self, raws: Sequence[dict[str, Any]]) -> list[Result]:
+    def _prepare(self, raws: Sequence[dict[str, Any]]) -> _Chunk:
+        """What needs no database: the records read, and the keys to look up."""
         cleaned = [clean(r) for r in raws]
-        prints = [fingerprint(raw) for raw in cleaned]
-        decisions = _decisions(prints)
         prepared: list[PersonRecord | InvalidRecord] = []
         for raw in cleaned:
             try:
                 prepared.append(self.prepare(raw))
             except InvalidRecord as exc:
                 prepared.append(exc)
-        queries = [p for p in prepared if isinstance(p, PersonRecord)]
-        confirmed = {i for d in decisions.values() for i, same in d.items() if same}
-        found = iter(self.candidates(queries, also=confirmed))
+        keys_of = [self.schema.lookup_keys(q) if isinstance(q, PersonRecord) else [] for q in prepared]
+        return _Chunk([fingerprint(raw) for raw in cleaned], prepared, keys_of)
+
+    def _fetch(self, chunk: _Chunk) -> _Fetched:
+        """What the chunk needs from the database: earlier human decisions on its records, the blocks of
+        its keys, and the registry rows of candidates not read before."""
+        decisions = _decisions(chunk.prints)
+        also = {i for d in decisions.values() for i, same in d.items() if same}
+        keys = {k for keys in chunk.keys_of for k in keys}
+        blocks = self._blocks(keys)
+        wanted = {i for k in keys for i in blocks.get(k, ())} | also
+        forget = len(self._read_ids) > MAX_PERSONS  # a long batch: keep memory flat
+        if forget:
+            self._read_ids = set()
+        missing = sorted(wanted - self._read_ids)
+        self._read_ids.update(missing)
+        return _Fetched(decisions, blocks, list(_registry_raw(missing)) if missing else [], forget)
+
+    def _read(self, keys_of: list[list[str]], also: Iterable[str]) -> dict[str, list[str]]:
+        """The blocks of these keys, their persons (and `also`) read into the cache."""
+        chunk = _Chunk([], [], keys_of)
+        fetched = self._fetch(chunk)
+        missing = sorted(set(also) - self._read_ids)
+        self._read_ids.update(missing)
+        fetched.rows.extend(_registry_raw(missing) if missing else [])
+        self._take(fetched)
+        return fetched.blocks
+
+    def _take(self, fetched: _Fetched) -> None:
+        if fetched.forget:
+            self._persons = {}
+        for row in fetched.rows:
+            person = registry_record(*row)
+            if self.scope is None or self.scope[0] <= person.region_code <= self.scope[1]:
+                self._persons[person.id_number] = person
+
+    def _found(self, keys: list[str], blocks: dict[str, list[str]]) -> list[PersonRecord]:
+        ids = {i for k in keys for i in blocks.get(k, ())}
+        return [self._persons[i] for i in sorted(ids) if i in self._persons]
+
+    def _finish(self, chunk: _Chunk, fetched: _Fetched) -> list[Result]:
+        self._take(fetched)
         results = []
-        for query, print_ in zip(prepared, prints, strict=True):
+        for query, keys, print_ in zip(chunk.prepared, chunk.keys_of, chunk.prints, strict=True):
             if isinstance(query, InvalidRecord):
                 results.append(Result(DecisionKind.UNKNOWN, [], print_, error=str(query)))
                 continue
-            results.append(self._decide(query, next(found), decisions.get(print_, {}), print_))
+            found = self._found(keys, fetched.blocks)
+            results.append(self._decide(query, found, fetched.decisions.get(print_, {}), print_))
         return results
 
     def _blocks(self, keys: set[str]) -> dict[str, list[str]]:
@@ -571,15 +650,6 @@ class Linker:
                 for key, id_number in cursor.fetchall():
                     found.setdefault(key, []).append(id_number)
         return {k: v for k, v in found.items() if len(v) <= MAX_BLOCK}
-
-    def _load(self, ids: set[str]) -> None:
-        missing = sorted(ids - self._persons.keys())
-        for start in range(0, len(missing), 5000):
-            for person in registry_rows(missing[start : start + 5000]):
-                if self.scope is None or self.scope[0] <= person.region_code <= self.scope[1]:
-                    self._persons[person.id_number] = person
-        if len(self._persons) > 200_000:  # a long batch: keep memory flat
-            self._persons = {i: self._persons[i] for i in ids if i in self._persons}
 
     def _decide(
         self, query: PersonRecord, found: list[PersonRecord], decided: dict[str, bool], print_: str
@@ -629,6 +699,11 @@ class Linker:
             decided_by_person=bool(decided.get(person.id_number)),
             exact=self._exact_field(vector),
         )
+
+
+def _close_connection() -> None:
+    """Run in a reader thread: `connection` is the thread's own, opened by its first query."""
+    connection.close()
 
 
 def among_candidates(weights: Sequence[float]) -> list[float]:
