@@ -374,7 +374,9 @@ def registry_keys(p: PersonRecord) -> list[str]:
     return keys
 
 
-def query_keys(q: PersonRecord) -> list[str]:
+def query_keys(q: PersonRecord, tails_by_surname: bool = True) -> list[str]:
+    """`tails_by_surname` False: an index filed before ID tails were filed under surnames (it has only
+    the plain tails until it is rebuilt)."""
     keys: list[str] = []
     if q.id.full:
         keys.append(f"i:{q.id.full}")
@@ -387,7 +389,8 @@ def query_keys(q: PersonRecord) -> list[str]:
     if tail:
         # With a surname, the tail is read under it: the last four digits alone are shared by a hundred
         # persons of a county of a million, who would all be compared.
-        keys.extend([f"u:{sound}|{tail}" for sound in q.surname_fuzzy] or [f"t:{tail}"])
+        by_surname = [f"u:{sound}|{tail}" for sound in q.surname_fuzzy] if tails_by_surname else []
+        keys.extend(by_surname or [f"t:{tail}"])
     if q.phone is not None:
         keys.extend((f"p:{q.phone.local}", f"h:{q.phone.local}"))
     # Blocked on every year the age as said allows (虚岁, a round number), not only the likeliest two.
@@ -409,13 +412,15 @@ def query_keys(q: PersonRecord) -> list[str]:
     return keys
 
 
-def person_schema(as_of: dt.date, resolver: AddressResolver | None) -> Schema[PersonRecord]:
+def person_schema(
+    as_of: dt.date, resolver: AddressResolver | None, tails_by_surname: bool = True
+) -> Schema[PersonRecord]:
     return Schema(
         name="person",
         comparisons=COMPARISONS,
         prepare=lambda raw: prepare_query(raw, as_of, resolver),
         keys=registry_keys,
-        query_keys=query_keys,
+        query_keys=lambda q: query_keys(q, tails_by_surname),
         anchors=ANCHORS,
     )
 

@@ -520,7 +520,7 @@ class Linker:
         if self.scope is not None:
             prefix = _common_prefix(*self.scope)
         self.resolver = AddressResolver.cached(prefix)
-        self.schema = person_schema(self.as_of, self.resolver)
+        self.schema = person_schema(self.as_of, self.resolver, _tails_by_surname())
         self.scorer = Scorer(self.schema, Model.from_json(current_params(self.model.params)))
         self._persons: dict[str, PersonRecord] = {}
         self._read_ids: set[str] = set()  # every person whose row was read (in scope or not)
@@ -701,6 +701,15 @@ class Linker:
             decided_by_person=bool(decided.get(person.id_number)),
             exact=self._exact_field(vector),
         )
+
+
+def _tails_by_surname() -> bool:
+    """Whether the index files ID tails under surnames (keys version 3). One filed before, until an import
+    or `safetynet linkage index` files it again, is read by the plain tails it has."""
+    # Any row, unordered: by primary key, PostgreSQL first walks past a rebuild's deleted rows.
+    anyone = next(iter(PersonKey.objects.values_list("id_number", flat=True).order_by()[:1]), None)
+    # One person's dozen keys, found by the person's index: no scan of the key index by prefix.
+    return anyone is None or PersonKey.objects.filter(id_number=anyone, key__startswith="u:").exists()
 
 
 def _close_connection() -> None:

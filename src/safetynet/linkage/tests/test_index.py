@@ -64,3 +64,26 @@ def test_most_of_the_registry_changed_rebuilds_whole(county, monkeypatch) -> Non
     IndexedPerson.objects.update(digest="stale")
     assert services.update_index().rebuilt
     assert services.update_index() == services.IndexUpdate(0, 0, False)
+
+
+def test_an_id_tail_is_read_under_the_surname_and_an_index_filed_before_still_finds_it(county) -> None:  # type: ignore[no-untyped-def]
+    """A masked ID's last four digits are read under the surname (at a million persons a tail alone is a
+    hundred people to compare). An index filed before that (plain tails only, until the next import or
+    `safetynet linkage index`) is read by its plain tails, and still finds the person."""
+    wang = Person.objects.get(name="王建国")
+    masked = {"name": "王建国", "id_number": wang.id_number[:4] + "*" * 10 + wang.id_number[-4:]}
+    linker = Linker(as_of=dt.date(2026, 6, 30))
+    keys = linker.schema.lookup_keys(linker.prepare(masked))
+    assert (
+        f"u:wan|{wang.id_number[-4:]}" in keys
+    )  # fuzzy pinyin: wang → wan and not [k for k in keys if k.startswith("t:")]
+    # Nameless, the tail is read alone.
+    nameless = linker.schema.lookup_keys(linker.prepare({"id_number": masked["id_number"]}))
+    assert f"t:{wang.id_number[-4:]}" in nameless
+    assert linker.link(masked).best.id_number == wang.id_number  # type: ignore[union-attr]
+
+    PersonKey.objects.filter(key__startswith="u:").delete()  # as an index filed by keys version 2
+    old = Linker(as_of=dt.date(2026, 6, 30))
+    keys = old.schema.lookup_keys(old.prepare(masked))
+    assert f"t:{wang.id_number[-4:]}" in keys and not [k for k in keys if k.startswith("u:")]
+    assert old.link(masked).best.id_number == wang.id_number  # type: ignore[union-attr]
