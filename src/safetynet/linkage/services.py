@@ -8,6 +8,7 @@ same record win over the model.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import hashlib
 import json
 import random
@@ -552,19 +553,28 @@ class Linker:
         compared: the database works on one core while Python works on the other. The reader keeps the
         chunks' order, so the cache of persons read is filled as it would be in turn."""
         results: list[Result] = []
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="linkage-read") as reader:
-            try:
-                waiting: list[tuple[_Chunk, Future[_Fetched]]] = []
-                for chunk in chunks:
-                    prepared = self._prepare(chunk)
-                    waiting.append((prepared, reader.submit(self._fetch, prepared)))
-                    if len(waiting) == 2:
-                        done, fetching = waiting.pop(0)
+        # A long batch makes millions of short-lived objects and keeps a cache of a hundred thousand
+        # persons: the cycle collector's passes over that cache took a sixth of the time (measured), and
+        # refcounting frees everything the batch drops. The collector runs again when the batch ends.
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="linkage-read") as reader:
+                try:
+                    waiting: list[tuple[_Chunk, Future[_Fetched]]] = []
+                    for chunk in chunks:
+                        prepared = self._prepare(chunk)
+                        waiting.append((prepared, reader.submit(self._fetch, prepared)))
+                        if len(waiting) == 2:
+                            done, fetching = waiting.pop(0)
+                            results.extend(self._finish(done, fetching.result()))
+                    for done, fetching in waiting:
                         results.extend(self._finish(done, fetching.result()))
-                for done, fetching in waiting:
-                    results.extend(self._finish(done, fetching.result()))
-            finally:
-                reader.submit(_close_connection).result()
+                finally:
+                    reader.submit(_close_connection).result()
+        finally:
+            if collecting:
+                gc.enable()
         return results
 
     def prepare(self, raw: dict[str, str]) -> PersonRecord:

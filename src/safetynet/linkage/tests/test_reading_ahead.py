@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import gc
 import threading
 from pathlib import Path
 
@@ -75,5 +76,6 @@ def test_reading_ahead_gives_what_reading_in_turn_gives(committed_county, monkey
     assert ahead[700].best.id_number == person.id_number
     assert ahead[701].error and ahead[701].decision == services.DecisionKind.UNKNOWN
     assert sum(r.decision == services.DecisionKind.MATCH for r in ahead) > len(leads) * 0.5
+    assert gc.isenabled()  # paused for the batch only
     # The reader's thread is gone once the batch is done.
     assert not [t for t in threading.enumerate() if t.name.startswith("linkage-read")]
