@@ -15,6 +15,7 @@ within 50 ms. The estimation is Splink's own recipe: u from random pairs, m by E
 from __future__ import annotations
 
 import math
+import operator
 import random
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -97,9 +98,11 @@ class Scorer(Generic[P]):
         self.model = model
         self._weights = model.weights(schema)
         self._prior_weight = math.log2(model.prior / (1 - model.prior))
+        # Level -1 (the query did not say) reads the 0.0 at the end: a batch scores millions of pairs.
+        self._tables = [(*w, 0.0) for w in self._weights]
 
     def weight(self, vector: Sequence[int]) -> float:
-        return self._prior_weight + sum(self._weights[i][lv] for i, lv in enumerate(vector) if lv >= 0)
+        return self._prior_weight + sum(map(operator.getitem, self._tables, vector))
 
     @staticmethod
     def probability(weight: float) -> float:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from safetynet.linkage.address import AddressResolver, Place
@@ -287,7 +288,7 @@ class BirthComparison:
             # A whole date was given: another date in the same year is a different person or a typo.
             if q.birth == c.birth:
                 return 0
-            typo = one_digit_apart(q.birth.strftime("%Y%m%d"), c.birth.strftime("%Y%m%d"))
+            typo = one_digit_apart(_digits(q.birth), _digits(c.birth))
             swapped = (q.birth.year, q.birth.month, q.birth.day) == (c.birth.year, c.birth.day, c.birth.month)
             # The year misremembered (or the lunar year said): the same day, a year either side. A date
             # that differs in its year *and* its day is another person's.
@@ -303,6 +304,11 @@ class BirthComparison:
         if near_low <= c.birth.year <= near_high:
             return 2
         return 3
+
+
+@lru_cache(maxsize=65536)  # a county's birth dates are a few tens of thousands of days
+def _digits(day: dt.date) -> str:
+    return day.strftime("%Y%m%d")
 
 
 class GenderComparison:
