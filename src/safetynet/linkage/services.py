@@ -600,11 +600,11 @@ class Linker:
         keys_of = [self.schema.lookup_keys(q) if isinstance(q, PersonRecord) else [] for q in prepared]
         return _Chunk([fingerprint(raw) for raw in cleaned], prepared, keys_of)
 
-    def _fetch(self, chunk: _Chunk) -> _Fetched:
+    def _fetch(self, chunk: _Chunk, also: Iterable[str] = ()) -> _Fetched:
         """What the chunk needs from the database: earlier human decisions on its records, the blocks of
-        its keys, and the registry rows of candidates not read before."""
+        its keys, and the registry rows of candidates (and of `also`) not read before."""
         decisions = _decisions(chunk.prints)
-        also = {i for d in decisions.values() for i, same in d.items() if same}
+        also = {*also, *(i for d in decisions.values() for i, same in d.items() if same)}
         keys = {k for keys in chunk.keys_of for k in keys}
         blocks = self._blocks(keys)
         wanted = {i for k in keys for i in blocks.get(k, ())} | also
@@ -617,11 +617,7 @@ class Linker:
 
     def _read(self, keys_of: list[list[str]], also: Iterable[str]) -> dict[str, list[str]]:
         """The blocks of these keys, their persons (and `also`) read into the cache."""
-        chunk = _Chunk([], [], keys_of)
-        fetched = self._fetch(chunk)
-        missing = sorted(set(also) - self._read_ids)
-        self._read_ids.update(missing)
-        fetched.rows.extend(_registry_raw(missing) if missing else [])
+        fetched = self._fetch(_Chunk([], [], keys_of), also)
         self._take(fetched)
         return fetched.blocks
 
